@@ -1,0 +1,41 @@
+# Two set-up commands (see README):
+#   make demo  - install lrguard and diagnose the bundled real example runs
+#   make test  - install lrguard, the test tools and the pinned real trainers, then run every test
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench examples clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.core-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.full-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[test,trainers]"
+	touch $@ $(VENV)/.core-installed
+
+demo: $(VENV)/.core-installed
+	$(BIN)/lrguard diagnose --fail-on never examples/yolov5/seed-like-epochs-changed
+	$(BIN)/lrguard diagnose --fail-on never examples/yolov5/clean examples/ultralytics/continue-from-last
+
+test: $(VENV)/.full-installed
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.full-installed
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+
+bench: $(VENV)/.core-installed
+	$(BIN)/python bench/bench_diagnose.py
+
+examples: $(VENV)/.full-installed
+	$(BIN)/python scripts/make_examples.py examples
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist

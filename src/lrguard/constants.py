@@ -1,0 +1,44 @@
+"""Every on-disk name lrguard reads or writes, defined once.
+
+Run-directory layout of the trainers (YOLOv5 and Ultralytics), checkpoint key names and results.csv
+column prefixes live here so that readers, the checkpoint inspector and the tests agree on them.
+"""
+
+# --- run directory files -------------------------------------------------------------------------
+RESULTS_CSV = "results.csv"
+YOLOV5_OPT_YAML = "opt.yaml"
+YOLOV5_HYP_YAML = "hyp.yaml"
+ULTRALYTICS_ARGS_YAML = "args.yaml"
+WEIGHTS_DIR = "weights"
+LAST_PT = "last.pt"
+BEST_PT = "best.pt"
+EPOCH_PT_PREFIX = "epoch"  # YOLOv5 --save-period / Ultralytics save_period: epoch{N}.pt
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
+TFEVENTS_PREFIX = "events.out.tfevents."
+RUNS_DIR = "runs"
+
+# --- results.csv columns -------------------------------------------------------------------------
+EPOCH_COLUMN = "epoch"
+TIME_COLUMN = "time"  # Ultralytics >= 8.3: seconds since the session started
+YOLOV5_LR_PREFIX = "x/lr"  # x/lr0, x/lr1, x/lr2
+ULTRALYTICS_LR_PREFIX = "lr/pg"  # lr/pg0 ... lr/pg7
+TRAIN_LOSS_PREFIX = "train/"
+VAL_LOSS_PREFIX = "val/"
+
+# --- checkpoint keys -----------------------------------------------------------------------------
+CKPT_EPOCH = "epoch"
+CKPT_OPTIMIZER = "optimizer"
+CKPT_PARAM_GROUPS = "param_groups"
+CKPT_UPDATES = "updates"
+CKPT_YOLOV5_OPT = "opt"
+CKPT_ULTRALYTICS_ARGS = "train_args"
+CKPT_ULTRALYTICS_RESULTS = "train_results"
+CKPT_VERSION = "version"
+CKPT_DATE = "date"
+CKPT_EMA = "ema"
+CKPT_MODEL = "model"
+CKPT_BEST_FITNESS = "best_fitness"
+CKPT_SCALER = "scaler"
+
+# --- lrguard's own outputs -----------------------------------------------------------------------
+MANIFEST_SUFFIX = ".lrguard.json"  # sidecar written next to an atomically saved checkpoint

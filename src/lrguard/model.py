@@ -1,0 +1,223 @@
+"""The data model shared by every stage of the pipeline.
+
+``readers`` produce a :class:`Run`; ``diagnosis`` produces :class:`Finding` objects and
+:class:`Session` objects about it; ``reports`` render them. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class Framework(StrEnum):
+    """The trainer that wrote a run directory."""
+
+    YOLOV5 = "yolov5"
+    ULTRALYTICS = "ultralytics"
+
+
+class Severity(StrEnum):
+    """How much a finding matters. Ordered: ``info`` < ``warning`` < ``error``."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        """Numeric order of the severity (0 = info)."""
+        return ("info", "warning", "error").index(self.value)
+
+
+class Cause(StrEnum):
+    """Stable identifiers of the mechanisms a finding can name (used in ``--json``)."""
+
+    WARMUP = "warmup"
+    RESTART_FROM_WEIGHTS = "restart-from-weights"
+    EPOCHS_CHANGED_ON_RESUME = "epochs-changed-on-resume"
+    FINETUNE_EXTENSION = "finetune-extension"
+    RESUME_FROM_OLDER_CHECKPOINT = "resume-from-older-checkpoint"
+    HYP_CHANGED_ON_RESUME = "hyp-changed-on-resume"
+    TIME_BUDGET_REESTIMATION = "time-budget-reestimation"
+    AUTO_OPTIMIZER_SWITCH = "auto-optimizer-switch"
+    BIAS_WARMUP_WRONG_GROUP = "bias-warmup-wrong-group"
+    SCHEDULER_BUILT_AFTER_LOAD = "scheduler-built-after-load"
+    WARMUP_REENTERED_ON_RESUME = "warmup-reentered-on-resume"
+    RESUME_LR_BLIP = "resume-lr-blip"
+    APPENDED_RUNS = "appended-runs"
+    SCHEDULE_PAST_END = "schedule-past-end"
+    NONFINITE = "nonfinite"
+    LOSS_SPIKE = "loss-spike"
+    CLOSE_MOSAIC = "close-mosaic"
+    LR_OFF_PLAN = "lr-off-plan"
+
+
+@dataclass(frozen=True)
+class CheckpointFacts:
+    """The few plain fields of a training checkpoint that the diagnosis uses.
+
+    Every field is optional: a stripped or foreign checkpoint lacks most of them.
+
+    Attributes:
+        path: The checkpoint file.
+        epoch: The stored ``epoch`` (0-based index of the last finished epoch; -1 when stripped).
+        has_optimizer: Whether an optimizer state dict is present (not ``None``).
+        lrs: ``param_groups[j]['lr']`` per group, in group order.
+        initial_lrs: ``param_groups[j]['initial_lr']`` per group (``None`` where absent).
+        group_tags: ``param_groups[j]['param_group']`` tags (Ultralytics >= 8.4) or ``None``.
+        updates: EMA ``updates`` counter.
+        version: Ultralytics ``version`` string, if stored.
+        date: ISO date string stored by the trainer.
+        train_args: YOLOv5 ``opt`` or Ultralytics ``train_args`` as plain values.
+        train_results: Ultralytics ``train_results`` snapshot of results.csv (column -> values).
+    """
+
+    path: Path
+    epoch: int | None = None
+    has_optimizer: bool = False
+    lrs: tuple[float, ...] = ()
+    initial_lrs: tuple[float | None, ...] = ()
+    group_tags: tuple[str | None, ...] = ()
+    updates: int | None = None
+    version: str | None = None
+    date: str | None = None
+    train_args: dict[str, Any] = field(default_factory=dict)
+    train_results: dict[str, list[Any]] | None = None
+
+    @property
+    def stripped(self) -> bool:
+        """True when the trainer stripped the file at the end of training (epoch -1, no optimizer)."""
+        return self.epoch == -1 or (self.epoch is None and not self.has_optimizer)
+
+
+@dataclass
+class Table:
+    """A parsed results.csv: column names (stripped) and one float array per column.
+
+    Attributes:
+        path: The CSV file.
+        columns: Column names in file order, whitespace stripped.
+        values: Column name -> float64 array (NaN where a cell is empty or not a number).
+        line_numbers: 1-based line number in the file of every data row.
+    """
+
+    path: Path
+    columns: list[str]
+    values: dict[str, np.ndarray]
+    line_numbers: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.line_numbers.shape[0])
+
+    def column(self, name: str) -> np.ndarray:
+        """Return the values of ``name`` (KeyError if absent)."""
+        return self.values[name]
+
+
+@dataclass
+class Run:
+    """One training run directory, read into plain arrays and dictionaries.
+
+    Attributes:
+        path: The run directory.
+        framework: Which trainer wrote it.
+        framework_version: Exact version when known (checkpoint ``version``), else ``None``.
+        profile_name: Name of the :mod:`lrguard.frameworks` profile used for its maths.
+        table: The parsed results.csv.
+        epochs: The run's own epoch column as integers (0- or 1-based, as written).
+        lr: Logged learning rate, shape ``(rows, groups)``.
+        lr_columns: The results.csv column of every group, in group order.
+        train_losses: Train loss columns (name -> values).
+        val_losses: Validation loss columns (name -> values).
+        time: Ultralytics ``time`` column (seconds since session start) or ``None``.
+        config: opt.yaml (YOLOv5) or args.yaml (Ultralytics) as loaded.
+        hyp: The hyperparameters that drive the schedule (lr0, lrf, warmup_*, ...), merged from
+            the configuration files.
+        checkpoints: Facts read from checkpoints found under ``weights/``.
+        session_starts: Row indices where a new training process started, from evidence other
+            than the LR (TensorBoard event files, the ``time`` column); row 0 is implied.
+        notes: Things the reader noticed (a partly written last line, missing optional files).
+        files: What was read, by role (``results``, ``opt``, ``hyp``, ``args``, ...).
+    """
+
+    path: Path
+    framework: Framework
+    framework_version: str | None
+    profile_name: str
+    table: Table
+    epochs: np.ndarray
+    lr: np.ndarray
+    lr_columns: list[str]
+    train_losses: dict[str, np.ndarray]
+    val_losses: dict[str, np.ndarray]
+    time: np.ndarray | None
+    config: dict[str, Any]
+    hyp: dict[str, Any]
+    checkpoints: list[CheckpointFacts] = field(default_factory=list)
+    session_starts: list[int] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def n_rows(self) -> int:
+        """Number of complete data rows."""
+        return int(self.epochs.shape[0])
+
+    @property
+    def n_groups(self) -> int:
+        """Number of logged param groups."""
+        return int(self.lr.shape[1]) if self.lr.ndim == 2 else 0
+
+
+@dataclass(frozen=True)
+class Session:
+    """A contiguous stretch of rows written by one training process (or one run).
+
+    Attributes:
+        index: 0-based position of the session in the run.
+        first_row: Index of its first data row.
+        last_row: Index of its last data row (inclusive).
+        first_epoch: Epoch-column value of the first row.
+        last_epoch: Epoch-column value of the last row.
+        start: How it began: ``"start"``, ``"resume"``, ``"rewind"`` (resumed from an earlier
+            epoch), ``"restart"`` (a new run appended to the same file).
+        evidence: Why lrguard believes a session starts here.
+    """
+
+    index: int
+    first_row: int
+    last_row: int
+    first_epoch: int
+    last_epoch: int
+    start: str
+    evidence: str
+
+
+@dataclass
+class Finding:
+    """One conclusion of the diagnosis.
+
+    Attributes:
+        cause: Stable id of the mechanism.
+        severity: ``info`` for normal behaviour worth knowing, ``warning``/``error`` otherwise.
+        epoch: Epoch-column value of the first row the finding concerns (``None`` if run-wide).
+        row: Index of that row.
+        title: One-line summary.
+        evidence: Facts that support it (rows, files, values).
+        fix: What to do, for this framework and version (always set for warning/error).
+        data: Numbers behind the evidence (LR before/after, implied epochs, loss change, ...).
+    """
+
+    cause: Cause
+    severity: Severity
+    epoch: int | None
+    row: int | None
+    title: str
+    evidence: list[str] = field(default_factory=list)
+    fix: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
