@@ -104,12 +104,14 @@ class Table:
         columns: Column names in file order, whitespace stripped.
         values: Column name -> float64 array (NaN where a cell is empty or not a number).
         line_numbers: 1-based line number in the file of every data row.
+        missing: Column name -> True where the cell was empty (as opposed to a literal nan/inf).
     """
 
     path: Path
     columns: list[str]
     values: dict[str, np.ndarray]
     line_numbers: np.ndarray
+    missing: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.line_numbers.shape[0])

@@ -1,0 +1,88 @@
+"""``lrguard diagnose``: explain learning-rate jumps in YOLOv5 / Ultralytics run directories."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from lrguard.cli.main import EXIT_FINDINGS, EXIT_OK
+from lrguard.errors import InputError
+
+FAIL_ON = ("info", "warning", "error", "never")
+
+DESCRIPTION = """\
+Read a YOLOv5 or Ultralytics run directory (results.csv, opt.yaml/hyp.yaml or args.yaml, TensorBoard
+event files, weights/last.pt), rebuild the planned learning-rate schedule from the run's own
+configuration, and explain every place where the logged LR leaves it: which mechanism did it (changed
+epochs on resume, continuing from last.pt without resume, an older checkpoint, time=, ...), the
+evidence, the effect on the losses, and a fix you can paste. Without PATH, the newest run under
+./runs is used, the way YOLOv5's --resume picks it.
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the ``diagnose`` sub-command."""
+    p = sub.add_parser(
+        "diagnose",
+        help="explain LR jumps in a run directory",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "exit codes: 0 no finding at or above --fail-on, 1 some finding at or above it, 2 bad input.\n"
+            "profiles: yolov5, yolov5-v6.1, yolov5-v6.0, yolov5-master-2022-04, ultralytics-8.4, "
+            "ultralytics-8.4-musgd,\n  ultralytics-8.4.0, ultralytics-8.3, ultralytics-8.1-early, ultralytics-8.0"
+        ),
+    )
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="run directories (or their results.csv); default: newest run under ./runs",
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print the JSON report (one object, or an array for several runs)"
+    )
+    p.add_argument(
+        "--fail-on",
+        choices=FAIL_ON,
+        default="warning",
+        help="lowest severity that makes the exit code 1 (default: warning; 'never' always exits 0 on valid input)",
+    )
+    p.add_argument("--profile", help="force the trainer-version maths instead of inferring it (see list below)")
+    p.add_argument("--framework-version", help="trainer version when the files do not record it, e.g. 8.4.0 or 7.0")
+    p.add_argument("--no-checkpoints", action="store_true", help="do not read weights/*.pt")
+    p.add_argument("-v", "--verbose", action="store_true", help="show every info finding with its evidence")
+    p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report with the LR curves")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Diagnose each path in turn; return the exit code."""
+    from lrguard.diagnosis import diagnose
+    from lrguard.model import Severity
+    from lrguard.readers import read_run
+
+    threshold = None if args.fail_on == "never" else Severity(args.fail_on)
+    paths = args.paths or [None]
+    results = []
+    for path in paths:
+        run_ = read_run(
+            path, profile=args.profile, framework_version=args.framework_version, checkpoints=not args.no_checkpoints
+        )
+        results.append(diagnose(run_))
+    if args.json:
+        from lrguard.reports.jsonreport import render_json
+
+        sys.stdout.write(render_json(results) + "\n")
+    else:
+        from lrguard.reports.terminal import render_terminal
+
+        for d in results:
+            render_terminal(d, verbose=args.verbose)
+    if args.html:
+        try:
+            from lrguard.reports.html import write_html
+        except ImportError:
+            raise InputError(args.html, "the HTML report is not available in this version") from None
+        write_html(results, args.html)
+    return EXIT_FINDINGS if any(d.failing(threshold) for d in results) else EXIT_OK

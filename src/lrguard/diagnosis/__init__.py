@@ -1,0 +1,54 @@
+"""Diagnosis: compare a run's logged LR with its planned schedule and explain every departure.
+
+``diagnose(run)`` builds the shared :class:`~lrguard.diagnosis.context.Context` (sessions, plan,
+reference column) and runs each detector; every finding names a stable cause id, a severity,
+evidence and, for warnings and errors, a fix for that framework.
+"""
+
+from __future__ import annotations
+
+from lrguard.diagnosis.context import build_context
+from lrguard.diagnosis.losses import detect_close_mosaic, detect_loss_spikes, detect_nonfinite
+from lrguard.diagnosis.lrjumps import detect_lr_departures
+from lrguard.diagnosis.optimizer import detect_auto_optimizer
+from lrguard.diagnosis.restarts import detect_restart_from_weights, detect_restarts_and_rewinds
+from lrguard.diagnosis.result import Diagnosis
+from lrguard.diagnosis.warmup import detect_warmup, detect_wrong_bias_group
+from lrguard.model import Finding, Run, Severity
+
+
+def diagnose(run: Run) -> Diagnosis:
+    """Diagnose ``run``: sessions, planned schedule, and findings ordered by row.
+
+    Never raises for odd-but-valid data: what cannot be determined becomes a note.
+    """
+    ctx = build_context(run)
+    findings: list[Finding] = []
+    findings += detect_warmup(ctx)
+    findings += detect_wrong_bias_group(ctx)
+    findings += detect_auto_optimizer(ctx)
+    findings += detect_restarts_and_rewinds(ctx)
+    findings += detect_restart_from_weights(ctx)
+    lr_findings = detect_lr_departures(ctx)
+    findings += lr_findings
+    findings += detect_nonfinite(ctx)
+    event_rows = {f.row for f in findings if f.row is not None and f.severity is not Severity.INFO}
+    findings += detect_loss_spikes(ctx, event_rows)
+    findings += detect_close_mosaic(ctx)
+    findings.sort(key=lambda f: (f.row if f.row is not None else -1, -f.severity.rank))
+    notes = list(run.notes) + ctx.notes
+    if run.config.get("resume") and len(ctx.sessions) == 1 and not lr_findings:
+        notes.append("opt.yaml says resume: true: the run was resumed at least once; no seam is visible in the LR")
+    return Diagnosis(
+        run=run,
+        profile=ctx.profile,
+        spec=ctx.spec,
+        sessions=ctx.sessions,
+        findings=findings,
+        planned=ctx.planned,
+        reference_group=ctx.ref,
+        notes=notes,
+    )
+
+
+__all__ = ["Diagnosis", "diagnose"]

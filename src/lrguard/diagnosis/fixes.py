@@ -1,0 +1,162 @@
+"""Concrete remedies, phrased for the run's framework and version.
+
+Each function returns the text of ``Finding.fix``. Numbers come from the run (current LR, the
+original total epochs, the run directory), so the text can be pasted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lrguard.model import Framework, Run
+
+
+def _g(x: float) -> str:
+    return f"{x:.6g}"
+
+
+def _rel(run: Run, *parts: str) -> str:
+    return "/".join([str(run.path), *parts])
+
+
+def continuation(run: Run, lr_now: float, lr_end: float, epochs_more: int, optimizer: str | None = None) -> str:
+    """Settings for a new run that continues the current LR curve with no jump.
+
+    Args:
+        run: The run being continued.
+        lr_now: The LR the run ended (or jumped) at; the new run starts there.
+        lr_end: The LR the new run should end at.
+        epochs_more: Epochs of the new run.
+        optimizer: The optimizer to name explicitly (Ultralytics).
+    """
+    lrf = min(max(lr_end / lr_now, 1e-6), 1.0) if lr_now > 0 else 0.01
+    cfg: dict[str, Any] = run.config
+    if run.framework is Framework.YOLOV5:
+        data = cfg.get("data", "data.yaml")
+        return (
+            f"continue as a new run from the weights with the LR where it is: a hyp file with lr0: {_g(lr_now)}, "
+            f"lrf: {_g(lrf)}, warmup_epochs: 0, warmup_bias_lr: {_g(lr_now)} (YOLOv5 still ramps the weight "
+            f"groups over its hard-coded 100 warmup iterations), then `python train.py --weights "
+            f"{_rel(run, 'weights', 'last.pt')} --data {data} --epochs {epochs_more} --hyp hyp-continue.yaml` "
+            "(`lrguard continue` writes these for you)"
+        )
+    opt = optimizer or (cfg.get("optimizer") if str(cfg.get("optimizer", "auto")).lower() != "auto" else "SGD")
+    data = cfg.get("data", "data.yaml")
+    return (
+        f"continue as a new run with the LR where it is: `yolo train model={_rel(run, 'weights', 'last.pt')} "
+        f"data={data} epochs={epochs_more} lr0={_g(lr_now)} lrf={_g(lrf)} warmup_epochs=0 optimizer={opt}` "
+        "(name the optimizer explicitly: optimizer=auto may pick another one and ignore lr0)"
+    )
+
+
+def epochs_changed(run: Run, e_before: int, e_after: int, lr_now: float, lr_end: float, s: int) -> str:
+    """Fix for a schedule whose total epochs changed at a resume."""
+    if run.framework is Framework.YOLOV5:
+        head = (
+            f"to resume on the original curve, set `epochs: {e_before}` back in {_rel(run, 'opt.yaml')} and run "
+            f"`python train.py --resume {_rel(run, 'weights', 'last.pt')}` (YOLOv5 takes every option, epochs "
+            "included, from opt.yaml on --resume); "
+        )
+    else:
+        head = (
+            f"Ultralytics cannot change epochs on resume: do not patch train_args in last.pt; resume with the "
+            f"original epochs={e_before} (`yolo train resume model={_rel(run, 'weights', 'last.pt')}`); "
+        )
+    return head + "to train longer without a jump, " + continuation(run, lr_now, lr_end, max(e_after - s, 1))
+
+
+def finetune_extension(run: Run, e_before: int, n_cfg: int, lr_now: float, lr_end: float, s: int) -> str:
+    """Fix for the 'epochs < start_epoch means N more epochs' extension on resume."""
+    return (
+        f"an epochs value ({n_cfg}) below the epoch already reached ({s}) is read as '{n_cfg} more epochs' and "
+        f"rebuilds the schedule mid-run; to resume, restore `epochs: {e_before}`; to add {n_cfg} epochs, "
+        + continuation(run, lr_now, lr_end, n_cfg)
+    )
+
+
+def hyp_changed(run: Run, before: str, lr_now: float, lr_end: float, remaining: int) -> str:
+    """Fix for lr0/lrf edited between sessions."""
+    where = _rel(run, "opt.yaml") + " (hyp:)" if run.framework is Framework.YOLOV5 else "the checkpoint's train_args"
+    return (
+        f"restore {before} in {where} before resuming (changes apply from the first scheduler step after the "
+        f"resume); to change the LR on purpose, " + continuation(run, lr_now, lr_end, max(remaining, 1))
+    )
+
+
+def older_checkpoint(run: Run) -> str:
+    """Fix for resuming from best.pt / epochN.pt / a stale last.pt."""
+    if run.framework is Framework.YOLOV5:
+        cmd = f"`python train.py --resume {_rel(run, 'weights', 'last.pt')}`"
+    else:
+        cmd = f"`yolo train resume model={_rel(run, 'weights', 'last.pt')}`"
+    return (
+        f"resume from the newest complete checkpoint, {cmd}, not from best.pt or an epochN.pt; "
+        f"`lrguard ckpt last-good {_rel(run, 'weights')}` names it"
+    )
+
+
+def appended_runs(run: Run) -> str:
+    """Fix for two runs written into one results.csv."""
+    if run.framework is Framework.YOLOV5:
+        return (
+            "give every new run its own directory (drop --exist-ok or change --name); to continue an interrupted "
+            f"run use `python train.py --resume {_rel(run, 'weights', 'last.pt')}`"
+        )
+    return (
+        "give every new run its own directory (a new name=, without exist_ok=True); to continue an interrupted "
+        f"run use `yolo train resume model={_rel(run, 'weights', 'last.pt')}`"
+    )
+
+
+def time_budget(run: Run, e_final: int | None) -> str:
+    """Fix for Ultralytics time= re-planning the schedule every epoch."""
+    target = f"epochs={e_final}" if e_final else "epochs=N"
+    return (
+        "time= re-estimates the total epochs from the measured epoch time after every epoch and rebuilds the "
+        f"schedule, so the LR curve bends (and can rise) whenever the estimate grows; for a stable schedule "
+        f"drop time= and set {target} explicitly (with patience= for an early stop)"
+    )
+
+
+def past_end(run: Run) -> str:
+    """Fix for a cosine schedule evaluated past its period."""
+    return (
+        "a cosine schedule evaluated past its `epochs` climbs back towards lr0; never extend a cosine run through "
+        "resume: finish it, then start a continuation run (new schedule from the current LR, warmup off)"
+    )
+
+
+def instability(run: Run, lr0: float) -> str:
+    """Fix for non-finite values and loss spikes."""
+    lower = lr0 / 10 if lr0 > 0 else 0.001
+    if run.framework is Framework.YOLOV5:
+        return (
+            f"lower lr0 (e.g. lr0: {_g(lower)} in the hyp file), keep warmup_epochs >= 3, use a larger --batch-size "
+            "(YOLOv5 already clips gradients at max_norm=10); check the labels for NaN/inf; if it persists with "
+            "AMP on, try without (`--device cpu` reproduces in fp32)"
+        )
+    return (
+        f"lower lr0 (e.g. lr0={_g(lower)}), keep warmup_epochs>=3, use a larger batch= (Ultralytics already clips "
+        "gradients at max_norm=10 and reloads last.pt on NaN); try amp=False; check the labels for NaN/inf"
+    )
+
+
+def wrong_bias_group(run: Run) -> str:
+    """Fix for warmup_bias_lr applied to a non-bias group."""
+    if run.framework is Framework.YOLOV5:
+        return "update YOLOv5 to >= v6.2 (PR #8356); meanwhile set warmup_bias_lr equal to lr0"
+    return (
+        "upgrade Ultralytics past 8.4.0 (`pip install -U ultralytics`, fixed by PR #23234); meanwhile set "
+        "warmup_bias_lr equal to lr0"
+    )
+
+
+def scheduler_after_load(run: Run) -> str:
+    """Fix for the pre-2020 YOLOv5 resume order bug."""
+    return "update YOLOv5 (the scheduler is built before the optimizer is restored since v3.0, PR #565)"
+
+
+def auto_optimizer(run: Run, name: str | None, lr0: float) -> str:
+    """Fix for optimizer=auto picking an optimizer and lr0 the user did not expect."""
+    chosen = name or "the optimizer you want"
+    return f"name the optimizer and LR explicitly (optimizer={chosen} lr0={_g(lr0)}) so every run and resume uses them"

@@ -1,0 +1,192 @@
+"""Loss-side evidence: effect of an LR event on the losses, non-finite values, loss spikes, close_mosaic."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lrguard.diagnosis import fixes
+from lrguard.diagnosis.context import Context
+from lrguard.model import Cause, Finding, Framework, Severity
+
+SPIKE_RATIO = 1.5
+SPIKE_WINDOW = 5
+
+
+def loss_effect(ctx: Context, row: int, window: int = 3) -> tuple[str | None, dict]:
+    """How the summed train loss moved after ``row`` compared with the rows before it.
+
+    Returns:
+        ``(evidence_line, data)``; ``(None, {})`` when there are no losses or too few rows.
+    """
+    total = ctx.total_train_loss()
+    if total is None or row < 1:
+        return None, {}
+    before = total[max(0, row - window) : row]
+    after = total[row : row + window]
+    before = before[np.isfinite(before)]
+    after_f = after[np.isfinite(after)]
+    if before.size == 0 or after_f.size == 0:
+        return None, {}
+    ref = float(np.mean(before))
+    k = int(np.argmax(after_f))
+    peak = float(after_f[k])
+    change = peak / ref - 1.0 if ref > 0 else 0.0
+    names = "+".join(c.split("/", 1)[-1] for c in ctx.run.train_losses)
+    if change > 0.02:
+        line = (
+            f"train loss ({names}) rose {change:+.0%} within {k + 1} epoch(s): "
+            f"{ref:.4g} before -> {peak:.4g} at epoch {int(ctx.run.epochs[row + k])}"
+        )
+    else:
+        line = f"train loss ({names}) did not rise after it ({ref:.4g} before, at most {peak:.4g} after)"
+    return line, {"loss_before": ref, "loss_peak_after": peak, "loss_change": change, "loss_lag_epochs": k}
+
+
+def detect_nonfinite(ctx: Context) -> list[Finding]:
+    """First row holding a literal NaN/inf in a loss, LR or metric column (an empty cell does not count)."""
+    table = ctx.run.table
+    first: int | None = None
+    cols: list[str] = []
+    for name in table.columns:
+        vals = table.values[name]
+        bad = ~np.isfinite(vals)
+        miss = table.missing.get(name)
+        if miss is not None:
+            bad &= ~miss
+        if bad.any():
+            i = int(np.argmax(bad))
+            if first is None or i < first:
+                first, cols = i, [name]
+            elif i == first:
+                cols.append(name)
+    if first is None:
+        return []
+    epoch = int(ctx.run.epochs[first])
+    lr_here = ctx.obs[first]
+    evidence = [
+        f"line {int(table.line_numbers[first])} (epoch {epoch}): non-finite value in {', '.join(cols[:6])}"
+        + (" ..." if len(cols) > 6 else ""),
+    ]
+    if np.isfinite(lr_here) and np.isfinite(ctx.planned[first, ctx.ref]):
+        on_plan = ctx.close(float(lr_here), float(ctx.planned[first, ctx.ref]), 3 * ctx.tol)
+        evidence.append(
+            f"the LR was {'on plan' if on_plan else 'off plan'} there ({lr_here:.6g}, planned "
+            f"{ctx.planned[first, ctx.ref]:.6g}): numerical instability, not a schedule jump"
+            if on_plan
+            else f"the LR was off plan there ({lr_here:.6g} vs planned {ctx.planned[first, ctx.ref]:.6g})"
+        )
+    total = ctx.total_train_loss()
+    if total is not None and first > 0 and np.isfinite(total[:first]).any():
+        evidence.append(f"last finite train loss: {float(total[:first][np.isfinite(total[:first])][-1]):.4g}")
+    return [
+        Finding(
+            cause=Cause.NONFINITE,
+            severity=Severity.ERROR,
+            epoch=epoch,
+            row=first,
+            title=f"non-finite values (NaN/inf) from epoch {epoch}: training diverged",
+            evidence=evidence,
+            fix=fixes.instability(ctx.run, ctx.spec.lr0),
+            data={"columns": cols},
+        )
+    ]
+
+
+def _excluded_rows(ctx: Context) -> set[int]:
+    rows: set[int] = set()
+    for s in ctx.sessions:
+        rows.update(range(s.first_row, min(s.first_row + 2, s.last_row + 1)))
+    warm = np.nonzero(ctx.in_warmup)[0]
+    if warm.size:
+        for w in warm:
+            rows.update({int(w), int(w) + 1, int(w) + 2})
+    cm = close_mosaic_row(ctx)
+    if cm is not None:
+        rows.update({cm, cm + 1})
+    return rows
+
+
+def detect_loss_spikes(ctx: Context, lr_event_rows: set[int]) -> list[Finding]:
+    """Train-loss spikes with the LR on plan (LR events explain their own loss rises)."""
+    total = ctx.total_train_loss()
+    if total is None:
+        return []
+    excluded = _excluded_rows(ctx)
+    for r in lr_event_rows:
+        excluded.update(range(r, r + 4))
+    findings: list[Finding] = []
+    for i in range(SPIKE_WINDOW, ctx.run.n_rows):
+        if i in excluded or not np.isfinite(total[i]):
+            continue
+        if ctx.session_of_row[i - SPIKE_WINDOW] != ctx.session_of_row[i] and ctx.sessions[
+            ctx.session_of_row[i]
+        ].start in ("restart", "rewind"):
+            continue
+        hist = total[i - SPIKE_WINDOW : i]
+        hist = hist[np.isfinite(hist)]
+        if hist.size < 3:
+            continue
+        med = float(np.median(hist))
+        if med <= 0 or total[i] < SPIKE_RATIO * med:
+            continue
+        epoch = int(ctx.run.epochs[i])
+        lr_i = float(ctx.obs[i])
+        plan_i = float(ctx.planned[i, ctx.ref])
+        on_plan = ctx.close(lr_i, plan_i, 3 * ctx.tol)
+        findings.append(
+            Finding(
+                cause=Cause.LOSS_SPIKE,
+                severity=Severity.WARNING,
+                epoch=epoch,
+                row=i,
+                title=f"train loss spiked at epoch {epoch} (x{total[i] / med:.2f} the recent median)",
+                evidence=[
+                    f"line {int(ctx.run.table.line_numbers[i])}: train loss {total[i]:.4g} vs median {med:.4g} "
+                    f"of the previous {SPIKE_WINDOW} epochs",
+                    f"LR {'on plan' if on_plan else 'off plan'} there: {lr_i:.6g} (planned {plan_i:.6g})",
+                ],
+                fix=fixes.instability(ctx.run, ctx.spec.lr0),
+                data={"loss": float(total[i]), "median_before": med, "lr": lr_i, "planned_lr": plan_i},
+            )
+        )
+        excluded.update(range(i, i + SPIKE_WINDOW))
+    return findings
+
+
+def close_mosaic_row(ctx: Context) -> int | None:
+    """Row of the first epoch trained without mosaic (Ultralytics ``close_mosaic``), if reached."""
+    if ctx.run.framework is not Framework.ULTRALYTICS:
+        return None
+    try:
+        n = int(ctx.run.hyp.get("close_mosaic", 10) or 0)
+    except (TypeError, ValueError):
+        return None
+    if n <= 0:
+        return None
+    target = ctx.spec.epochs - n
+    hits = np.nonzero(ctx.epoch_index == target)[0]
+    if hits.size == 0 or target <= 0:
+        return None
+    return int(hits[-1])
+
+
+def detect_close_mosaic(ctx: Context) -> list[Finding]:
+    """Info: the loss level changes when mosaic closes, with the LR on plan (a common confounder)."""
+    i = close_mosaic_row(ctx)
+    if i is None or i == 0:
+        return []
+    total = ctx.total_train_loss()
+    epoch = int(ctx.run.epochs[i])
+    evidence = [f"close_mosaic: {ctx.run.hyp.get('close_mosaic', 10)} -> mosaic off from epoch {epoch}"]
+    if total is not None and np.isfinite(total[i]) and np.isfinite(total[i - 1]) and total[i - 1] > 0:
+        evidence.append(f"train loss {total[i - 1]:.4g} -> {total[i]:.4g} ({total[i] / total[i - 1] - 1:+.0%})")
+    return [
+        Finding(
+            cause=Cause.CLOSE_MOSAIC,
+            severity=Severity.INFO,
+            epoch=epoch,
+            row=i,
+            title=f"mosaic augmentation switched off at epoch {epoch}: loss level changes, LR unaffected",
+            evidence=evidence,
+        )
+    ]

@@ -1,0 +1,435 @@
+"""Departures of the logged LR from its plan within a run's lineage, and the mechanism behind each.
+
+The post-warmup rows of the reference group are cut into *stretches* at every upward step. Each
+stretch is compared with the configured schedule and fitted for the two unknowns that resume
+mechanics change: the total epochs ``E`` and the base LR. The transition between two stretches is
+then attributed (mechanisms M3, M4, M6, M7, M10, M13 and the cosine past its end).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from lrguard.diagnosis import fixes
+from lrguard.diagnosis.context import Context
+from lrguard.diagnosis.losses import loss_effect
+from lrguard.model import Cause, Finding, Framework, Severity
+from lrguard.schedules.fit import best_integer_epochs
+
+
+@dataclass
+class Stretch:
+    """Consecutive post-warmup rows that follow one smooth schedule."""
+
+    rows: np.ndarray
+    cfg_err: float
+    epochs_fit: int | None
+    epochs_err: float
+    base_fit: float | None
+    base_err: float
+
+    @property
+    def first(self) -> int:
+        """Index of the stretch's first row."""
+        return int(self.rows[0])
+
+    @property
+    def last(self) -> int:
+        """Index of the stretch's last row."""
+        return int(self.rows[-1])
+
+
+def _max_rel(a: np.ndarray, b: np.ndarray) -> float:
+    if a.size == 0:
+        return math.inf
+    with np.errstate(divide="ignore", invalid="ignore"):
+        err = np.abs(a - b) / np.maximum(np.abs(a), 1e-30)
+    err = err[np.isfinite(err)]
+    return float(err.max()) if err.size else math.inf
+
+
+def _fit_stretch(ctx: Context, rows: np.ndarray) -> Stretch:
+    obs = ctx.obs[rows]
+    x = np.maximum(ctx.epoch_index[rows] - ctx.profile.log_lag, 0).astype(float)
+    # The first row of a YOLOv5-style resumed session shows the checkpoint's LR: use the rule anyway,
+    # it equals lf(e - 1) of the schedule that wrote the checkpoint.
+    base = ctx.spec.lr0 * ctx.profile.lr_scale(ctx.ref)
+    cfg_err = _max_rel(obs, ctx.planned[rows, ctx.ref])
+    e_fit, e_err = best_integer_epochs(obs, x, ctx.spec, ctx.profile, base=base)
+    lf = ctx.spec.lf(x, ctx.profile)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bases = obs / lf
+    bases = bases[np.isfinite(bases) & (bases > 0)]
+    if bases.size:
+        b = float(np.median(bases))
+        b_err = _max_rel(obs, b * lf)
+    else:
+        b, b_err = None, math.inf
+    return Stretch(rows=rows, cfg_err=cfg_err, epochs_fit=e_fit, epochs_err=e_err, base_fit=b, base_err=b_err)
+
+
+def _stretches(ctx: Context) -> tuple[list[Stretch], list[int]]:
+    """Cut post-warmup rows into stretches; return them and the rows where the LR stepped up."""
+    obs = ctx.obs
+    n = ctx.run.n_rows
+    usable = ~ctx.in_warmup & np.isfinite(obs)
+    groups: list[list[int]] = []
+    ups: list[int] = []
+    current: list[int] = []
+    for i in range(n):
+        if not usable[i]:
+            if current and ctx.in_warmup[i]:
+                groups.append(current)
+                current = []
+            continue
+        if current:
+            prev = current[-1]
+            new_lineage = ctx.session_of_row[i] != ctx.session_of_row[prev] and ctx.sessions[
+                ctx.session_of_row[i]
+            ].start in ("restart", "rewind")
+            if new_lineage:
+                groups.append(current)
+                current = []
+            elif obs[i] > obs[prev] * (1 + ctx.tol):
+                groups.append(current)
+                current = []
+                ups.append(i)
+        current.append(i)
+    if current:
+        groups.append(current)
+    return [_fit_stretch(ctx, np.array(g)) for g in groups], ups
+
+
+def _ok(err: float, ctx: Context) -> bool:
+    return err <= 3 * ctx.tol
+
+
+def _epoch(ctx: Context, i: int) -> int:
+    return int(ctx.run.epochs[i])
+
+
+def _col(ctx: Context) -> str:
+    return ctx.run.lr_columns[ctx.ref]
+
+
+def _config_name(ctx: Context) -> str:
+    return "opt.yaml" if ctx.run.framework is Framework.YOLOV5 else "args.yaml"
+
+
+def _resume_note(ctx: Context, i: int) -> tuple[int, str | None]:
+    """First resumed epoch (run's epoch column) for a jump at row ``i``, and a line on how we know."""
+    restored = ctx.profile.resume_row_restored
+    start_row = i - 1 if restored and i > 0 else i
+    s_epoch = _epoch(ctx, start_row)
+    for r in (start_row, i):
+        sess = ctx.sessions[ctx.session_of_row[r]]
+        if sess.first_row == r and sess.index > 0:
+            return s_epoch, f"a new training session starts at epoch {_epoch(ctx, r)}: {sess.evidence}"
+    if restored:
+        return s_epoch, (
+            f"consistent with a resume at epoch {s_epoch}: the first resumed epoch still runs at the LR restored "
+            "from the checkpoint, the changed schedule applies from the next epoch"
+        )
+    return s_epoch, None
+
+
+def _checkpoint_lines(ctx: Context) -> list[str]:
+    lines = []
+    for f in ctx.run.checkpoints:
+        if f.epoch is None or f.stripped:
+            continue
+        bits = [f"{f.path.name}: epoch {f.epoch}"]
+        ta = f.train_args or {}
+        if ta.get("epochs") is not None:
+            bits.append(f"epochs {ta.get('epochs')}")
+        if f.lrs and f.initial_lrs and f.initial_lrs[0]:
+            ratios = [lr / ilr for lr, ilr in zip(f.lrs, f.initial_lrs, strict=False) if ilr]
+            if ratios:
+                bits.append(f"lr/initial_lr {ratios[0]:.6g}")
+        lines.append(", ".join(bits))
+    return lines
+
+
+def _lr_end_target(ctx: Context) -> float:
+    return ctx.spec.lr0 * ctx.profile.lr_scale(ctx.ref) * ctx.spec.lrf
+
+
+def _finding(
+    ctx: Context,
+    cause: Cause,
+    i: int,
+    title: str,
+    evidence: list[str],
+    fix: str | None,
+    data: dict,
+    severity: Severity = Severity.WARNING,
+) -> Finding:
+    line, loss_data = loss_effect(ctx, i)
+    if line:
+        evidence.append(line)
+    data = {**data, **loss_data}
+    return Finding(
+        cause=cause, severity=severity, epoch=_epoch(ctx, i), row=i, title=title, evidence=evidence, fix=fix, data=data
+    )
+
+
+def detect_lr_departures(ctx: Context) -> list[Finding]:
+    """Explain every upward step of the reference LR after warmup (see module docstring)."""
+    stretches, ups = _stretches(ctx)
+    if not stretches:
+        return []
+    obs = ctx.obs
+    by_first = {s.first: k for k, s in enumerate(stretches)}
+    findings: list[Finding] = []
+    spec = ctx.spec
+    n_cfg = spec.epochs
+    base = spec.lr0 * ctx.profile.lr_scale(ctx.ref)
+    time_mode = ctx.run.framework is Framework.ULTRALYTICS and bool(ctx.run.hyp.get("time"))
+
+    if time_mode:
+        return _time_budget(ctx, stretches, ups)
+
+    skip: set[int] = set()
+    for i in ups:
+        if i in skip:
+            continue
+        k = by_first[i]
+        prev = stretches[k - 1] if k > 0 else None
+        cur = stretches[k]
+        lr_b, lr_a = float(obs[i - 1]), float(obs[i])
+        rise = lr_a / lr_b - 1.0
+        s_epoch, how = _resume_note(ctx, i)
+        s_idx = s_epoch - ctx.profile.epoch_base
+        head = (
+            f"line {int(ctx.run.table.line_numbers[i])} (epoch {_epoch(ctx, i)}): {_col(ctx)} rose from {lr_b:.6g} "
+            f"to {lr_a:.6g} ({rise:+.1%}); the plan from {_config_name(ctx)} has {ctx.planned[i, ctx.ref]:.6g} there"
+        )
+        evidence = [head] + ([how] if how else [])
+        data = {
+            "lr_before": lr_b,
+            "lr_after": lr_a,
+            "rise": rise,
+            "planned_lr": float(ctx.planned[i, ctx.ref]),
+            "resume_epoch": s_epoch,
+        }
+
+        # M10: one row at lr0, then straight back to the old curve.
+        nxt = i + 1
+        if (
+            abs(lr_a / base - 1.0) < 0.02
+            and nxt < ctx.run.n_rows
+            and np.isfinite(obs[nxt])
+            and obs[nxt] < lr_a * (1 - ctx.tol)
+            and prev is not None
+            and ctx.close(float(obs[nxt]), float(ctx.planned[nxt, ctx.ref]), 3 * ctx.tol)
+        ):
+            evidence.append(f"the next epoch is back on plan ({obs[nxt]:.6g}): one epoch ran at lr0 = {base:.6g}")
+            findings.append(
+                _finding(
+                    ctx,
+                    Cause.SCHEDULER_BUILT_AFTER_LOAD,
+                    i,
+                    f"the first epoch after the resume at epoch {s_epoch} ran at lr0",
+                    evidence,
+                    fixes.scheduler_after_load(ctx.run),
+                    data,
+                )
+            )
+            continue
+
+        e_before = n_cfg if (prev is None or _ok(prev.cfg_err, ctx)) else prev.epochs_fit
+        e_before_ok = prev is None or _ok(prev.cfg_err, ctx) or _ok(prev.epochs_err, ctx)
+
+        # M4: epochs below the epoch reached means "N more epochs".
+        if n_cfg < s_idx:
+            ext_linear = spec.with_(epochs=n_cfg + s_idx - 1)
+            x = np.maximum(ctx.epoch_index[cur.rows] - ctx.profile.log_lag, 0)
+            cand = ext_linear if not spec.cos_lr else spec
+            pred = base * cand.lf(x, ctx.profile)
+            if _ok(_max_rel(obs[cur.rows], pred), ctx) or (spec.cos_lr and cur.rows.size):
+                kind = (
+                    "cosine keeps its period" if spec.cos_lr else f"the linear schedule now spans {n_cfg + s_idx - 1}"
+                )
+                evidence.append(
+                    f"{_config_name(ctx)} says epochs: {n_cfg}, fewer than the {s_idx} already trained: on resume the "
+                    f"trainer adds the checkpoint's epoch ({s_idx - 1}) and {kind}"
+                )
+                data.update(
+                    {
+                        "implied_epochs_before": e_before,
+                        "config_epochs": n_cfg,
+                        "implied_epochs_after": n_cfg + s_idx - 1 if not spec.cos_lr else n_cfg,
+                    }
+                )
+                findings.append(
+                    _finding(
+                        ctx,
+                        Cause.FINETUNE_EXTENSION,
+                        i,
+                        f"resume with epochs {n_cfg} < epoch reached ({s_idx}): schedule rebuilt as '{n_cfg} more epochs'",
+                        evidence + _checkpoint_lines(ctx),
+                        fixes.finetune_extension(ctx.run, e_before or n_cfg, n_cfg, lr_b, _lr_end_target(ctx), s_idx),
+                        data,
+                    )
+                )
+                if spec.cos_lr:
+                    findings.extend(_past_end(ctx, cur, n_cfg))
+                continue
+
+        if _ok(cur.cfg_err, ctx) and prev is not None and not _ok(prev.cfg_err, ctx):
+            # The new stretch follows the configuration; the old one did not.
+            if _ok(prev.epochs_err, ctx) and prev.epochs_fit is not None and prev.epochs_fit != n_cfg:
+                findings.append(_epochs_changed(ctx, i, prev.epochs_fit, n_cfg, evidence, data, lr_b, s_idx))
+                continue
+            if _ok(prev.base_err, ctx) and prev.base_fit is not None:
+                findings.append(_hyp_changed(ctx, i, prev.base_fit, base, evidence, data, lr_b))
+                continue
+        if not _ok(cur.cfg_err, ctx):
+            if _ok(cur.epochs_err, ctx) and cur.epochs_fit is not None and e_before_ok and cur.epochs_fit != e_before:
+                if cur.epochs_fit != n_cfg:
+                    evidence.append(
+                        f"{_config_name(ctx)} says epochs: {n_cfg}, yet the LR follows {cur.epochs_fit}: the schedule "
+                        "was changed in a way the run's files do not record (a patched checkpoint or trainer?)"
+                    )
+                findings.append(_epochs_changed(ctx, i, e_before or n_cfg, cur.epochs_fit, evidence, data, lr_b, s_idx))
+                continue
+            if _ok(cur.base_err, ctx) and cur.base_fit is not None:
+                findings.append(_hyp_changed(ctx, i, base, cur.base_fit, evidence, data, lr_b))
+                continue
+        # M13: resumed row repeats the previous LR (tiny blip), then back on plan.
+        if ctx.close(lr_a, lr_b, 3 * ctx.tol):
+            continue
+        evidence.append(
+            f"no known mechanism reproduces it: implied total epochs after the step {cur.epochs_fit} "
+            f"(fit error {cur.epochs_err:.1e}), implied base LR {cur.base_fit if cur.base_fit is None else f'{cur.base_fit:.6g}'}"
+        )
+        findings.append(
+            _finding(
+                ctx,
+                Cause.LR_OFF_PLAN,
+                i,
+                f"the LR left its schedule at epoch {_epoch(ctx, i)} ({rise:+.1%})",
+                evidence + _checkpoint_lines(ctx),
+                fixes.continuation(ctx.run, lr_b, _lr_end_target(ctx), max(n_cfg - s_idx, 1)),
+                data,
+            )
+        )
+    findings.extend(_resume_blips(ctx))
+    return findings
+
+
+def _epochs_changed(
+    ctx: Context, i: int, e_b: int, e_a: int, evidence: list[str], data: dict, lr_b: float, s_idx: int
+) -> Finding:
+    evidence.append(
+        f"implied total epochs: {e_b} before the step, {e_a} after ({_config_name(ctx)} now says "
+        f"epochs: {ctx.spec.epochs})"
+    )
+    evidence.extend(_checkpoint_lines(ctx))
+    data.update({"implied_epochs_before": e_b, "implied_epochs_after": e_a, "config_epochs": ctx.spec.epochs})
+    up = e_a > e_b
+    return _finding(
+        ctx,
+        Cause.EPOCHS_CHANGED_ON_RESUME,
+        i,
+        f"total epochs changed from {e_b} to {e_a} on resume: the LR {'jumps up' if up else 'drops'} to the new curve",
+        evidence,
+        fixes.epochs_changed(ctx.run, e_b, e_a, lr_b, _lr_end_target(ctx), s_idx),
+        data,
+        Severity.WARNING,
+    )
+
+
+def _hyp_changed(
+    ctx: Context, i: int, b_before: float, b_after: float, evidence: list[str], data: dict, lr_b: float
+) -> Finding:
+    evidence.append(f"implied lr0: {b_before:.6g} before the step, {b_after:.6g} after (same total epochs)")
+    data.update({"lr0_before": b_before, "lr0_after": b_after})
+    remaining = ctx.spec.epochs - int(ctx.epoch_index[i])
+    return _finding(
+        ctx,
+        Cause.HYP_CHANGED_ON_RESUME,
+        i,
+        f"lr0 changed from {b_before:.6g} to {b_after:.6g} between sessions",
+        evidence,
+        fixes.hyp_changed(ctx.run, f"lr0: {b_before:.6g}", lr_b, _lr_end_target(ctx), remaining),
+        data,
+    )
+
+
+def _past_end(ctx: Context, cur: Stretch, period: int) -> list[Finding]:
+    x = ctx.epoch_index[cur.rows] - ctx.profile.log_lag
+    past = cur.rows[x > period]
+    if past.size == 0:
+        return []
+    i = int(past[0])
+    return [
+        Finding(
+            cause=Cause.SCHEDULE_PAST_END,
+            severity=Severity.WARNING,
+            epoch=_epoch(ctx, i),
+            row=i,
+            title=f"the cosine schedule runs past its period ({period} epochs) from epoch {_epoch(ctx, i)} and climbs back",
+            evidence=[f"cos_lr with epochs {period}: lf(x) rises again for x > {period} (period {2 * period})"],
+            fix=fixes.past_end(ctx.run),
+            data={"period": period},
+        )
+    ]
+
+
+def _time_budget(ctx: Context, stretches: list[Stretch], ups: list[int]) -> list[Finding]:
+    fits = [s.epochs_fit for s in stretches if s.epochs_fit is not None]
+    first = ups[0] if ups else stretches[0].first
+    evidence = [
+        f"args.yaml: time={ctx.run.hyp.get('time')} h, epochs={ctx.run.config.get('epochs')}: the trainer "
+        "re-plans the total epochs after every epoch",
+        "implied total epochs along the run: "
+        + " -> ".join(str(e) for e in fits[:12])
+        + (" ..." if len(fits) > 12 else ""),
+    ]
+    if ups:
+        evidence.append(
+            f"the LR stepped up {len(ups)} time(s), first at epoch {_epoch(ctx, ups[0])} "
+            f"({ctx.obs[ups[0] - 1]:.6g} -> {ctx.obs[ups[0]]:.6g})"
+        )
+    final = fits[-1] if fits else None
+    return [
+        _finding(
+            ctx,
+            Cause.TIME_BUDGET_REESTIMATION,
+            first,
+            "time= re-estimates the total epochs every epoch; the LR curve follows a moving target",
+            evidence,
+            fixes.time_budget(ctx.run, final),
+            {"implied_epochs": fits},
+            Severity.WARNING if ups else Severity.INFO,
+        )
+    ]
+
+
+def _resume_blips(ctx: Context) -> list[Finding]:
+    """M13: at a known resume the first row repeats the previous LR although the plan fell."""
+    out: list[Finding] = []
+    if ctx.profile.resume_row_restored is False:
+        return out
+    for s in ctx.sessions[1:]:
+        i = s.first_row
+        if s.start != "resume" or i < 1 or ctx.in_warmup[i]:
+            continue
+        if ctx.profile.checkpoint_lr_lag and ctx.close(float(ctx.obs[i]), float(ctx.obs[i - 1])):
+            out.append(
+                Finding(
+                    cause=Cause.RESUME_LR_BLIP,
+                    severity=Severity.INFO,
+                    epoch=_epoch(ctx, i),
+                    row=i,
+                    title=f"the first resumed epoch ({_epoch(ctx, i)}) repeated the previous epoch's LR",
+                    evidence=[
+                        f"{_col(ctx)} {ctx.obs[i]:.6g} equals the row before; the checkpoint held the pre-step LR"
+                    ],
+                )
+            )
+    return out

@@ -1,0 +1,200 @@
+"""Runs that start over.
+
+Appended runs (M14), resumes from older checkpoints (M5), and new runs started from a previous
+run's weights with a fresh schedule (M2).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from lrguard import constants as C
+from lrguard.diagnosis import fixes
+from lrguard.diagnosis.context import Context
+from lrguard.diagnosis.losses import loss_effect
+from lrguard.errors import LrguardError
+from lrguard.model import Cause, Finding, Framework, Severity
+
+
+def _bias_col(ctx: Context) -> int:
+    b = ctx.profile.bias_group
+    return b if b < ctx.run.n_groups else 0
+
+
+def detect_restarts_and_rewinds(ctx: Context) -> list[Finding]:
+    """Findings for sessions that restart the epoch column (appended run) or go back (older checkpoint)."""
+    out: list[Finding] = []
+    run = ctx.run
+    lr = run.lr
+    for s in ctx.sessions[1:]:
+        i = s.first_row
+        line = int(run.table.line_numbers[i])
+        prev_last = int(run.epochs[i - 1])
+        if s.start == "restart":
+            b = _bias_col(ctx)
+            ev = [
+                s.evidence + f" (the file's previous rows end at epoch {prev_last})",
+                f"LR before: {run.lr_columns[ctx.ref]} {lr[i - 1, ctx.ref]:.6g}, {run.lr_columns[b]} {lr[i - 1, b]:.6g}; "
+                f"first row of the new run: {run.lr_columns[ctx.ref]} {lr[i, ctx.ref]:.6g}, "
+                f"{run.lr_columns[b]} {lr[i, b]:.6g} (warmup again)",
+                "a second training run wrote into the same directory; its header is not repeated, so plots join "
+                "the two runs into one curve",
+            ]
+            line_l, data_l = loss_effect(ctx, i)
+            if line_l:
+                ev.append(line_l)
+            out.append(
+                Finding(
+                    cause=Cause.APPENDED_RUNS,
+                    severity=Severity.WARNING,
+                    epoch=int(run.epochs[i]),
+                    row=i,
+                    title=f"a new run was appended to results.csv at line {line}: the LR restarts with warmup",
+                    evidence=ev,
+                    fix=fixes.appended_runs(run),
+                    data={
+                        "line": line,
+                        "previous_last_epoch": prev_last,
+                        "lr_before": float(lr[i - 1, ctx.ref]),
+                        "lr_after": float(lr[i, ctx.ref]),
+                        **data_l,
+                    },
+                )
+            )
+        elif s.start == "rewind":
+            cur = int(run.epochs[i])
+            earlier = np.nonzero(run.epochs[:i] == cur)[0]
+            ev = [s.evidence + f": epochs {cur}..{prev_last} were trained twice"]
+            same = None
+            if earlier.size:
+                j = int(earlier[-1])
+                same = ctx.close(float(lr[i, ctx.ref]), float(lr[j, ctx.ref]), 3 * ctx.tol)
+                ev.append(
+                    f"the LR rewinds to {lr[i, ctx.ref]:.6g}; epoch {cur} logged {lr[j, ctx.ref]:.6g} the first time "
+                    f"(line {int(run.table.line_numbers[j])})"
+                    + (": the same point of the same schedule" if same else "")
+                )
+            rise = float(lr[i, ctx.ref] / lr[i - 1, ctx.ref] - 1.0) if lr[i - 1, ctx.ref] else 0.0
+            one = cur == prev_last
+            if one:
+                ev.append(
+                    "only the last epoch repeats: the process probably stopped after writing results.csv and before "
+                    "saving last.pt, so the resume redid that epoch (harmless)"
+                )
+            line_l, data_l = loss_effect(ctx, i)
+            if line_l:
+                ev.append(line_l)
+            out.append(
+                Finding(
+                    cause=Cause.RESUME_FROM_OLDER_CHECKPOINT,
+                    severity=Severity.INFO if one else Severity.WARNING,
+                    epoch=cur,
+                    row=i,
+                    title=(
+                        f"resumed from an older checkpoint: back from epoch {prev_last} to {cur}"
+                        + (f", LR up {rise:+.1%}" if rise > ctx.tol else "")
+                    ),
+                    evidence=ev,
+                    fix=None if one else fixes.older_checkpoint(run),
+                    data={
+                        "line": line,
+                        "rewind_from": prev_last,
+                        "rewind_to": cur,
+                        "rise": rise,
+                        "same_schedule_point": same,
+                        **data_l,
+                    },
+                )
+            )
+    return out
+
+
+def _weights_source(ctx: Context) -> str | None:
+    cfg = ctx.run.config
+    if ctx.run.framework is Framework.YOLOV5:
+        if cfg.get("resume"):
+            return None
+        w = cfg.get("weights")
+    else:
+        if cfg.get("resume"):
+            return None
+        w = cfg.get("model") if cfg.get("pretrained") in (None, True, False) else cfg.get("pretrained")
+        if isinstance(cfg.get("pretrained"), str) and str(cfg.get("pretrained")).endswith(".pt"):
+            w = cfg.get("pretrained")
+    if not isinstance(w, str) or not w.endswith(".pt"):
+        return None
+    p = Path(w)
+    if p.parent.name != C.WEIGHTS_DIR:
+        return None  # a pretrained model such as yolov5s.pt: ordinary fine-tuning
+    return w
+
+
+def _previous_run(ctx: Context, weights: str) -> Path | None:
+    p = Path(weights)
+    candidates = [p] if p.is_absolute() else [ctx.run.path / p, Path.cwd() / p]
+    for anc in ctx.run.path.parents:
+        if not p.is_absolute():
+            candidates.append(anc / p)
+    for c in candidates[:12]:
+        run_dir = c.parent.parent
+        if (run_dir / C.RESULTS_CSV).is_file() and run_dir.resolve() != ctx.run.path.resolve():
+            return run_dir
+    return None
+
+
+def detect_restart_from_weights(ctx: Context) -> list[Finding]:
+    """M2: a new run (fresh optimizer, epoch 0, warmup) started from a previous run's last/best.pt."""
+    weights = _weights_source(ctx)
+    if weights is None:
+        return []
+    run = ctx.run
+    first = ctx.sessions[-1] if ctx.sessions[-1].start == "restart" else ctx.sessions[0]
+    i = first.first_row
+    b = _bias_col(ctx)
+    key = "weights" if run.framework is Framework.YOLOV5 else "model"
+    ev = [
+        f"{'opt.yaml' if run.framework is Framework.YOLOV5 else 'args.yaml'}: {key}: {weights}, resume: false -> "
+        "new optimizer (no momentum buffers), epoch counter from 0, EMA restarted, warmup again",
+        f"this run starts at {run.lr_columns[b]} {run.lr[i, b]:.6g} / {run.lr_columns[ctx.ref]} {run.lr[i, ctx.ref]:.6g} "
+        f"and rises to lr0 {ctx.spec.lr0:.6g}",
+    ]
+    data: dict = {"weights": weights}
+    lr_prev = None
+    prev_dir = _previous_run(ctx, weights)
+    if prev_dir is not None:
+        try:
+            from lrguard.readers.run import read_run
+
+            prev = read_run(prev_dir, checkpoints=False)
+            col = min(ctx.ref, prev.n_groups - 1)
+            lr_prev = float(prev.lr[-1, col])
+            peak = float(np.nanmax(run.lr[first.first_row : first.last_row + 1, ctx.ref]))
+            ev.append(
+                f"the previous run ({prev_dir}) ended at {prev.lr_columns[col]} {lr_prev:.6g} (epoch "
+                f"{int(prev.epochs[-1])}); this run climbs to {peak:.6g}: x{peak / lr_prev:.0f} the LR it left off at"
+                if lr_prev > 0
+                else f"the previous run ({prev_dir}) ended at LR {lr_prev:.6g}"
+            )
+            data.update({"previous_run": str(prev_dir), "previous_last_lr": lr_prev, "peak_lr": peak})
+        except LrguardError as exc:
+            ev.append(f"previous run not readable: {exc.one_line()}")
+    lr_now = lr_prev if lr_prev else float(ctx.spec.lr0 * ctx.spec.lrf)
+    line_l, data_l = loss_effect(ctx, min(i + 1, run.n_rows - 1))
+    if line_l:
+        ev.append(line_l)
+    return [
+        Finding(
+            cause=Cause.RESTART_FROM_WEIGHTS,
+            severity=Severity.WARNING,
+            epoch=int(run.epochs[i]),
+            row=i,
+            title="continued from a previous run's weights without resume: the schedule restarted with warmup",
+            evidence=ev,
+            fix=fixes.continuation(
+                run, lr_now, lr_now * min(ctx.spec.lrf, 1.0) if lr_prev else lr_now, ctx.spec.epochs
+            ),
+            data={**data, **data_l},
+        )
+    ]

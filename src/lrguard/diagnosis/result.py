@@ -1,0 +1,64 @@
+"""The outcome of diagnosing one run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lrguard.frameworks.profile import Profile
+from lrguard.model import Finding, Run, Session, Severity
+from lrguard.schedules.spec import ScheduleSpec
+
+
+@dataclass
+class Diagnosis:
+    """Everything ``lrguard diagnose`` concluded about a run.
+
+    Attributes:
+        run: The run that was read.
+        profile: The trainer-version rules used.
+        spec: The planned schedule reconstructed from the run's configuration (``nb`` filled in
+            when the warmup rows determine it).
+        sessions: Training sessions, in file order.
+        findings: Conclusions, ordered by row then severity.
+        planned: Planned LR per row and group, ``(rows, groups)``, from ``spec``.
+        reference_group: The weight group whose column the diagnosis follows.
+        notes: Remarks (files missing, version inferred, run still being written, ...).
+    """
+
+    run: Run
+    profile: Profile
+    spec: ScheduleSpec
+    sessions: list[Session]
+    findings: list[Finding]
+    planned: np.ndarray
+    reference_group: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def worst(self) -> Severity | None:
+        """Highest severity among the findings (``None`` when there are none)."""
+        if not self.findings:
+            return None
+        return max((f.severity for f in self.findings), key=lambda s: s.rank)
+
+    def failing(self, threshold: Severity | None) -> bool:
+        """True when some finding is at or above ``threshold`` (``None`` never fails)."""
+        if threshold is None:
+            return False
+        return any(f.severity.rank >= threshold.rank for f in self.findings)
+
+    def schedule_dict(self) -> dict[str, Any]:
+        """The reconstructed schedule as plain values."""
+        s = self.spec
+        return {
+            "lr0": s.lr0,
+            "lrf": s.lrf,
+            "epochs": s.epochs,
+            "cos_lr": s.cos_lr,
+            "warmup_epochs": s.warmup_epochs,
+            "warmup_bias_lr": s.warmup_bias_lr,
+            "batches_per_epoch": s.nb,
+        }

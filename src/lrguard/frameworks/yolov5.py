@@ -1,0 +1,112 @@
+"""YOLOv5 (ultralytics/yolov5 and the ``yolov5`` PyPI package): versions, defaults and fixes.
+
+Everything specific to YOLOv5 lives here: param-group order per release, how ``train.py`` logs the
+LR, its defaults, and the remedies lrguard suggests (hyp edits and command lines).
+"""
+
+from __future__ import annotations
+
+from lrguard.frameworks.profile import Profile
+
+DEFAULTS = {
+    "lr0": 0.01,
+    "lrf": 0.01,
+    "momentum": 0.937,
+    "weight_decay": 0.0005,
+    "warmup_epochs": 3.0,
+    "warmup_momentum": 0.8,
+    "warmup_bias_lr": 0.1,
+    "epochs": 100,
+    "cos_lr": False,
+}
+
+_COMMON = dict(
+    framework="yolov5",
+    epoch_base=0,
+    lr_prefix="x/lr",
+    log_lag=1,
+    resume_row_restored=True,
+    checkpoint_lr_lag=0,
+    linear_clamp=False,
+    significant_digits=5,
+    defaults=DEFAULTS,
+    fixed_nbs=64,
+)
+
+# >= v6.2 (2022-08, incl. v7.0 and the yolov5 7.0.x PyPI package): bias is group 0.
+CURRENT = Profile(
+    name="yolov5",
+    label="YOLOv5 >= v6.2 (incl. v7.0 / pip yolov5 7.x)",
+    group_names=("bias", "weight (decay)", "norm weight"),
+    bias_group=0,
+    warmup_bias_group=0,
+    reference_group=1,
+    warmup_floor=100,
+    **_COMMON,
+)
+
+# v6.1 (2022-02): linear schedule over E, 100-iteration floor, bias still group 2.
+V6_1 = Profile(
+    name="yolov5-v6.1",
+    label="YOLOv5 v6.1",
+    group_names=("norm weight", "weight (decay)", "bias"),
+    bias_group=2,
+    warmup_bias_group=2,
+    reference_group=1,
+    warmup_floor=100,
+    **_COMMON,
+)
+
+# <= v6.0: linear divides by E-1, 1000-iteration warmup floor, bias group 2.
+V6_0 = Profile(
+    name="yolov5-v6.0",
+    label="YOLOv5 v4.0 - v6.0",
+    group_names=("norm weight", "weight (decay)", "bias"),
+    bias_group=2,
+    warmup_bias_group=2,
+    reference_group=1,
+    warmup_floor=1000,
+    linear_offset=1,
+    **_COMMON,
+)
+
+# master between PR #7376 and PR #8356 (2022-04 .. 2022-06): bias moved to group 0 but warmup
+# still gave warmup_bias_lr to group 2 (the norm weights). Mechanism M9.
+MASTER_2022_04 = Profile(
+    name="yolov5-master-2022-04",
+    label="YOLOv5 master 2022-04-11 .. 2022-06-27 (bias warmup on the wrong group)",
+    group_names=("bias", "weight (decay)", "norm weight"),
+    bias_group=0,
+    warmup_bias_group=2,
+    reference_group=1,
+    warmup_floor=100,
+    **_COMMON,
+)
+
+PROFILES = (CURRENT, V6_1, V6_0, MASTER_2022_04)
+
+
+def resume_command(run_dir: str) -> str:
+    """Return the command that resumes the run in ``run_dir`` from its last.pt."""
+    return f"python train.py --resume {run_dir}/weights/last.pt"
+
+
+def hyp_from_config(opt: dict, hyp_file: dict | None = None) -> dict:
+    """Merge the schedule hyperparameters of a YOLOv5 run.
+
+    ``opt.yaml`` embeds the hyp dict that ``--resume`` will use, so it wins over ``hyp.yaml``
+    (which a user may have edited without effect); trainer defaults fill the gaps.
+    """
+    merged = dict(DEFAULTS)
+    if hyp_file:
+        merged.update({k: v for k, v in hyp_file.items() if v is not None})
+    embedded = opt.get("hyp")
+    if isinstance(embedded, dict):
+        merged.update({k: v for k, v in embedded.items() if v is not None})
+    if "epochs" in opt:
+        merged["epochs"] = opt["epochs"]
+    if "linear_lr" in opt:  # <= v6.0 had --linear-lr with cosine as the default
+        merged["cos_lr"] = not bool(opt["linear_lr"])
+    elif "cos_lr" in opt:
+        merged["cos_lr"] = bool(opt["cos_lr"])
+    return merged

@@ -1,0 +1,238 @@
+"""Read a YOLOv5 or Ultralytics run directory into one :class:`~lrguard.model.Run`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lrguard import constants as C
+from lrguard.errors import InputError
+from lrguard.frameworks import get_profile, ultralytics, yolov5
+from lrguard.frameworks.profile import Profile
+from lrguard.model import CheckpointFacts, Framework, Run, Table
+from lrguard.readers.csvtable import parse_results_csv
+from lrguard.readers.discover import find_run_dir
+from lrguard.readers.tfevents import read_event_steps
+from lrguard.readers.yamlfile import load_yaml_mapping
+
+_LR_INDEX = re.compile(r"(\d+)$")
+
+
+def _lr_columns(columns: list[str], prefix: str) -> list[str]:
+    found = [c for c in columns if c.startswith(prefix) and _LR_INDEX.search(c[len(prefix) :])]
+    return sorted(found, key=lambda c: int(c[len(prefix) :]))
+
+
+def _read_checkpoint_facts(run_dir: Path, notes: list[str]) -> list[CheckpointFacts]:
+    weights = run_dir / C.WEIGHTS_DIR
+    if not weights.is_dir():
+        return []
+    try:
+        from lrguard.checkpoint import read_facts
+    except ImportError:  # pragma: no cover - the checkpoint package is part of lrguard
+        return []
+    facts: list[CheckpointFacts] = []
+    for name in (C.LAST_PT, C.BEST_PT):
+        f = weights / name
+        if not f.is_file():
+            continue
+        try:
+            facts.append(read_facts(f))
+        except InputError as exc:
+            notes.append(f"checkpoint not used: {exc.one_line()}")
+    return facts
+
+
+def _bias_column_from_first_row(lr: np.ndarray) -> int | None:
+    """Index of the group that starts far above the others (warmup_bias_lr), if any."""
+    if lr.shape[0] == 0 or lr.shape[1] < 2:
+        return None
+    row = lr[0]
+    if not np.all(np.isfinite(row)):
+        return None
+    order = np.argsort(row)[::-1]
+    top, second = row[order[0]], row[order[1]]
+    return int(order[0]) if top > 1.5 * max(second, 1e-30) else None
+
+
+def _choose_profile(
+    framework: Framework,
+    config: dict[str, Any],
+    lr: np.ndarray,
+    starts_at_base: bool,
+    has_time: bool,
+    version: str | None,
+    notes: list[str],
+) -> Profile:
+    bias_col = _bias_column_from_first_row(lr) if starts_at_base else None
+    if framework is Framework.YOLOV5:
+        if "linear_lr" in config:
+            return yolov5.V6_0
+        if bias_col == 2:
+            notes.append("the bias group is x/lr2 (YOLOv5 <= v6.1 parameter-group order)")
+            return yolov5.V6_1
+        return yolov5.CURRENT
+    n_groups = lr.shape[1]
+    if version:
+        try:
+            return ultralytics.profile_for_version(version, n_groups)
+        except ValueError:
+            notes.append(f"unrecognised Ultralytics version {version!r}; inferring from the files")
+    if n_groups == 8:
+        return ultralytics.V8_4_MUSGD
+    if not has_time:
+        notes.append("no 'time' column: Ultralytics <= 8.2, assuming 8.1.47+ scheduler timing")
+        return ultralytics.V8_3
+    if bias_col == 0:
+        return ultralytics.V8_3
+    return ultralytics.V8_4
+
+
+def _epoch_column(table: Table) -> np.ndarray:
+    ep = table.column(C.EPOCH_COLUMN)
+    bad = ~np.isfinite(ep) | (np.abs(ep - np.round(ep)) > 1e-9)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(table.path, f"line {table.line_numbers[i]}: epoch {ep[i]!r} is not a whole number")
+    return np.round(ep).astype(int)
+
+
+def _session_starts_from_events(run_dir: Path, epochs: np.ndarray, notes: list[str]) -> list[int]:
+    files = sorted(run_dir.glob(C.TFEVENTS_PREFIX + "*"))
+    if len(files) < 2:
+        return []
+    parsed = []
+    for f in files:
+        try:
+            parsed.append(read_event_steps(f))
+        except OSError:
+            continue
+    parsed = [p for p in parsed if p.steps]
+    parsed.sort(key=lambda p: (p.first_wall_time or 0.0, p.path.name))
+    starts: list[int] = []
+    cursor = 0
+    for k, p in enumerate(parsed):
+        first_step = p.steps[0]
+        hits = np.nonzero(epochs[cursor:] == first_step)[0]
+        if hits.size == 0:
+            continue
+        row = cursor + int(hits[0])
+        if k > 0 and row > 0:
+            starts.append(row)
+        cursor = row + 1
+    if starts:
+        notes.append(f"{len(parsed)} TensorBoard event files: one training process each")
+    return starts
+
+
+def read_run(
+    path: str | Path | None = None,
+    *,
+    profile: str | None = None,
+    framework_version: str | None = None,
+    checkpoints: bool = True,
+) -> Run:
+    """Read the run directory at ``path`` (default: the newest run under ``./runs``).
+
+    Args:
+        path: A run directory, its results.csv, or a folder containing ``runs/``.
+        profile: Force a :mod:`lrguard.frameworks` profile name instead of inferring it.
+        framework_version: The trainer version (e.g. ``"8.4.0"``) when the files do not say.
+        checkpoints: Read the plain fields of ``weights/last.pt`` and ``best.pt``.
+
+    Raises:
+        InputError: A file is present but unreadable or malformed.
+        NotARunError: No run found at ``path``.
+    """
+    run_dir, notes = find_run_dir(None if path is None else Path(path))
+    files: dict[str, Path] = {"results": run_dir / C.RESULTS_CSV}
+    table, csv_notes, header_repeats = parse_results_csv(files["results"])
+    notes.extend(csv_notes)
+    if len(table) == 0:
+        raise InputError(files["results"], "has a header but no complete data row yet")
+    v5_cols = _lr_columns(table.columns, C.YOLOV5_LR_PREFIX)
+    ul_cols = _lr_columns(table.columns, C.ULTRALYTICS_LR_PREFIX)
+    opt_path, args_path = run_dir / C.YOLOV5_OPT_YAML, run_dir / C.ULTRALYTICS_ARGS_YAML
+    if v5_cols:
+        framework, lr_cols = Framework.YOLOV5, v5_cols
+    elif ul_cols:
+        framework, lr_cols = Framework.ULTRALYTICS, ul_cols
+    else:
+        raise InputError(files["results"], "no learning-rate columns (x/lr0.. or lr/pg0..): not a YOLO results.csv")
+
+    config: dict[str, Any] = {}
+    hyp_file: dict[str, Any] | None = None
+    if framework is Framework.YOLOV5:
+        if opt_path.is_file():
+            files["opt"] = opt_path
+            config = load_yaml_mapping(opt_path)
+        else:
+            notes.append(f"{C.YOLOV5_OPT_YAML} missing: using YOLOv5 defaults where the LR column does not say")
+        hyp_path = run_dir / C.YOLOV5_HYP_YAML
+        if hyp_path.is_file():
+            files["hyp"] = hyp_path
+            hyp_file = load_yaml_mapping(hyp_path)
+    elif args_path.is_file():
+        files["args"] = args_path
+        config = load_yaml_mapping(args_path)
+    else:
+        notes.append(f"{C.ULTRALYTICS_ARGS_YAML} missing: using Ultralytics defaults where the LR column does not say")
+
+    facts = _read_checkpoint_facts(run_dir, notes) if checkpoints else []
+    version = framework_version
+    if version is None:
+        version = next((f.version for f in facts if f.version), None)
+
+    epochs = _epoch_column(table)
+    lr = np.column_stack([table.column(c) for c in lr_cols])
+    time_col = table.values.get(C.TIME_COLUMN)
+    base_guess = 0 if framework is Framework.YOLOV5 else 1
+    if profile is not None:
+        try:
+            prof = get_profile(profile)
+        except KeyError:
+            raise InputError(None, f"unknown profile {profile!r} (see 'lrguard diagnose --help')") from None
+    else:
+        prof = _choose_profile(
+            framework, config, lr, bool(epochs[0] == base_guess), time_col is not None, version, notes
+        )
+
+    if framework is Framework.YOLOV5:
+        hyp = yolov5.hyp_from_config(config, hyp_file)
+    else:
+        last_args = next((f.train_args for f in facts if f.train_args), None)
+        hyp = ultralytics.hyp_from_config(config, last_args)
+
+    train_losses = {c: table.column(c) for c in table.columns if c.startswith(C.TRAIN_LOSS_PREFIX)}
+    val_losses = {c: table.column(c) for c in table.columns if c.startswith(C.VAL_LOSS_PREFIX)}
+
+    starts: set[int] = set(header_repeats)
+    if time_col is not None:
+        with np.errstate(invalid="ignore"):
+            drops = np.nonzero(np.diff(time_col) < 0)[0] + 1
+        starts.update(int(i) for i in drops)
+    starts.update(_session_starts_from_events(run_dir, epochs, notes))
+    starts.discard(0)
+
+    return Run(
+        path=run_dir,
+        framework=framework,
+        framework_version=version,
+        profile_name=prof.name,
+        table=table,
+        epochs=epochs,
+        lr=lr,
+        lr_columns=lr_cols,
+        train_losses=train_losses,
+        val_losses=val_losses,
+        time=time_col,
+        config=config,
+        hyp=hyp,
+        checkpoints=facts,
+        session_starts=sorted(starts),
+        notes=notes,
+        files=files,
+    )

@@ -1,0 +1,1 @@
+"""Reports: render a :class:`~lrguard.diagnosis.Diagnosis` for people (terminal, HTML) and machines (JSON)."""

@@ -1,0 +1,83 @@
+"""The ``--json`` contract of ``lrguard diagnose`` (documented in the README)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from lrguard import __version__
+from lrguard.diagnosis.result import Diagnosis
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def diagnosis_dict(d: Diagnosis) -> dict[str, Any]:
+    """Return the JSON-ready dict of one diagnosis.
+
+    Keys: ``lrguard_version``, ``run``, ``framework``, ``framework_version``, ``profile``,
+    ``schedule``, ``sessions`` (``first_epoch``, ``last_epoch``, ``start``, ``first_line``,
+    ``last_line``, ``evidence``), ``findings`` (``cause``, ``severity``, ``epoch``, ``line``,
+    ``title``, ``evidence``, ``fix``, ``data``), ``notes`` and ``worst_severity``.
+    """
+    run = d.run
+    lines = run.table.line_numbers
+    return _plain(
+        {
+            "lrguard_version": __version__,
+            "run": str(run.path),
+            "framework": run.framework.value,
+            "framework_version": run.framework_version,
+            "profile": d.profile.name,
+            "schedule": d.schedule_dict(),
+            "lr_columns": run.lr_columns,
+            "reference_column": run.lr_columns[d.reference_group],
+            "rows": run.n_rows,
+            "sessions": [
+                {
+                    "first_epoch": s.first_epoch,
+                    "last_epoch": s.last_epoch,
+                    "start": s.start,
+                    "first_line": int(lines[s.first_row]),
+                    "last_line": int(lines[s.last_row]),
+                    "evidence": s.evidence,
+                }
+                for s in d.sessions
+            ],
+            "findings": [
+                {
+                    "cause": f.cause.value,
+                    "severity": f.severity.value,
+                    "epoch": f.epoch,
+                    "line": int(lines[f.row]) if f.row is not None else None,
+                    "title": f.title,
+                    "evidence": f.evidence,
+                    "fix": f.fix,
+                    "data": f.data,
+                }
+                for f in d.findings
+            ],
+            "notes": d.notes,
+            "worst_severity": d.worst.value if d.worst else None,
+        }
+    )
+
+
+def render_json(diagnoses: list[Diagnosis]) -> str:
+    """One JSON object for one run, a JSON array of them for several."""
+    items = [diagnosis_dict(d) for d in diagnoses]
+    return json.dumps(items[0] if len(items) == 1 else items, indent=2)

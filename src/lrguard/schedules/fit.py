@@ -1,0 +1,141 @@
+"""Recover unknown schedule inputs from logged rows.
+
+Inverse functions of :mod:`lrguard.schedules.lambdas` and small searches over
+:func:`lrguard.schedules.curve.logged_lr`: implied total epochs per row, ``lr0`` from a row, and
+batches per epoch ``nb`` from the warmup rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from lrguard.frameworks.profile import Profile
+from lrguard.schedules.curve import logged_lr
+from lrguard.schedules.spec import ScheduleSpec
+
+
+def implied_epochs(ratio: ArrayLike, x: ArrayLike, lrf: float, *, cos_lr: bool = False, offset: int = 0) -> np.ndarray:
+    """Total epochs ``E`` for which ``lf(x) == ratio`` (``ratio = lr / initial_lr``).
+
+    Linear: ``E = x / (1 - (r - lrf) / (1 - lrf)) + offset``. Cosine (valid while ``x < E``):
+    ``E = pi * x / arccos(1 - 2 (1 - r) / (1 - lrf))``. Rows where the inverse is undefined
+    (``x <= 0``, ``r >= 1``, ``r <= lrf`` for cosine) give NaN.
+
+    Args:
+        ratio: Logged LR divided by the group's ``initial_lr``.
+        x: The ``lf`` argument of each row (see :attr:`Profile.log_lag`).
+        lrf: Final LR fraction.
+        cos_lr: Cosine instead of linear.
+        offset: 1 for YOLOv5 <= v6.0's ``E - 1`` denominator.
+    """
+    r = np.asarray(ratio, dtype=float)
+    xs = np.asarray(x, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if cos_lr:
+            c = 1.0 - 2.0 * (1.0 - r) / (1.0 - lrf)
+            ang = np.arccos(np.clip(c, -1.0, 1.0))
+            out = np.pi * xs / ang
+            bad = (c >= 1.0) | (c <= -1.0)
+        else:
+            frac = (r - lrf) / (1.0 - lrf)
+            out = xs / (1.0 - frac) + offset
+            bad = frac >= 1.0
+    out = np.where(bad | (xs <= 0) | ~np.isfinite(out), np.nan, out)
+    return out
+
+
+def implied_lr0(lr: ArrayLike, x: ArrayLike, spec: ScheduleSpec, profile: Profile) -> np.ndarray:
+    """``initial_lr`` implied by logged ``lr`` at ``lf`` argument ``x`` under ``spec``'s E and lrf."""
+    lf = spec.lf(np.asarray(x, dtype=float), profile)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(lr, dtype=float) / lf
+
+
+def best_integer_epochs(
+    lr: ArrayLike, x: ArrayLike, spec: ScheduleSpec, profile: Profile, base: float | None = None
+) -> tuple[int | None, float]:
+    """The integer total epochs that best reproduces ``lr`` at ``lf`` arguments ``x``.
+
+    Args:
+        lr: Logged LR of one group (post-warmup rows).
+        x: The ``lf`` argument of each row.
+        spec: Supplies ``lrf``, ``cos_lr`` and (unless ``base`` is given) ``lr0``.
+        profile: Trainer version rules.
+        base: The group's ``initial_lr``; defaults to ``spec.lr0``.
+
+    Returns:
+        ``(E, max_relative_error)``; ``(None, inf)`` when no row constrains E.
+    """
+    lr_a = np.asarray(lr, dtype=float)
+    x_a = np.asarray(x, dtype=float)
+    b = spec.lr0 if base is None else base
+    est = implied_epochs(lr_a / b, x_a, spec.lrf, cos_lr=spec.cos_lr, offset=profile.linear_offset)
+    est = est[np.isfinite(est)]
+    if est.size == 0:
+        return None, math.inf
+    centre = float(np.median(est))
+    lo, hi = max(1, math.floor(centre * 0.98) - 2), math.ceil(centre * 1.02) + 2
+    candidates = np.arange(lo, hi + 1)
+    best: tuple[int | None, float] = (None, math.inf)
+    for cand in candidates:
+        pred = b * spec.with_(epochs=int(cand)).lf(x_a, profile)
+        err = float(np.max(np.abs(pred - lr_a) / np.maximum(np.abs(lr_a), 1e-30)))
+        if err < best[1]:
+            best = (int(cand), err)
+    return best
+
+
+def estimate_nb(
+    observed: np.ndarray,
+    spec: ScheduleSpec,
+    profile: Profile,
+    n_rows: int,
+    candidates: Iterable[int] | None = None,
+) -> tuple[int | None, float]:
+    """Batches per epoch ``nb`` that best reproduces the first ``n_rows`` logged rows.
+
+    The warmup ramp's value at each epoch's last iteration depends on ``nb`` (and ``nw``, a
+    function of ``nb``), so the leading rows of a fresh run determine it.
+
+    Args:
+        observed: Logged LR ``(rows, groups)`` of a run's first rows (epoch index 0, 1, ...).
+        spec: Schedule inputs except ``nb``.
+        profile: Trainer version rules.
+        n_rows: How many leading rows to use.
+        candidates: ``nb`` values to try (default: closed-form guesses plus 1..20000 coarse).
+
+    Returns:
+        ``(nb, max_relative_error)``, or ``(None, inf)`` when nothing fits.
+    """
+    rows = observed[:n_rows]
+    if rows.size == 0:
+        return None, math.inf
+    epochs = np.arange(rows.shape[0])
+    ref = profile.reference_group
+    if candidates is None:
+        cands: set[int] = set()
+        r0 = rows[0, ref] / max(spec.lr0 * profile.lr_scale(ref), 1e-30)
+        if 0 < r0 < 1:
+            # nw = floor: r0 = (nb - 1) / floor ; nw = we * nb: r0 = (nb - 1) / (we * nb)
+            if profile.warmup_floor:
+                guess = profile.warmup_floor * r0 + 1
+                span = max(3, int(0.05 * guess))
+                cands.update(range(max(1, int(guess) - span), int(guess) + span + 1))
+            if spec.warmup_epochs > 0 and spec.warmup_epochs * r0 < 1:
+                guess = 1.0 / (1.0 - spec.warmup_epochs * r0)
+                span = max(3, int(0.05 * guess))
+                cands.update(range(max(1, int(guess) - span), int(guess) + span + 1))
+        cands.update(range(1, 200))
+        candidates = sorted(cands)
+    best: tuple[int | None, float] = (None, math.inf)
+    denom = np.maximum(np.abs(rows), 1e-30)
+    for nb in candidates:
+        pred = logged_lr(spec.with_(nb=int(nb)), profile, epochs, rows.shape[1])
+        err = float(np.nanmax(np.abs(pred - rows) / denom))
+        if err < best[1]:
+            best = (int(nb), err)
+    return best
