@@ -1,0 +1,182 @@
+"""Open a PyTorch checkpoint file and read its main pickle without executing it.
+
+Three layouts are recognised:
+
+* ``torch-zip`` (``torch.save`` since 1.6): a zip with ``<prefix>/data.pkl`` and one entry per storage,
+  ``<prefix>/data/<key>``;
+* ``torch-legacy`` (``_use_new_zipfile_serialization=False`` / pre-1.6): magic, protocol and sys-info
+  pickles, the main pickle, a pickle with the storage keys, then every storage as an 8-byte element
+  count followed by its bytes;
+* ``pickle``: any other single pickle stream (``pickle.dump``, ``.pkl`` files).
+
+Only the main pickle is read; storages are located (zip entry sizes, legacy offsets) but not read.
+"""
+
+from __future__ import annotations
+
+import mmap
+import struct
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lrguard.checkpoint.pickle_walk import Limits, PickleReadError, PickleResult, read_pickle
+from lrguard.checkpoint.placeholders import StorageRef
+from lrguard.checkpoint.rebuild import storage_dtype
+from lrguard.errors import InputError
+
+ZIP_MAGIC = b"PK\x03\x04"
+LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+DATA_PKL = "data.pkl"
+
+
+@dataclass
+class Loaded:
+    """A checkpoint's main pickle, read without executing anything.
+
+    Attributes:
+        path: The file.
+        format: ``"torch-zip"``, ``"torch-legacy"`` or ``"pickle"``.
+        root: The top-level object.
+        pickle: The pickle walk result (globals and calls with offsets).
+        storages: Storage key -> :class:`StorageRef` for every storage the pickle references.
+        storage_bytes: Storage key -> bytes present in the file (``None`` for a plain pickle).
+        storage_offsets: Storage key -> absolute file offset of its data, where known.
+        prefix: Zip archive prefix (``"archive"``), ``None`` otherwise.
+        file_size: Size of the file in bytes.
+        notes: Anything odd noticed while opening (extra bytes, unknown entries).
+    """
+
+    path: Path
+    format: str
+    root: Any
+    pickle: PickleResult
+    storages: dict[str, StorageRef] = field(default_factory=dict)
+    storage_bytes: dict[str, int] | None = None
+    storage_offsets: dict[str, int] = field(default_factory=dict)
+    prefix: str | None = None
+    file_size: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class _StorageLoader:
+    """lrguard's own ``persistent_load``: turns ``('storage', type, key, location, numel, ...)`` into refs."""
+
+    def __init__(self) -> None:
+        self.storages: dict[str, StorageRef] = {}
+
+    def __call__(self, pid: Any) -> Any:
+        if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"):
+            return pid  # unknown persistent id: keep it as read
+        _, storage_type, key, location, numel = pid[:5]
+        key = str(key)
+        ref = self.storages.get(key)
+        if ref is None:
+            dtype, itemsize = storage_dtype(storage_type)
+            ref = StorageRef(key, dtype, int(numel) if isinstance(numel, int) else 0, str(location), itemsize)
+            self.storages[key] = ref
+        return ref
+
+
+def find_data_pkl(names: list[str]) -> str | None:
+    """Return the ``<prefix>/data.pkl`` entry of a torch zip (shortest prefix), or ``None``."""
+    cands = [n for n in names if n == DATA_PKL or n.endswith("/" + DATA_PKL)]
+    return min(cands, key=len) if cands else None
+
+
+def load(path: str | Path, limits: Limits = Limits()) -> Loaded:  # noqa: B008 - immutable
+    """Open ``path`` and read its main pickle without executing it.
+
+    Args:
+        path: A ``.pt``/``.pth``/``.ckpt``/``.bin`` file or any pickle.
+        limits: Safety limits for the pickle walk.
+
+    Returns:
+        The parsed checkpoint.
+
+    Raises:
+        InputError: The file is missing, empty, truncated, not a checkpoint, or its pickle is malformed.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+    if size == 0:
+        raise InputError(path, "empty file")
+    if head.startswith(ZIP_MAGIC):
+        return _load_zip(path, size, limits)
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        return _load_stream(path, mm, size, limits)
+
+
+def _load_zip(path: Path, size: int, limits: Limits) -> Loaded:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            names = [i.filename for i in infos]
+            entry = find_data_pkl(names)
+            if entry is None:
+                raise InputError(path, "zip archive without data.pkl (not a torch checkpoint)")
+            data = zf.read(entry)
+    except zipfile.BadZipFile as exc:
+        raise InputError(path, f"truncated or corrupt zip ({exc})") from None
+    except (OSError, EOFError, zipfile.LargeZipFile) as exc:
+        raise InputError(path, f"cannot read zip entry: {exc}") from None
+    prefix = entry[: -len(DATA_PKL)].rstrip("/")
+    loader = _StorageLoader()
+    try:
+        result = read_pickle(data, persistent_load=loader, limits=limits)
+    except PickleReadError as exc:
+        raise InputError(path, f"{entry}: {exc}") from None
+    data_dir = f"{prefix}/data/" if prefix else "data/"
+    sizes = {i.filename[len(data_dir) :]: i.file_size for i in infos if i.filename.startswith(data_dir)}
+    offsets = {}
+    for info in infos:
+        if info.filename.startswith(data_dir) and info.compress_type == zipfile.ZIP_STORED:
+            offsets[info.filename[len(data_dir) :]] = info.header_offset  # local header; data follows
+    loaded = Loaded(path, "torch-zip", result.value, result, loader.storages, sizes, offsets, prefix, size)
+    if result.end != len(data):
+        loaded.notes.append(f"{len(data) - result.end} bytes after the STOP opcode of {entry}")
+    return loaded
+
+
+def _load_stream(path: Path, buf: Any, size: int, limits: Limits) -> Loaded:
+    try:
+        first = read_pickle(buf, 0, limits=limits)
+    except PickleReadError as exc:
+        raise InputError(path, f"not a checkpoint or pickle: {exc}") from None
+    if first.value != LEGACY_MAGIC or first.globals:
+        return Loaded(path, "pickle", first.value, first, file_size=size,
+                      notes=[] if first.end == size else [f"{size - first.end} bytes after the pickle"])
+    loader = _StorageLoader()
+    try:
+        proto = read_pickle(buf, first.end, limits=limits)
+        info = read_pickle(buf, proto.end, limits=limits)
+        main = read_pickle(buf, info.end, persistent_load=loader, limits=limits)
+        keys = read_pickle(buf, main.end, limits=limits)
+    except PickleReadError as exc:
+        raise InputError(path, f"legacy torch checkpoint: {exc}") from None
+    loaded = Loaded(path, "torch-legacy", main.value, main, loader.storages, {}, {}, None, size)
+    if not isinstance(keys.value, list):
+        loaded.notes.append("legacy storage key list is not a list")
+        return loaded
+    pos = keys.end
+    for key in keys.value:
+        key = str(key)
+        ref = loader.storages.get(key)
+        itemsize = ref.itemsize if ref else 1
+        if pos + 8 > size:
+            loaded.storage_bytes[key] = 0  # type: ignore[index]
+            continue
+        (numel,) = struct.unpack_from("<q", buf, pos)
+        avail = max(min(numel * itemsize, size - pos - 8), 0)
+        loaded.storage_bytes[key] = avail  # type: ignore[index]
+        loaded.storage_offsets[key] = pos + 8
+        pos += 8 + max(numel, 0) * itemsize
+    if pos < size:
+        loaded.notes.append(f"{size - pos} bytes after the last storage")
+    return loaded

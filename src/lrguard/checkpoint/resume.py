@@ -1,0 +1,338 @@
+"""Resume check: what ``--resume`` (YOLOv5) or ``resume=True`` (Ultralytics) from a file does to the LR.
+
+Facts both trainers share, verified against real YOLOv5 7.0.14 and Ultralytics 8.4.190 files: the
+stored ``epoch`` is the 0-based index of the last finished epoch, and after warmup every param group
+stores ``lr = initial_lr · lf(epoch)``. YOLOv5 steps its scheduler at the end of the epoch with
+``last_epoch`` starting at ``start_epoch − 1``; Ultralytics ≥ 8.1.47 steps at the start of the epoch;
+both leave ``lf(epoch)`` in the optimizer when the checkpoint is written. During warmup the stored
+``lr`` is the last warmup-iteration value instead (bias group falling from ``warmup_bias_lr``, others
+rising from 0), so the ratio check is skipped there.
+
+The schedules (``E`` total epochs, ``lrf`` final factor):
+
+* YOLOv5 linear ``lf(x) = (1 − x/E)(1 − lrf) + lrf`` (no clamp); Ultralytics linear the same with
+  ``max(1 − x/E, 0)``;
+* cosine ``lf(x) = ((1 − cos(xπ/E))/2)(lrf − 1) + 1``.
+
+What resume does: YOLOv5 replaces every option by the run's ``opt.yaml`` (falling back to the
+checkpoint's ``opt``), restores the optimizer (so the first resumed epoch runs at the stored lr) and
+applies the new ``lf`` from the next scheduler step — editing ``epochs``/``lr0``/``lrf`` in opt.yaml
+therefore jumps the LR one epoch after resuming; an ``epochs`` below ``epoch + 1`` becomes a
+"fine-tune extension" to ``epochs + epoch``. Ultralytics takes ``train_args`` from the checkpoint
+(args.yaml edits are ignored), so a resume is seamless unless ``time=`` re-plans epochs. A stripped file
+is refused by both (YOLOv5 asserts "nothing to resume"; Ultralytics starts a new training).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lrguard import constants as C
+from lrguard.checkpoint.structure import ULTRALYTICS, YOLOV5, Structure
+from lrguard.model import CheckpointFacts
+
+REL_TOL = 1e-4
+
+SEAMLESS = "seamless"
+JUMP = "jump"
+REFUSE = "refuse"
+UNKNOWN = "unknown"
+
+
+def lf(x: float, epochs: float, lrf: float, cos: bool, clamp: bool) -> float:
+    """The LR factor at epoch ``x`` of a YOLO schedule (see the module docstring)."""
+    if cos:
+        return ((1 - math.cos(x * math.pi / epochs)) / 2) * (lrf - 1) + 1
+    lin = 1 - x / epochs
+    return (max(lin, 0.0) if clamp else lin) * (1.0 - lrf) + lrf
+
+
+def implied_epochs(ratio: float, x: int, lrf: float, cos: bool) -> float | None:
+    """The total epochs ``E`` for which ``lf(x) = ratio``; ``None`` when not determined.
+
+    Args:
+        ratio: Stored ``lr / initial_lr``.
+        x: Schedule position (the stored epoch).
+        lrf: Final LR factor.
+        cos: Cosine instead of linear.
+    """
+    if x <= 0 or lrf >= 1:
+        return None
+    frac = (1 - ratio) / (1 - lrf)  # how far along the decay: 0 at start, 1 at the end
+    if cos:
+        c = 1 - 2 * frac
+        if not -1 <= c < 1:
+            return None
+        return x * math.pi / math.acos(c)
+    if frac <= 0:
+        return None
+    return x / frac
+
+
+@dataclass
+class ResumeReport:
+    """What resuming from one checkpoint does to the learning rate.
+
+    Attributes:
+        verdict: ``seamless``, ``jump``, ``refuse`` or ``unknown``.
+        summary: One plain sentence for users.
+        details: Supporting facts and checks, one sentence each.
+        problems: Checks that failed (each makes the file "incomplete" for the CLI's exit code).
+        schedule: Numbers behind the check (epochs, lrf, cos, expected/stored ratios, implied epochs).
+        jump: When ``verdict == "jump"``: ``{"epoch", "lr_before", "lr_after", "reason"}``.
+    """
+
+    verdict: str
+    summary: str
+    details: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    schedule: dict[str, Any] = field(default_factory=dict)
+    jump: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain representation for ``--json``."""
+        return {"verdict": self.verdict, "summary": self.summary, "details": self.details,
+                "problems": self.problems, "schedule": self.schedule, "jump": self.jump}
+
+
+def run_dir_of(path: Path) -> Path | None:
+    """The run directory of a checkpoint in ``<run>/weights/``, else ``None``."""
+    path = Path(path)
+    if path.parent.name == C.WEIGHTS_DIR:
+        return path.parent.parent
+    return None
+
+
+def _num(x: Any) -> float | None:
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return None
+    return float(x) if math.isfinite(x) else None
+
+
+def _load_yaml(path: Path) -> dict[str, Any] | None:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _results_epochs(path: Path) -> list[int]:
+    try:
+        with path.open(newline="") as fh:
+            rows = list(csv.reader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+    if not rows:
+        return []
+    header = [h.strip() for h in rows[0]]
+    if C.EPOCH_COLUMN not in header:
+        return []
+    col = header.index(C.EPOCH_COLUMN)
+    out = []
+    for row in rows[1:]:
+        try:
+            out.append(int(float(row[col].strip())))
+        except (IndexError, ValueError):
+            continue
+    return out
+
+
+def _schedule_args(framework: str, args: dict[str, Any]) -> dict[str, Any]:
+    hyp = args.get("hyp") if isinstance(args.get("hyp"), dict) else {}
+    src = hyp if framework == YOLOV5 else args
+    return {
+        "epochs": _num(args.get("epochs")),
+        "lr0": _num(src.get("lr0")),
+        "lrf": _num(src.get("lrf")),
+        "warmup_epochs": _num(src.get("warmup_epochs")),
+        "cos_lr": bool(args.get("cos_lr", False)),
+        "time": _num(args.get("time")),
+    }
+
+
+def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None = None) -> ResumeReport:
+    """Say what resuming from this checkpoint does to the LR, with the evidence.
+
+    Args:
+        facts: The checkpoint's facts (:func:`lrguard.checkpoint.read_facts`).
+        structure: Its structure report.
+        path: The file, to look for the run's opt.yaml/args.yaml/results.csv in ``<run>/weights/..``.
+
+    Returns:
+        The verdict, a one-sentence summary, details and failed checks.
+    """
+    fw = structure.framework
+    if fw not in (YOLOV5, ULTRALYTICS):
+        if structure.has.get("optimizer"):
+            return ResumeReport(UNKNOWN, "optimizer state present; lrguard models the LR schedule of YOLOv5 "
+                                "and Ultralytics only", schedule={"lrs": list(facts.lrs)})
+        return ResumeReport(UNKNOWN, "no optimizer state: a resume would restart the optimizer",
+                            problems=["no optimizer state"] if fw != "plain" else [])
+    cmd = "--resume" if fw == YOLOV5 else "resume=True"
+    args = facts.train_args
+    sched = _schedule_args(fw, args)
+    if facts.stripped or not facts.has_optimizer:
+        epochs = sched["epochs"]
+        how = (f"YOLOv5 refuses: 'training to {int(epochs) if epochs else '?'} epochs is finished, nothing to "
+               "resume'" if fw == YOLOV5 else "Ultralytics says it is not resumable and starts a NEW training")
+        rep = ResumeReport(
+            REFUSE,
+            f"{cmd} from this file will not continue the run: it is stripped (finished training). {how}.",
+        )
+        wbl = _num((args.get("hyp") or {}).get("warmup_bias_lr") if fw == YOLOV5 else args.get("warmup_bias_lr"))
+        lr0 = sched["lr0"]
+        rep.details.append(
+            "Training on from these weights (--weights / YOLO(file).train()) starts a fresh schedule with "
+            f"warmup: the bias group restarts at warmup_bias_lr={wbl if wbl is not None else 0.1:g} and the "
+            f"other groups ramp up to lr0={lr0 if lr0 is not None else 0.01:g}."
+        )
+        return rep
+    report = ResumeReport(UNKNOWN, "")
+    epoch = facts.epoch if facts.epoch is not None else -1
+    E, lrf, cos = sched["epochs"], sched["lrf"], sched["cos_lr"]
+    report.schedule = {**sched, "epoch": epoch, "lrs": list(facts.lrs), "initial_lrs": list(facts.initial_lrs),
+                       "group_tags": list(facts.group_tags)}
+    if E is None or lrf is None:
+        report.summary = "the checkpoint lacks epochs/lrf in its training arguments; schedule not checked"
+        report.problems.append("training arguments missing")
+        return report
+    if any(i is None for i in facts.initial_lrs) or not facts.lrs:
+        report.problems.append("param groups lack initial_lr: the scheduler cannot be restored exactly")
+    ratios = [lr / i if i else None for lr, i in zip(facts.lrs, facts.initial_lrs, strict=False)]
+    clamp = fw == ULTRALYTICS
+    expected = lf(epoch, E, lrf, cos, clamp)
+    report.schedule["expected_ratio"] = expected
+    report.schedule["ratios"] = ratios
+    good = [r for r in ratios if r is not None]
+    agree = bool(good) and all(math.isclose(r, good[0], rel_tol=REL_TOL, abs_tol=1e-12) for r in good)
+    matches = agree and math.isclose(good[0], expected, rel_tol=REL_TOL, abs_tol=1e-12)
+    warm = sched["warmup_epochs"] or 0.0
+    in_warmup = not matches and (not agree or epoch + 1 <= math.ceil(warm) or
+                                 (fw == YOLOV5 and good and good[0] < expected))
+    report.schedule["in_warmup"] = in_warmup
+    if matches:
+        report.details.append(
+            f"lr/initial_lr = {good[0]:.6g} in every group = lf({epoch}) of a {'cosine' if cos else 'linear'} "
+            f"schedule over {E:g} epochs (lrf={lrf:g}): the schedule position matches the stored epoch."
+        )
+    elif in_warmup:
+        report.details.append(
+            f"saved during warmup (epoch {epoch} < warmup_epochs {warm:g} or groups differ): the stored lr is "
+            "the last warmup-iteration value; the ratio check does not apply and resume continues the "
+            "warmup from the same iteration."
+        )
+    else:
+        imp = [implied_epochs(r, epoch, lrf, cos) for r in good]
+        report.schedule["implied_epochs"] = imp
+        shown = ", ".join(f"{x:.4g}" if x else "?" for x in imp)
+        report.problems.append(
+            f"lr/initial_lr = {good[0]:.6g} does not equal lf({epoch}) = {expected:.6g} for {E:g} epochs; "
+            f"it implies a schedule of {shown} total epochs (the optimizer state was saved by a differently "
+            "configured schedule)"
+        )
+    if facts.updates is not None and epoch >= 0:
+        steps = facts.updates / (epoch + 1)
+        report.details.append(f"EMA updates = {facts.updates} ≈ {steps:.4g} optimizer steps per epoch.")
+        if facts.updates == 0:
+            report.problems.append("EMA was never updated (updates = 0)")
+    if epoch + 1 >= E and not (fw == ULTRALYTICS and sched["time"]):
+        report.verdict = REFUSE
+        report.summary = (f"{cmd}: the run already finished all {E:g} epochs (epoch {epoch}); there is nothing "
+                          "to resume.")
+        return report
+
+    run = run_dir_of(path) if path else None
+    new_E, new_lr0, new_lrf, new_cos = E, sched["lr0"], lrf, cos
+    reason = ""
+    if run is not None:
+        cfg_name = C.YOLOV5_OPT_YAML if fw == YOLOV5 else C.ULTRALYTICS_ARGS_YAML
+        cfg = _load_yaml(run / cfg_name)
+        if cfg is None:
+            report.details.append(f"{cfg_name} not found in the run directory.")
+        else:
+            cfg_sched = _schedule_args(fw, cfg)
+            if fw == YOLOV5:
+                hyp_file = cfg.get("hyp")
+                if isinstance(hyp_file, str):
+                    report.details.append("opt.yaml names a hyp file; lrguard compares the checkpoint's hyp.")
+                    cfg_sched["lr0"], cfg_sched["lrf"] = sched["lr0"], sched["lrf"]
+                diffs = [f"{k}: checkpoint {sched[k]} -> opt.yaml {cfg_sched[k]}"
+                         for k in ("epochs", "lr0", "lrf", "cos_lr")
+                         if cfg_sched[k] is not None and cfg_sched[k] != sched[k]]
+                if diffs:
+                    new_E = cfg_sched["epochs"] or E
+                    new_lr0 = cfg_sched["lr0"] or sched["lr0"]
+                    new_lrf = cfg_sched["lrf"] if cfg_sched["lrf"] is not None else lrf
+                    new_cos = cfg_sched["cos_lr"]
+                    reason = "opt.yaml was edited (" + "; ".join(diffs) + "); --resume takes every option from it"
+            else:
+                diffs = [f"{k}: checkpoint {sched[k]} vs args.yaml {cfg_sched[k]}"
+                         for k in ("epochs", "lr0", "lrf", "cos_lr")
+                         if cfg_sched[k] is not None and cfg_sched[k] != sched[k]]
+                if diffs:
+                    report.details.append(
+                        "args.yaml differs from the checkpoint (" + "; ".join(diffs) + "); resume=True uses the "
+                        "checkpoint's train_args, so these edits are ignored."
+                    )
+        results = run / C.RESULTS_CSV
+        rows = _results_epochs(results)
+        if rows:
+            last_logged = rows[-1] if fw == YOLOV5 else rows[-1] - 1  # Ultralytics' column is 1-based
+            if last_logged > epoch:
+                report.details.append(
+                    f"results.csv already logs epoch {last_logged} (0-based) but this checkpoint holds epoch "
+                    f"{epoch}: resuming rewinds {last_logged - epoch} epoch(s) and appends duplicate rows."
+                )
+            elif last_logged < epoch:
+                report.details.append(f"results.csv ends at epoch {last_logged}, before the checkpoint's {epoch}.")
+            else:
+                report.details.append(f"results.csv ends at the checkpoint's epoch {epoch}.")
+    if fw == ULTRALYTICS and sched["time"]:
+        report.details.append(
+            f"time={sched['time']:g} h: Ultralytics re-plans epochs from the measured epoch time after every epoch,"
+            " so the LR follows a moving schedule after resuming."
+        )
+    start = epoch + 1
+    base = facts.initial_lrs[0] if facts.initial_lrs and facts.initial_lrs[0] else sched["lr0"] or 0.0
+    if reason and new_E is not None:
+        extension = fw == YOLOV5 and new_E < start
+        eff_E = new_E + epoch if extension and not new_cos else new_E
+        if extension:
+            reason += (f"; epochs {new_E:g} < start epoch {start}, so YOLOv5 fine-tunes for {new_E:g} more "
+                       f"epochs (linear schedule now over {eff_E:g} epochs)")
+        # The first resumed epoch runs at the stored lr; its end-of-epoch step applies the new lf, so
+        # epoch start + 1 trains at lr0' * lf'(start) instead of initial_lr * lf(start).
+        at = start + 1
+        before = base * lf(start, E, lrf, cos, False)
+        after = (new_lr0 or base) * lf(start, eff_E, new_lrf, new_cos, False)
+        if math.isclose(before, after, rel_tol=1e-3):
+            report.verdict = SEAMLESS
+            report.summary = f"{cmd} continues the LR schedule without a jump (options changed but the LR agrees)."
+        else:
+            report.verdict = JUMP
+            direction = "up" if after > before else "down"
+            report.jump = {"epoch": at, "lr_before": before, "lr_after": after, "reason": reason}
+            report.summary = (
+                f"{cmd} from this file jumps the LR {direction} to {after:.6g} (instead of {before:.6g}) at "
+                f"epoch {at}: {reason}."
+            )
+        return report
+    if report.problems:
+        report.verdict = UNKNOWN
+        report.summary = f"{cmd} restores the optimizer, but the stored LR state is inconsistent (see problems)."
+        return report
+    report.verdict = SEAMLESS
+    # YOLOv5 trains epoch `start` at the stored lf(epoch) (one-epoch lag); Ultralytics steps first: lf(start).
+    nxt = base * (lf(epoch, E, lrf, cos, False) if fw == YOLOV5 else lf(start, E, lrf, cos, True))
+    report.summary = (
+        f"{cmd} continues seamlessly at epoch {start} of {E:g}: the optimizer, EMA and schedule position are "
+        f"restored (epoch {start} trains at lr {nxt:.6g} after warmup)."
+    )
+    return report

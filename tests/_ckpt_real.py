@@ -1,0 +1,183 @@
+"""Real YOLOv5 7.0.14 / Ultralytics 8.4.190 checkpoints for the checkpoint-inspector tests.
+
+Run as a script (``python tests/_ckpt_real.py OUT``) it trains both trainers for a few epochs on a tiny
+synthetic dataset, offline, on the CPU, and writes ``OUT/manifest.json`` naming the files made:
+
+* ``v5_interrupted_last``: YOLOv5 ``last.pt`` of a 3-epoch run stopped after epoch 1 (full state),
+  ``v5_epoch0`` / ``v5_epoch1``: its ``--save-period 1`` files;
+* ``v5_finished_last`` / ``v5_finished_best``: stripped files of a finished 2-epoch run;
+* ``ul_interrupted_last``, ``ul_epoch1``, ``ul_finished_last``, ``ul_finished_best``: the same for
+  Ultralytics.
+
+:func:`real_checkpoints` runs the script once in a subprocess (the trainers read ``sys.argv`` and
+environment variables) and returns the manifest with absolute paths.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+KEYS = (
+    "v5_interrupted_last",
+    "v5_epoch0",
+    "v5_epoch1",
+    "v5_finished_last",
+    "v5_finished_best",
+    "ul_interrupted_last",
+    "ul_epoch1",
+    "ul_finished_last",
+    "ul_finished_best",
+)
+
+
+def offline_env(root: Path) -> dict[str, str]:
+    """Environment that keeps both trainers offline and their settings under ``root``."""
+    env = dict(os.environ)
+    env.update(
+        YOLO_OFFLINE="1",
+        YOLO_AUTOINSTALL="0",
+        ULTRALYTICS_SKIP_REQUIREMENTS_CHECKS="1",
+        YOLO_CONFIG_DIR=str(root / "cfg"),
+        YOLOV5_CONFIG_DIR=str(root / "cfg5"),
+        MPLCONFIGDIR=str(root / "mpl"),
+        TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1",
+    )
+    return env
+
+
+def real_checkpoints(root: Path, timeout: float = 600) -> dict[str, Path]:
+    """Train both trainers into ``root`` (once) and return ``{key: checkpoint path}``."""
+    manifest = root / "manifest.json"
+    if not manifest.exists():
+        proc = subprocess.run(
+            [sys.executable, __file__, str(root)],
+            env=offline_env(root),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if proc.returncode != 0 or not manifest.exists():
+            raise RuntimeError(f"real trainers failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return {k: root / v for k, v in json.loads(manifest.read_text()).items()}
+
+
+def _make_data(root: Path, n_train: int = 8, n_val: int = 4, size: int = 64) -> Path:
+    import random
+
+    import numpy as np
+    from PIL import Image
+
+    rng = random.Random(0)
+    nrng = np.random.default_rng(0)
+    colors = {0: (255, 0, 0), 1: (0, 0, 255)}
+    for split, n in (("train", n_train), ("val", n_val)):
+        (root / "images" / split).mkdir(parents=True, exist_ok=True)
+        (root / "labels" / split).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            img = nrng.integers(0, 80, (size, size, 3), dtype=np.uint8)
+            lines = []
+            for _ in range(rng.randint(1, 3)):
+                c = rng.randint(0, 1)
+                w, h = rng.randint(size // 8, size // 2), rng.randint(size // 8, size // 2)
+                x0, y0 = rng.randint(0, size - w), rng.randint(0, size - h)
+                img[y0 : y0 + h, x0 : x0 + w] = colors[c]
+                cx, cy = (x0 + w / 2) / size, (y0 + h / 2) / size
+                lines.append(f"{c} {cx:.6f} {cy:.6f} {w / size:.6f} {h / size:.6f}")
+            Image.fromarray(img).save(root / "images" / split / f"{i:04d}.jpg")
+            (root / "labels" / split / f"{i:04d}.txt").write_text("\n".join(lines) + "\n")
+    data = root / "data.yaml"
+    names = "names:\n  0: red\n  1: blue\n"
+    data.write_text(f"path: {root.resolve()}\ntrain: images/train\nval: images/val\n{names}")
+    return data
+
+
+class _Stop(Exception):
+    pass
+
+
+def _fonts(root: Path) -> None:
+    import matplotlib
+
+    font = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    for d in (root / "cfg" / "Ultralytics", root / "cfg5"):
+        d.mkdir(parents=True, exist_ok=True)
+        shutil.copy(font, d / "Arial.ttf")
+
+
+def _yolov5(data: Path, out: Path) -> dict[str, str]:
+    sys.argv = sys.argv[:1]
+    from yolov5 import train
+    from yolov5.utils.callbacks import Callbacks
+
+    base = dict(data=str(data), cfg="yolov5n.yaml", weights="", imgsz=64, batch_size=4, workers=0,
+                device="cpu", noplots=True, project=str(out), exist_ok=True, seed=0)
+
+    def opt(**kw: object) -> object:
+        o = train.parse_opt(True)
+        for k, v in {**base, **kw}.items():
+            setattr(o, k, v)
+        return o
+
+    def stop_after_epoch1(last: object, epoch: int, *args: object) -> None:  # after last.pt is written
+        if epoch == 1:
+            raise _Stop
+
+    cb = Callbacks()
+    cb.register_action("on_model_save", callback=stop_after_epoch1)
+    with contextlib.suppress(_Stop):
+        train.main(opt(epochs=3, name="interrupted", save_period=1), cb)
+    train.main(opt(epochs=2, name="finished"), Callbacks())
+    return {
+        "v5_interrupted_last": "v5/interrupted/weights/last.pt",
+        "v5_epoch0": "v5/interrupted/weights/epoch0.pt",
+        "v5_epoch1": "v5/interrupted/weights/epoch1.pt",
+        "v5_finished_last": "v5/finished/weights/last.pt",
+        "v5_finished_best": "v5/finished/weights/best.pt",
+    }
+
+
+def _ultralytics(data: Path, out: Path) -> dict[str, str]:
+    from ultralytics import YOLO
+
+    kw = dict(data=str(data), imgsz=64, batch=4, workers=0, device="cpu", pretrained=False, plots=False,
+              amp=False, val=True, project=str(out), exist_ok=True, seed=0, optimizer="SGD", lr0=0.01,
+              verbose=False)
+
+    def stop_after_2(trainer: object) -> None:  # on_fit_epoch_end runs after last.pt is saved
+        if trainer.epoch + 1 == 2:  # type: ignore[attr-defined]
+            raise _Stop
+
+    m = YOLO("yolov8n.yaml")
+    m.add_callback("on_fit_epoch_end", stop_after_2)
+    with contextlib.suppress(_Stop):
+        m.train(epochs=3, name="interrupted", save_period=1, **kw)
+    YOLO("yolov8n.yaml").train(epochs=2, name="finished", **kw)
+    return {
+        "ul_interrupted_last": "ul/interrupted/weights/last.pt",
+        "ul_epoch1": "ul/interrupted/weights/epoch1.pt",
+        "ul_finished_last": "ul/finished/weights/last.pt",
+        "ul_finished_best": "ul/finished/weights/best.pt",
+    }
+
+
+def main(root: Path) -> None:
+    """Train both trainers into ``root`` and write ``root/manifest.json``."""
+    root.mkdir(parents=True, exist_ok=True)
+    _fonts(root)
+    data = _make_data(root / "data")
+    made = {**_yolov5(data, root / "v5"), **_ultralytics(data, root / "ul")}
+    missing = [k for k, v in made.items() if not (root / v).exists()]
+    if missing:
+        listing = sorted(str(p.relative_to(root)) for p in root.rglob("*.pt"))
+        raise SystemExit(f"missing {missing}; found {listing}")
+    (root / "manifest.json").write_text(json.dumps(made, indent=1))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]).resolve())

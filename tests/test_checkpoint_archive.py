@@ -1,0 +1,140 @@
+"""Reading torch.save files (zip, legacy, plain pickle) without torch, and refusing broken ones."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from lrguard.checkpoint import load, read_facts  # noqa: E402
+from lrguard.checkpoint.placeholders import StorageRef, TensorRecord  # noqa: E402
+from lrguard.errors import InputError  # noqa: E402
+
+
+def _yolo_like(epoch=4, epochs=10, lr0=0.01, lrf=0.01):
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    opt = torch.optim.SGD([model[0].bias], lr=lr0, momentum=0.9)
+    opt.add_param_group({"params": [model[0].weight], "weight_decay": 5e-4})
+    opt.add_param_group({"params": list(model[1].parameters()), "weight_decay": 0.0})
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda x: (1 - x / epochs) * (1 - lrf) + lrf)
+    for _ in range(epoch + 1):
+        opt.step()
+        sched.step()
+    import argparse
+    import pathlib
+
+    return {
+        "epoch": epoch,
+        "best_fitness": None,
+        "model": model.half(),
+        "ema": None,
+        "updates": 123,
+        "optimizer": opt.state_dict(),
+        "opt": vars(argparse.Namespace(epochs=epochs, evolve_population=pathlib.Path("/x/data/hyps"))),
+        "date": "2026-01-01T00:00:00",
+    }
+
+
+@pytest.mark.parametrize("zipfmt", [True, False])
+def test_facts_from_torch_save(tmp_path, zipfmt):
+    path = tmp_path / "last.pt"
+    ckpt = _yolo_like()
+    torch.save(ckpt, path, _use_new_zipfile_serialization=zipfmt)
+    facts = read_facts(path)
+    assert facts.epoch == 4
+    assert facts.has_optimizer
+    assert facts.lrs == tuple(g["lr"] for g in ckpt["optimizer"]["param_groups"])
+    assert facts.initial_lrs == (0.01, 0.01, 0.01)
+    assert facts.updates == 123
+    assert facts.train_args == {"epochs": 10, "evolve_population": "/x/data/hyps"}
+    assert facts.date == "2026-01-01T00:00:00"
+    assert not facts.stripped
+    loaded = load(path)
+    assert loaded.format == ("torch-zip" if zipfmt else "torch-legacy")
+
+
+def test_tensor_records_match_torch(tmp_path):
+    sd = {
+        "a": torch.zeros(3, 4, dtype=torch.float16),
+        "view": torch.arange(20.0)[5:15].view(2, 5),
+        "t": torch.ones(4, 6).t(),
+        "bf": torch.zeros(2, dtype=torch.bfloat16),
+        "b": torch.zeros(3, dtype=torch.bool),
+        "p": torch.nn.Parameter(torch.ones(2)),
+        "i": torch.tensor([1, 2], dtype=torch.int64),
+        "empty": torch.zeros(0, 3),
+    }
+    path = tmp_path / "sd.pt"
+    torch.save(sd, path)
+    loaded = load(path)
+    for key, tensor in sd.items():
+        rec = loaded.root[key]
+        assert isinstance(rec, TensorRecord), key
+        assert rec.shape == tuple(tensor.shape)
+        assert rec.stride == tensor.stride()
+        assert rec.storage_offset == tensor.storage_offset()
+        assert rec.dtype == str(tensor.dtype).removeprefix("torch.")
+        assert rec.nbytes == tensor.numel() * tensor.element_size()
+    assert loaded.root["p"].is_parameter and loaded.root["p"].requires_grad
+    for key, ref in loaded.storages.items():
+        assert isinstance(ref, StorageRef)
+        assert loaded.storage_bytes[key] == ref.nbytes
+
+
+def test_plain_pickle_file(tmp_path):
+    path = tmp_path / "x.pkl"
+    path.write_bytes(pickle.dumps({"epoch": 3, "optimizer": None}, protocol=4))
+    loaded = load(path)
+    assert loaded.format == "pickle"
+    assert read_facts(path).epoch == 3
+
+
+@pytest.mark.parametrize(
+    "mutate, problem",
+    [
+        (lambda b: b[: len(b) // 2], "truncated or corrupt zip"),
+        (lambda b: b"", "empty"),
+        (lambda b: b"hello world, not a pickle", "not a checkpoint"),
+        (lambda b: b[:10], "truncated or corrupt zip"),
+    ],
+)
+def test_broken_files_raise_input_error(tmp_path, mutate, problem):
+    good = tmp_path / "good.pt"
+    torch.save(_yolo_like(), good)
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(mutate(good.read_bytes()))
+    with pytest.raises(InputError, match=problem) as err:
+        read_facts(bad)
+    assert "\n" not in err.value.one_line()
+
+
+def test_truncated_legacy_file(tmp_path):
+    good = tmp_path / "good.pt"
+    torch.save(_yolo_like(), good, _use_new_zipfile_serialization=False)
+    data = good.read_bytes()
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(data[:400])
+    with pytest.raises(InputError, match="truncated"):
+        read_facts(bad)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError, match="cannot read"):
+        read_facts(tmp_path / "nope.pt")
+
+
+def test_never_imports_torch(tmp_path):
+    path = tmp_path / "last.pt"
+    torch.save(_yolo_like(), path)
+    code = (
+        "import sys; from lrguard.checkpoint import read_facts; import lrguard.cli.main as m;"
+        f"f = read_facts({str(path)!r}); assert f.epoch == 4;"
+        "bad = [n for n in sys.modules if n.split('.')[0] in ('torch', 'ultralytics', 'yolov5', 'models')];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
