@@ -29,8 +29,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"lrguard: {message} (see 'lrguard --help')\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the top-level parser with every available sub-command."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Build the top-level parser.
+
+    Args:
+        only: Register just this sub-command (keeps start-up fast when the command is known);
+            ``None`` registers all of them (for ``--help``).
+    """
     parser = _Parser(
         prog="lrguard",
         description=(
@@ -42,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lrguard {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in SUBCOMMAND_MODULES:
+        if only is not None and name.rstrip("_") != only:
+            continue
         try:
             module = importlib.import_module(f"lrguard.cli.{name}")
         except ModuleNotFoundError as exc:  # a sub-command not built yet in this checkout
@@ -54,7 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return the process exit code."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    first = argv[0] if argv else None
+    known = {n.rstrip("_") for n in SUBCOMMAND_MODULES}
+    parser = build_parser(first if first in known else None)
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:

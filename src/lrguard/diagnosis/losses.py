@@ -7,6 +7,7 @@ import numpy as np
 from lrguard.diagnosis import fixes
 from lrguard.diagnosis.context import Context
 from lrguard.model import Cause, Finding, Framework, Severity
+from lrguard.numeric import median, row_medians
 
 SPIKE_RATIO = 1.5
 SPIKE_WINDOW = 5
@@ -115,7 +116,15 @@ def detect_loss_spikes(ctx: Context, lr_event_rows: set[int]) -> list[Finding]:
     for r in lr_event_rows:
         excluded.update(range(r, r + 4))
     findings: list[Finding] = []
-    for i in range(SPIKE_WINDOW, ctx.run.n_rows):
+    n = ctx.run.n_rows
+    if n <= SPIKE_WINDOW:
+        return findings
+    # Rolling median of the previous SPIKE_WINDOW rows, vectorised; only candidate rows are examined.
+    windows = np.lib.stride_tricks.sliding_window_view(total[:-1], SPIKE_WINDOW)
+    with np.errstate(invalid="ignore"):
+        medians = row_medians(windows)
+        candidates = np.nonzero(total[SPIKE_WINDOW:] >= SPIKE_RATIO * medians)[0] + SPIKE_WINDOW
+    for i in (int(c) for c in candidates):
         if i in excluded or not np.isfinite(total[i]):
             continue
         if ctx.session_of_row[i - SPIKE_WINDOW] != ctx.session_of_row[i] and ctx.sessions[
@@ -126,7 +135,7 @@ def detect_loss_spikes(ctx: Context, lr_event_rows: set[int]) -> list[Finding]:
         hist = hist[np.isfinite(hist)]
         if hist.size < 3:
             continue
-        med = float(np.median(hist))
+        med = median(hist)
         if med <= 0 or total[i] < SPIKE_RATIO * med:
             continue
         epoch = int(ctx.run.epochs[i])

@@ -17,6 +17,7 @@ from lrguard.diagnosis import fixes
 from lrguard.diagnosis.context import Context
 from lrguard.diagnosis.losses import loss_effect
 from lrguard.model import Cause, Finding, Framework, Severity
+from lrguard.numeric import median
 from lrguard.schedules.fit import best_integer_epochs
 
 
@@ -64,7 +65,7 @@ def _fit_stretch(ctx: Context, rows: np.ndarray) -> Stretch:
         bases = obs / lf
     bases = bases[np.isfinite(bases) & (bases > 0)]
     if bases.size:
-        b = float(np.median(bases))
+        b = median(bases)
         b_err = _max_rel(obs, b * lf)
     else:
         b, b_err = None, math.inf

@@ -8,7 +8,7 @@ naming the file, line and problem.
 
 from __future__ import annotations
 
-import math
+import io
 from pathlib import Path
 
 import numpy as np
@@ -74,44 +74,68 @@ def parse_results_csv(path: Path) -> tuple[Table, list[str], list[int]]:
     if len(set(header)) != len(header):
         dup = sorted({h for h in header if header.count(h) > 1})
         raise InputError(path, f"duplicate column names in the header: {', '.join(dup)}")
-    ncol = len(header)
-    rows: list[list[float]] = []
+    data_lines: list[str] = []
     line_numbers: list[int] = []
-    missing_rows: list[list[bool]] = []
     header_repeats: list[int] = []
     for idx in range(first + 1, len(lines)):
         line = lines[idx]
         if not line.strip():
             continue
-        cells = [c.strip() for c in line.split(",")]
-        if cells == header:
-            header_repeats.append(len(rows))
+        if EPOCH_COLUMN in line and [c.strip() for c in line.split(",")] == header:
+            header_repeats.append(len(data_lines))
             continue
-        if len(cells) != ncol:
-            raise InputError(path, f"line {idx + 1} has {len(cells)} fields, the header has {ncol}")
-        values: list[float] = []
-        miss: list[bool] = []
-        for col, cell in zip(header, cells, strict=True):
-            if cell == "":
-                values.append(math.nan)
-                miss.append(True)
-                continue
-            try:
-                values.append(float(cell))
-            except ValueError:
-                shown = cell if len(cell) <= 20 else cell[:20] + "..."
-                raise InputError(path, f"line {idx + 1}, column '{col}': {shown!r} is not a number") from None
-            miss.append(False)
-        rows.append(values)
-        missing_rows.append(miss)
+        data_lines.append(line)
         line_numbers.append(idx + 1)
-    arr = np.array(rows, dtype=float).reshape(len(rows), ncol)
-    miss_arr = np.array(missing_rows, dtype=bool).reshape(len(rows), ncol)
+    arr, missing = _parse_cells(path, header, data_lines, line_numbers)
     table = Table(
         path=path,
         columns=header,
         values={name: arr[:, j].copy() for j, name in enumerate(header)},
         line_numbers=np.array(line_numbers, dtype=int),
-        missing={name: miss_arr[:, j].copy() for j, name in enumerate(header)},
+        missing={name: missing[:, j].copy() for j, name in enumerate(header)},
     )
     return table, notes, header_repeats
+
+
+def _parse_cells(
+    path: Path, header: list[str], data_lines: list[str], line_numbers: list[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Convert the data lines to a float array and a mask of empty cells."""
+    ncol = len(header)
+    if not data_lines:
+        return np.zeros((0, ncol)), np.zeros((0, ncol), dtype=bool)
+    if all(line.count(",") == ncol - 1 for line in data_lines) and ",," not in "".join(data_lines):
+        try:
+            # Fast path: numpy's C parser (handles the padding); falls through on empty cells or garbage.
+            arr = np.loadtxt(io.StringIO("\n".join(data_lines)), delimiter=",", dtype=float, ndmin=2)
+            if arr.shape == (len(data_lines), ncol):
+                return arr, np.zeros(arr.shape, dtype=bool)
+        except ValueError:
+            pass
+    cells = [c.split(",") for c in data_lines]
+    for k, row in enumerate(cells):
+        if len(row) != ncol:
+            raise InputError(path, f"line {line_numbers[k]} has {len(row)} fields, the header has {ncol}")
+    flat = [c.strip() for row in cells for c in row]
+    missing = np.array([c == "" for c in flat], dtype=bool).reshape(len(cells), ncol)
+    try:
+        arr = np.array([c if c else "nan" for c in flat], dtype=float).reshape(len(cells), ncol)
+    except ValueError:
+        _raise_bad_cell(path, header, cells, line_numbers)
+        raise  # pragma: no cover - _raise_bad_cell always raises
+    return arr, missing
+
+
+def _raise_bad_cell(path: Path, header: list[str], cells: list[list[str]], line_numbers: list[int]) -> None:
+    """Find the first cell that is not a number and raise an InputError naming it."""
+    for k, row in enumerate(cells):
+        for col, raw in zip(header, row, strict=True):
+            cell = raw.strip()
+            if not cell:
+                continue
+            try:
+                float(cell)
+            except ValueError:
+                shown = cell if len(cell) <= 20 else cell[:20] + "..."
+                raise InputError(path, f"line {line_numbers[k]}, column '{col}': {shown!r} is not a number") from None
+    raise InputError(path, "a cell is not a number")

@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from lrguard.frameworks.profile import Profile
+from lrguard.numeric import median
 from lrguard.schedules.curve import logged_lr
 from lrguard.schedules.spec import ScheduleSpec
 
@@ -77,7 +78,7 @@ def best_integer_epochs(
     est = est[np.isfinite(est)]
     if est.size == 0:
         return None, math.inf
-    centre = float(np.median(est))
+    centre = median(est)
     lo, hi = max(1, math.floor(centre * 0.98) - 2), math.ceil(centre * 1.02) + 2
     candidates = np.arange(lo, hi + 1)
     best: tuple[int | None, float] = (None, math.inf)
