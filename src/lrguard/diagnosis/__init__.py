@@ -7,6 +7,8 @@ evidence and, for warnings and errors, a fix for that framework.
 
 from __future__ import annotations
 
+import numpy as np
+
 from lrguard.diagnosis.context import build_context
 from lrguard.diagnosis.losses import detect_close_mosaic, detect_loss_spikes, detect_nonfinite
 from lrguard.diagnosis.lrjumps import detect_lr_departures
@@ -37,6 +39,12 @@ def diagnose(run: Run) -> Diagnosis:
     findings += detect_close_mosaic(ctx)
     findings.sort(key=lambda f: (f.row if f.row is not None else -1, -f.severity.rank))
     notes = list(run.notes) + ctx.notes
+    nan_val = [c for c, v in run.val_losses.items() if (~np.isfinite(v) & ~run.table.missing.get(c, False)).any()]
+    if nan_val:
+        notes.append(
+            f"validation losses are nan on some rows ({', '.join(nan_val)}): the model made no prediction there "
+            "(normal for an untrained model; not a training instability)"
+        )
     if run.config.get("resume") and len(ctx.sessions) == 1 and not lr_findings:
         notes.append("opt.yaml says resume: true: the run was resumed at least once; no seam is visible in the LR")
     return Diagnosis(

@@ -11,7 +11,7 @@ from lrguard.frameworks import get_profile
 from lrguard.frameworks.profile import Profile
 from lrguard.model import Framework, Run, Session
 from lrguard.schedules.curve import logged_lr, nw_of
-from lrguard.schedules.fit import estimate_nb
+from lrguard.schedules.fit import estimate_nb, warmup_start
 from lrguard.schedules.spec import ScheduleSpec
 
 REL_TOL_FLOOR = 2e-4
@@ -176,11 +176,17 @@ def build_context(run: Run) -> Context:
                 spec = spec.with_(lr0=float(obs[after]) / lf / profile.lr_scale(ref))
                 notes.append(f"optimizer=auto: lr0 {spec.lr0:.6g} read from the logged LR (args.yaml's lr0 is ignored)")
         n_fit = ramp_end - first.first_row + 1
-        nb, err = estimate_nb(run.lr[first.first_row : first.first_row + n_fit], spec, profile, n_fit)
+        rows0 = run.lr[first.first_row : first.first_row + n_fit]
+        nb, err = estimate_nb(rows0, spec, profile, n_fit)
         if nb is not None and err <= max(20 * tol, 5e-3):
             spec = spec.with_(nb=nb)
         elif nb is not None:
-            notes.append("the warmup rows do not match the configuration exactly; batches per epoch unknown")
+            notes.append("the first rows do not match a warmup of this configuration; batches per epoch unknown")
+        _, lr0_warm = warmup_start(rows0[0], spec, profile)
+        if lr0_warm is not None and lr0_source == "config" and abs(lr0_warm / spec.lr0 - 1) > 0.01:
+            notes.append(
+                f"the warmup ramped towards lr0 {lr0_warm:.6g}, but the configuration now says lr0 {spec.lr0:.6g}"
+            )
     else:
         notes.append("the file does not start at the first epoch: warmup rows not available")
 

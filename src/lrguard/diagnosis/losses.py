@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from lrguard import constants as C
 from lrguard.diagnosis import fixes
 from lrguard.diagnosis.context import Context
 from lrguard.model import Cause, Finding, Framework, Severity
 from lrguard.numeric import median, row_medians
 
 SPIKE_RATIO = 1.5
-SPIKE_WINDOW = 5
+SPIKE_WINDOW = 8
+SPIKE_MAD_Z = 5.0
 
 
 def loss_effect(ctx: Context, row: int, window: int = 3) -> tuple[str | None, dict]:
@@ -44,11 +46,16 @@ def loss_effect(ctx: Context, row: int, window: int = 3) -> tuple[str | None, di
 
 
 def detect_nonfinite(ctx: Context) -> list[Finding]:
-    """First row holding a literal NaN/inf in a loss, LR or metric column (an empty cell does not count)."""
+    """First row holding a literal NaN/inf in a train-loss or LR column (an empty cell does not count).
+
+    Validation losses and metrics are left out: YOLOv5 writes ``nan`` validation losses whenever an
+    untrained model makes no prediction at all, which says nothing about training stability.
+    """
     table = ctx.run.table
     first: int | None = None
     cols: list[str] = []
-    for name in table.columns:
+    watched = [c for c in table.columns if c.startswith(C.TRAIN_LOSS_PREFIX) or c in ctx.run.lr_columns]
+    for name in watched:
         vals = table.values[name]
         bad = ~np.isfinite(vals)
         miss = table.missing.get(name)
@@ -136,7 +143,12 @@ def detect_loss_spikes(ctx: Context, lr_event_rows: set[int]) -> list[Finding]:
         if hist.size < 3:
             continue
         med = median(hist)
-        if med <= 0 or total[i] < SPIKE_RATIO * med:
+        if med <= 0 or total[i] < SPIKE_RATIO * med or np.any(hist <= 0):
+            continue
+        # Robust z-score in log space: a noisy loss history (tiny datasets, mosaic) raises the bar.
+        logs = np.log(hist)
+        mad = 1.4826 * median(np.abs(logs - median(logs)))
+        if np.log(total[i] / med) < SPIKE_MAD_Z * max(mad, 0.05):
             continue
         epoch = int(ctx.run.epochs[i])
         lr_i = float(ctx.obs[i])

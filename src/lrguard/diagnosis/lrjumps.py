@@ -19,6 +19,7 @@ from lrguard.diagnosis.losses import loss_effect
 from lrguard.model import Cause, Finding, Framework, Severity
 from lrguard.numeric import median
 from lrguard.schedules.fit import best_integer_epochs
+from lrguard.schedules.spec import ScheduleSpec
 
 
 @dataclass
@@ -193,10 +194,11 @@ def detect_lr_departures(ctx: Context) -> list[Finding]:
     if time_mode:
         return _time_budget(ctx, stretches, ups)
 
-    skip: set[int] = set()
+    explained: tuple[int, np.ndarray] | None = None  # (first row, predicted LR of every row)
     for i in ups:
-        if i in skip:
-            continue
+        if explained is not None and i > explained[0] and ctx.close(float(obs[i]), float(explained[1][i]), 3 * ctx.tol):
+            continue  # this step belongs to a schedule already explained (e.g. a cosine climbing back)
+        explained = None
         k = by_first[i]
         prev = stretches[k - 1] if k > 0 else None
         cur = stretches[k]
@@ -250,7 +252,8 @@ def detect_lr_departures(ctx: Context) -> list[Finding]:
             x = np.maximum(ctx.epoch_index[cur.rows] - ctx.profile.log_lag, 0)
             cand = ext_linear if not spec.cos_lr else spec
             pred = base * cand.lf(x, ctx.profile)
-            if _ok(_max_rel(obs[cur.rows], pred), ctx) or (spec.cos_lr and cur.rows.size):
+            if _ok(_max_rel(obs[cur.rows], pred), ctx):
+                explained = (i, base * cand.lf(np.maximum(ctx.epoch_index - ctx.profile.log_lag, 0), ctx.profile))
                 kind = (
                     "cosine keeps its period" if spec.cos_lr else f"the linear schedule now spans {n_cfg + s_idx - 1}"
                 )
@@ -284,9 +287,11 @@ def detect_lr_departures(ctx: Context) -> list[Finding]:
             # The new stretch follows the configuration; the old one did not.
             if _ok(prev.epochs_err, ctx) and prev.epochs_fit is not None and prev.epochs_fit != n_cfg:
                 findings.append(_epochs_changed(ctx, i, prev.epochs_fit, n_cfg, evidence, data, lr_b, s_idx))
+                explained = (i, ctx.planned[:, ctx.ref])
                 continue
             if _ok(prev.base_err, ctx) and prev.base_fit is not None:
                 findings.append(_hyp_changed(ctx, i, prev.base_fit, base, evidence, data, lr_b))
+                explained = (i, ctx.planned[:, ctx.ref])
                 continue
         if not _ok(cur.cfg_err, ctx):
             if _ok(cur.epochs_err, ctx) and cur.epochs_fit is not None and e_before_ok and cur.epochs_fit != e_before:
@@ -296,9 +301,11 @@ def detect_lr_departures(ctx: Context) -> list[Finding]:
                         "was changed in a way the run's files do not record (a patched checkpoint or trainer?)"
                     )
                 findings.append(_epochs_changed(ctx, i, e_before or n_cfg, cur.epochs_fit, evidence, data, lr_b, s_idx))
+                explained = (i, _curve(ctx, spec.with_(epochs=cur.epochs_fit), base))
                 continue
             if _ok(cur.base_err, ctx) and cur.base_fit is not None:
                 findings.append(_hyp_changed(ctx, i, base, cur.base_fit, evidence, data, lr_b))
+                explained = (i, _curve(ctx, spec, cur.base_fit))
                 continue
         # M13: resumed row repeats the previous LR (tiny blip), then back on plan.
         if ctx.close(lr_a, lr_b, 3 * ctx.tol):
@@ -320,6 +327,11 @@ def detect_lr_departures(ctx: Context) -> list[Finding]:
         )
     findings.extend(_resume_blips(ctx))
     return findings
+
+
+def _curve(ctx: Context, spec: ScheduleSpec, base: float) -> np.ndarray:
+    """Reference-group LR of every row under ``spec`` with initial LR ``base`` (post-warmup rule)."""
+    return base * spec.lf(np.maximum(ctx.epoch_index - ctx.profile.log_lag, 0), ctx.profile)
 
 
 def _epochs_changed(

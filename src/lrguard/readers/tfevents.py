@@ -93,6 +93,6 @@ def read_event_steps(path: Path) -> EventFileSteps:
             break
         if first_wall is None and wall is not None:
             first_wall = wall
-        if summary and step is not None:
-            steps.add(step)
+        if summary:
+            steps.add(0 if step is None else step)  # proto3 omits a zero step
     return EventFileSteps(path=path, first_wall_time=first_wall, steps=tuple(sorted(steps)))

@@ -90,6 +90,27 @@ def best_integer_epochs(
     return best
 
 
+def warmup_start(row0: np.ndarray, spec: ScheduleSpec, profile: Profile) -> tuple[float | None, float | None]:
+    """Warmup progress and lr0 at the end of a fresh run's first epoch, from its first logged row.
+
+    During warmup the warmed-down group shows ``b0 = wb + (lr0 - wb) * r`` and a weight group
+    ``w0 = lr0 * r`` with ``r = (nb - 1) / nw``; with ``warmup_bias_lr = wb > 0`` the two give ``r``
+    and ``lr0`` without knowing either (so an lr0 edited after the run started does not mislead).
+
+    Returns:
+        ``(r, lr0)``; ``(None, None)`` when the row does not determine them.
+    """
+    ref, b = profile.reference_group, profile.warmup_bias_group
+    wb = spec.warmup_bias_lr
+    if wb <= 0 or b >= row0.shape[0] or ref >= row0.shape[0]:
+        return None, None
+    w0, b0 = float(row0[ref]) / profile.lr_scale(ref), float(row0[b]) / profile.lr_scale(b)
+    r = (wb + w0 - b0) / wb
+    if not (0.0 < r < 1.0) or not np.isfinite(r):
+        return None, None
+    return r, w0 / r
+
+
 def estimate_nb(
     observed: np.ndarray,
     spec: ScheduleSpec,
@@ -97,46 +118,58 @@ def estimate_nb(
     n_rows: int,
     candidates: Iterable[int] | None = None,
 ) -> tuple[int | None, float]:
-    """Batches per epoch ``nb`` that best reproduces the first ``n_rows`` logged rows.
+    """Batches per epoch ``nb`` that best reproduces the first ``n_rows`` logged rows of a fresh run.
 
-    The warmup ramp's value at each epoch's last iteration depends on ``nb`` (and ``nw``, a
-    function of ``nb``), so the leading rows of a fresh run determine it.
+    The first row pins the warmup progress ``r = (nb - 1) / nw`` (see :func:`warmup_start`), and
+    ``nw`` is a function of ``nb``; the candidates closest to it are then ranked on all ``n_rows``
+    leading rows. The first row does not depend on the total epochs, so an ``epochs`` value edited
+    after the run started does not disturb the estimate.
 
     Args:
         observed: Logged LR ``(rows, groups)`` of a run's first rows (epoch index 0, 1, ...).
         spec: Schedule inputs except ``nb``.
         profile: Trainer version rules.
-        n_rows: How many leading rows to use.
-        candidates: ``nb`` values to try (default: closed-form guesses plus 1..20000 coarse).
+        n_rows: How many leading rows to use for the ranking.
+        candidates: ``nb`` values to try (default: guesses from the first row plus 1..199).
 
     Returns:
-        ``(nb, max_relative_error)``, or ``(None, inf)`` when nothing fits.
+        ``(nb, max_relative_error_on_the_first_row)``, or ``(None, inf)`` when nothing fits.
     """
     rows = observed[:n_rows]
     if rows.size == 0:
         return None, math.inf
-    epochs = np.arange(rows.shape[0])
     ref = profile.reference_group
+    r, lr0_warm = warmup_start(rows[0], spec, profile)
+    if lr0_warm is not None:
+        spec = spec.with_(lr0=lr0_warm)
+    if r is None:
+        r = rows[0, ref] / max(spec.lr0 * profile.lr_scale(ref), 1e-30)
     if candidates is None:
-        cands: set[int] = set()
-        r0 = rows[0, ref] / max(spec.lr0 * profile.lr_scale(ref), 1e-30)
-        if 0 < r0 < 1:
-            # nw = floor: r0 = (nb - 1) / floor ; nw = we * nb: r0 = (nb - 1) / (we * nb)
+        cands: set[int] = set(range(1, 200))
+        if 0 < r < 1:
+            guesses = []
             if profile.warmup_floor:
-                guess = profile.warmup_floor * r0 + 1
+                guesses.append(profile.warmup_floor * r + 1)  # nw = floor
+            if spec.warmup_epochs > 0 and spec.warmup_epochs * r < 1:
+                guesses.append(1.0 / (1.0 - spec.warmup_epochs * r))  # nw = warmup_epochs * nb
+            for guess in guesses:
                 span = max(3, int(0.05 * guess))
                 cands.update(range(max(1, int(guess) - span), int(guess) + span + 1))
-            if spec.warmup_epochs > 0 and spec.warmup_epochs * r0 < 1:
-                guess = 1.0 / (1.0 - spec.warmup_epochs * r0)
-                span = max(3, int(0.05 * guess))
-                cands.update(range(max(1, int(guess) - span), int(guess) + span + 1))
-        cands.update(range(1, 200))
         candidates = sorted(cands)
-    best: tuple[int | None, float] = (None, math.inf)
-    denom = np.maximum(np.abs(rows), 1e-30)
+    first_err: list[tuple[float, int]] = []
+    denom0 = np.maximum(np.abs(rows[0]), 1e-30)
     for nb in candidates:
-        pred = logged_lr(spec.with_(nb=int(nb)), profile, epochs, rows.shape[1])
+        pred = logged_lr(spec.with_(nb=int(nb)), profile, np.array([0]), rows.shape[1])[0]
+        first_err.append((float(np.nanmax(np.abs(pred - rows[0]) / denom0)), int(nb)))
+    first_err.sort()
+    best0 = first_err[0][0]
+    shortlist = [nb for err, nb in first_err if err <= best0 * 1.5 + 1e-4][:50]
+    epochs = np.arange(rows.shape[0])
+    denom = np.maximum(np.abs(rows), 1e-30)
+    best: tuple[int | None, float] = (None, math.inf)
+    for nb in shortlist:
+        pred = logged_lr(spec.with_(nb=nb), profile, epochs, rows.shape[1])
         err = float(np.nanmax(np.abs(pred - rows) / denom))
         if err < best[1]:
-            best = (int(nb), err)
-    return best
+            best = (nb, err)
+    return (best[0], best0) if best[0] is not None else (None, math.inf)
