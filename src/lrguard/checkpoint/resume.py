@@ -97,8 +97,14 @@ class ResumeReport:
 
     def to_json(self) -> dict[str, Any]:
         """Plain representation for ``--json``."""
-        return {"verdict": self.verdict, "summary": self.summary, "details": self.details,
-                "problems": self.problems, "schedule": self.schedule, "jump": self.jump}
+        return {
+            "verdict": self.verdict,
+            "summary": self.summary,
+            "details": self.details,
+            "problems": self.problems,
+            "schedule": self.schedule,
+            "jump": self.jump,
+        }
 
 
 def run_dir_of(path: Path) -> Path | None:
@@ -171,17 +177,26 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
     fw = structure.framework
     if fw not in (YOLOV5, ULTRALYTICS):
         if structure.has.get("optimizer"):
-            return ResumeReport(UNKNOWN, "optimizer state present; lrguard models the LR schedule of YOLOv5 "
-                                "and Ultralytics only", schedule={"lrs": list(facts.lrs)})
-        return ResumeReport(UNKNOWN, "no optimizer state: a resume would restart the optimizer",
-                            problems=["no optimizer state"] if fw != "plain" else [])
+            return ResumeReport(
+                UNKNOWN,
+                "optimizer state present; lrguard models the LR schedule of YOLOv5 and Ultralytics only",
+                schedule={"lrs": list(facts.lrs)},
+            )
+        return ResumeReport(
+            UNKNOWN,
+            "no optimizer state: a resume would restart the optimizer",
+            problems=["no optimizer state"] if fw != "plain" else [],
+        )
     cmd = "--resume" if fw == YOLOV5 else "resume=True"
     args = facts.train_args
     sched = _schedule_args(fw, args)
     if facts.stripped or not facts.has_optimizer:
         epochs = sched["epochs"]
-        how = (f"YOLOv5 refuses: 'training to {int(epochs) if epochs else '?'} epochs is finished, nothing to "
-               "resume'" if fw == YOLOV5 else "Ultralytics says it is not resumable and starts a NEW training")
+        how = (
+            f"YOLOv5 refuses: 'training to {int(epochs) if epochs else '?'} epochs is finished, nothing to resume'"
+            if fw == YOLOV5
+            else "Ultralytics says it is not resumable and starts a NEW training"
+        )
         rep = ResumeReport(
             REFUSE,
             f"{cmd} from this file will not continue the run: it is stripped (finished training). {how}.",
@@ -197,8 +212,13 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
     report = ResumeReport(UNKNOWN, "")
     epoch = facts.epoch if facts.epoch is not None else -1
     E, lrf, cos = sched["epochs"], sched["lrf"], sched["cos_lr"]
-    report.schedule = {**sched, "epoch": epoch, "lrs": list(facts.lrs), "initial_lrs": list(facts.initial_lrs),
-                       "group_tags": list(facts.group_tags)}
+    report.schedule = {
+        **sched,
+        "epoch": epoch,
+        "lrs": list(facts.lrs),
+        "initial_lrs": list(facts.initial_lrs),
+        "group_tags": list(facts.group_tags),
+    }
     if E is None or lrf is None:
         report.summary = "the checkpoint lacks epochs/lrf in its training arguments; schedule not checked"
         report.problems.append("training arguments missing")
@@ -214,8 +234,9 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
     agree = bool(good) and all(math.isclose(r, good[0], rel_tol=REL_TOL, abs_tol=1e-12) for r in good)
     matches = agree and math.isclose(good[0], expected, rel_tol=REL_TOL, abs_tol=1e-12)
     warm = sched["warmup_epochs"] or 0.0
-    in_warmup = not matches and (not agree or epoch + 1 <= math.ceil(warm) or
-                                 (fw == YOLOV5 and good and good[0] < expected))
+    in_warmup = not matches and (
+        not agree or epoch + 1 <= math.ceil(warm) or (fw == YOLOV5 and good and good[0] < expected)
+    )
     report.schedule["in_warmup"] = in_warmup
     if matches:
         report.details.append(
@@ -244,8 +265,9 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
             report.problems.append("EMA was never updated (updates = 0)")
     if epoch + 1 >= E and not (fw == ULTRALYTICS and sched["time"]):
         report.verdict = REFUSE
-        report.summary = (f"{cmd}: the run already finished all {E:g} epochs (epoch {epoch}); there is nothing "
-                          "to resume.")
+        report.summary = (
+            f"{cmd}: the run already finished all {E:g} epochs (epoch {epoch}); there is nothing to resume."
+        )
         return report
 
     run = run_dir_of(path) if path else None
@@ -263,9 +285,11 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
                 if isinstance(hyp_file, str):
                     report.details.append("opt.yaml names a hyp file; lrguard compares the checkpoint's hyp.")
                     cfg_sched["lr0"], cfg_sched["lrf"] = sched["lr0"], sched["lrf"]
-                diffs = [f"{k}: checkpoint {sched[k]} -> opt.yaml {cfg_sched[k]}"
-                         for k in ("epochs", "lr0", "lrf", "cos_lr")
-                         if cfg_sched[k] is not None and cfg_sched[k] != sched[k]]
+                diffs = [
+                    f"{k}: checkpoint {sched[k]} -> opt.yaml {cfg_sched[k]}"
+                    for k in ("epochs", "lr0", "lrf", "cos_lr")
+                    if cfg_sched[k] is not None and cfg_sched[k] != sched[k]
+                ]
                 if diffs:
                     new_E = cfg_sched["epochs"] or E
                     new_lr0 = cfg_sched["lr0"] or sched["lr0"]
@@ -273,9 +297,11 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
                     new_cos = cfg_sched["cos_lr"]
                     reason = "opt.yaml was edited (" + "; ".join(diffs) + "); --resume takes every option from it"
             else:
-                diffs = [f"{k}: checkpoint {sched[k]} vs args.yaml {cfg_sched[k]}"
-                         for k in ("epochs", "lr0", "lrf", "cos_lr")
-                         if cfg_sched[k] is not None and cfg_sched[k] != sched[k]]
+                diffs = [
+                    f"{k}: checkpoint {sched[k]} vs args.yaml {cfg_sched[k]}"
+                    for k in ("epochs", "lr0", "lrf", "cos_lr")
+                    if cfg_sched[k] is not None and cfg_sched[k] != sched[k]
+                ]
                 if diffs:
                     report.details.append(
                         "args.yaml differs from the checkpoint (" + "; ".join(diffs) + "); resume=True uses the "
@@ -305,8 +331,10 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
         extension = fw == YOLOV5 and new_E < start
         eff_E = new_E + epoch if extension and not new_cos else new_E
         if extension:
-            reason += (f"; epochs {new_E:g} < start epoch {start}, so YOLOv5 fine-tunes for {new_E:g} more "
-                       f"epochs (linear schedule now over {eff_E:g} epochs)")
+            reason += (
+                f"; epochs {new_E:g} < start epoch {start}, so YOLOv5 fine-tunes for {new_E:g} more "
+                f"epochs (linear schedule now over {eff_E:g} epochs)"
+            )
         # The first resumed epoch runs at the stored lr; its end-of-epoch step applies the new lf, so
         # epoch start + 1 trains at lr0' * lf'(start) instead of initial_lr * lf(start).
         at = start + 1
