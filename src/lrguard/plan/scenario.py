@@ -117,6 +117,7 @@ class Plan:
     iterations: list[IterationView] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     lints: list = field(default_factory=list)
+    observed_rows: int = 0
 
     @property
     def columns(self) -> list[str]:
