@@ -343,14 +343,17 @@ def write_continuation(cont: Continuation, out: str | Path | None, explicit: boo
         cont: The recipe.
         out: A file or a directory (default: the current directory).
         explicit: Whether the user named ``out``; without it lrguard refuses to write into the run
-            directory.
+            directory. A path that does not exist and does not end in ``.yaml``/``.yml`` is a directory.
 
     Raises:
         InputError: The target is inside the run directory and was not named explicitly, or exists
             as something else than a file.
     """
     target = Path(out) if out else Path.cwd()
-    if target.is_dir() or (out and str(out).endswith(("/", "\\"))):
+    as_dir = out and (
+        str(out).endswith(("/", "\\")) or (not target.exists() and target.suffix.lower() not in (".yaml", ".yml"))
+    )
+    if target.is_dir() or as_dir:
         target = target / cont.file_name
     try:
         inside = target.resolve().is_relative_to(cont.run_path.resolve())

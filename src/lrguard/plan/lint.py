@@ -257,7 +257,10 @@ def time_budget(plan: Plan) -> list[Lint]:
             "time-budget",
             Severity.WARNING,
             f"time={cfg.time:g} h overrides epochs={cfg.spec.epochs} and rebuilds the schedule after every epoch",
-            "the LR rises whenever the epoch estimate grows (slow first epochs, a resume with another speed)",
+            "epochs = ceil(time * 3600 / mean epoch time) is recomputed and the scheduler rebuilt after every epoch, "
+            "so the curve bends instead of following one line; within one process the LR still falls (the running mean "
+            "only grows the estimate slower than the epochs pass), but a resume re-measures the speed and restarts the "
+            "budget, which can step the LR up",
             "for a stable curve set epochs= explicitly (patience= stops early); `--epoch-seconds` simulates it",
         )
     ]
