@@ -92,8 +92,8 @@ JS = """
     if(px<f._l||px>f._r){hide(f);return;}
     f._cross.setAttribute('x1',px);f._cross.setAttribute('x2',px);f._cross.setAttribute('visibility','visible');
     var rows=[],at=null;
-    f._data.series.forEach(function(s){var i=bisect(s.x,x);if(i<0)return;
-      if(at===null)at=s.x[i];
+    f._data.series.forEach(function(s){var xs=s.x||f._data.x,i=bisect(xs,x);if(i<0)return;
+      if(at===null)at=xs[i];
       rows.push('<span style="color:'+s.color+'">\\u25A0</span> '+s.name+': <b>'+fmt(s.y[i])+'</b>');});
     f._ro.innerHTML='<b>'+(f.dataset.xname||'x')+' '+fmt(at)+'</b><br>'+rows.join('<br>');
     f._ro.hidden=false;
@@ -111,6 +111,11 @@ JS = """
     f._svg.addEventListener('mouseleave',function(){
       figs.forEach(function(g){if(g.dataset.link===f.dataset.link)hide(g);});});
   });
+  document.body.setAttribute('data-charts',figs.length);
+  // '#selftest' (used by the headless-browser test): hover the middle of the first chart.
+  if(location.hash==='#selftest'&&figs.length){var r=figs[0]._svg.getBoundingClientRect();
+    figs[0]._svg.dispatchEvent(new MouseEvent('mousemove',{clientX:r.left+r.width*0.5,clientY:r.top+r.height*0.5}));}
+  console.log('lrguard report ready: '+figs.length+' charts');
 })();
 """
 
@@ -201,14 +206,8 @@ def _run_section(d: Diagnosis, k: int) -> str:
     if d.planned is not None and d.planned.size:
         series.append(Series(f"planned {run.lr_columns[ref]}", x, d.planned[:, ref], "#111", dash="6 4", width=1.3))
     warm = _warmup_rows(d)
-    clipped = (
-        bool(warm.any()) and float(np.nanmax(run.lr[warm])) > 1.2 * float(np.nanmax(run.lr[~warm]))
-        if (~warm).any()
-        else False
-    )
-    y_range = _lr_y_range(
-        run.lr, warm if clipped else None, [d.planned[~warm, ref]] if clipped and d.planned.size else None
-    )
+    planned_ref = d.planned[~warm, ref] if d.planned.size else None
+    y_range, clipped = _lr_y_range(run.lr, d.profile.warmup_bias_group, warm, planned_ref)
     bands, vlines = _sessions_marks(d, x)
     fl_lines = []
     for i, f in enumerate(d.findings):

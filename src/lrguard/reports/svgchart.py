@@ -267,18 +267,18 @@ def render_chart(spec: ChartSpec) -> str:
         f'stroke-width="{max(s.width, 2)}"{_dash_attr(s.dash)}/></svg>{html.escape(s.name)}</span>'
         for s in spec.series
     )
-    data = {
-        "series": [
-            {
-                "name": s.name,
-                "color": s.color,
-                "x": _round_list(np.asarray(s.x, float)),
-                "y": _round_list(np.asarray(s.y, float)),
-            }
-            for s in spec.series
-            if s.hover and s.x.size
-        ]
-    }
+    hovered = [s for s in spec.series if s.hover and s.x.size]
+    shared = bool(hovered) and all(
+        s.x.shape == hovered[0].x.shape and np.array_equal(s.x, hovered[0].x) for s in hovered
+    )
+    data: dict = {"series": []}
+    if shared:
+        data["x"] = _round_list(np.asarray(hovered[0].x, float))
+    for s in hovered:
+        item = {"name": s.name, "color": s.color, "y": _round_list(np.asarray(s.y, float))}
+        if not shared:
+            item["x"] = _round_list(np.asarray(s.x, float))
+        data["series"].append(item)
     link = f' data-link="{html.escape(spec.link)}"' if spec.link else ""
     return (
         f'<figure class="{spec.css_class}" id="{cid}"{link}><figcaption>{html.escape(spec.title)}</figcaption>'
