@@ -57,7 +57,12 @@ def jumps(plan: Plan) -> list[Lint]:
         sev = Severity.ERROR if rel > 0.10 else Severity.WARNING if rel > 1e-3 else Severity.INFO
         others = "; ".join(f"{c} {a:.5g} -> {b:.5g}" for c, (a, b) in list(j.others.items())[:3])
         detail = f"{j.column} {j.before:.5g} -> {j.after:.5g} ({_pct(rel)}) at epoch {j.epoch}: {j.why}"
-        if others:
+        same = j.others and all(
+            b > 0 and a > 0 and abs((b / a) / (j.after / j.before) - 1) < 1e-6 for a, b in j.others.values()
+        )
+        if same and len(j.others) == plan.lr.shape[1] - 1:
+            detail += "; every param group by the same factor"
+        elif others:
             detail += f"; also {others}"
         if j.kind == "restart":
             fix = (
@@ -66,15 +71,37 @@ def jumps(plan: Plan) -> list[Lint]:
             )
             title = f"the new run restarts the LR: {j.column} {_pct(rel)} ({j.after / max(j.before, 1e-30):.3g}x)"
         else:
-            fix = (
-                "keep the original epochs/lr0/lrf when resuming; to train longer, finish (or stop) and continue with "
-                "`lrguard continue RUN --epochs N` instead of changing the schedule under --resume"
-            )
+            fix = _resume_fix(plan, j.row)
             title = f"LR jumps up {_pct(rel)} at epoch {j.epoch}"
         out.append(Lint("planned-jump", sev, title, detail, fix, j.row))
     if len(plan.jumps) > 20:
         out.append(Lint("planned-jump", Severity.INFO, f"{len(plan.jumps) - 20} more planned rises not listed"))
     return out
+
+
+def _resume_fix(plan: Plan, row: int) -> str:
+    seg = plan.segment_of_row(row)
+    first = plan.segments[0].spec
+    if seg.kind != "resume":
+        return "keep one schedule for the whole run; to train longer, continue as a new run with `lrguard continue`"
+    changed = [
+        f"{k} {getattr(first, k)}"
+        for k in ("epochs", "lr0", "lrf", "cos_lr")
+        if getattr(first, k) != getattr(seg.spec, k)
+    ]
+    where = (
+        "YOLOv5 takes every option from opt.yaml on --resume: leave it unedited"
+        if plan.config.framework == "yolov5"
+        else "Ultralytics restores them from the checkpoint: do not patch train_args"
+    )
+    more = seg.spec.epochs - first.epochs
+    tail = (
+        f"; to end at {seg.spec.epochs} epochs without a jump, let the run finish and then "
+        f"`lrguard continue RUN --epochs {more}` (a new run that starts at the LR where this one ends)"
+        if more > 0
+        else "; to change the schedule, finish (or stop) and continue with `lrguard continue RUN --epochs N`"
+    )
+    return f"resume with the settings the run started with ({', '.join(changed) or 'unchanged'}); {where}{tail}"
 
 
 def cosine_past_period(plan: Plan) -> list[Lint]:

@@ -337,6 +337,7 @@ def _code_spans(text: str) -> str:
 
 
 def _detail_chart(d: Diagnosis, x: np.ndarray, row: int, cid: str, link: str) -> str:
+    x_label = _x_axis(d)[1]
     n = d.run.n_rows
     if n <= 40:
         return ""
@@ -351,9 +352,11 @@ def _detail_chart(d: Diagnosis, x: np.ndarray, row: int, cid: str, link: str) ->
     chart = render_chart(
         ChartSpec(
             cid,
-            f"Close-up: epochs {int(d.run.epochs[a])} to {int(d.run.epochs[b - 1])}",
+            f"Close-up: epochs {int(d.run.epochs[a])} to {int(d.run.epochs[b - 1])}"
+            if x_label.startswith("epoch")
+            else f"Close-up: lines {int(d.run.table.line_numbers[a])} to {int(d.run.table.line_numbers[b - 1])}",
             series,
-            x_label="epoch",
+            x_label=x_label,
             y_label="LR",
             vlines=[VLine(float(x[row]), color="#c62828", dash="2 2", title="here")],
             width=640,
