@@ -168,3 +168,54 @@ def test_plan_html_is_self_contained(tmp_path):
     assert "<svg" in text and "planned-jump" in text
     assert "http://" not in text.replace("http://www.w3.org", "") and "https://" not in text
     assert np.isfinite(len(text)) and len(text) < 1_500_000
+
+
+def test_plan_cli_scenarios(tmp_path, capsys):
+    from lrguard.schedules import ScheduleSpec, SessionPlan
+    from lrguard.testing.generated import write_generated_run
+
+    run = write_generated_run(
+        tmp_path / "exp", yolov5.CURRENT, [SessionPlan(0, 100, ScheduleSpec(0.01, 0.01, 100, nb=40))]
+    )
+    opt = str(run / "opt.yaml")
+    assert main(["plan", "--opt", opt, "--nb", "40", "--from-weights", "100", "--new-epochs", "50", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["segments"][1]["kind"] == "from-weights"
+    assert doc["jumps"][0]["kind"] == "restart" and doc["jumps"][0]["relative"] > 10
+    assert doc["curve"]["epoch"][100] == 0  # the new run's epoch column starts again
+    argv = [
+        "plan",
+        "--framework",
+        "ultralytics",
+        "epochs=300",
+        "time=2",
+        "optimizer=SGD",
+        "--nb",
+        "100",
+        "--epoch-seconds",
+        "30",
+    ]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "time-budget" in out and "epoch estimates" in out
+    assert main(["plan", "--framework", "yolov5", "--epochs", "10", "--new-epochs", "20"]) == 2
+
+
+def test_plan_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "p.png"
+    argv = [
+        "plan",
+        "--framework",
+        "yolov5",
+        "--epochs",
+        "300",
+        "--nb",
+        "50",
+        "--resume-at",
+        "100",
+        "--new-epochs",
+        "500",
+    ]
+    assert main([*argv, "--png", str(out)]) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG"

@@ -85,3 +85,30 @@ def test_report_screenshot(report):
     assert res.returncode == 0, res.stderr[-2000:]
     data = shot.read_bytes()
     assert data[:4] == b"\x89PNG" and len(data) > 50_000  # a page with charts, not a blank one
+
+
+def test_plan_page_renders_in_chromium(tmp_path):
+    from lrguard.cli.main import main
+
+    exe = _chromium()
+    page = tmp_path / "plan.html"
+    argv = [
+        "plan",
+        "--framework",
+        "yolov5",
+        "--epochs",
+        "3000",
+        "--nb",
+        "200",
+        "--resume-at",
+        "1739",
+        "--new-epochs",
+        "5000",
+    ]
+    assert main([*argv, "--html", str(page)]) == 0
+    res = _run(exe, "--virtual-time-budget=3000", "--dump-dom", page.resolve().as_uri())
+    assert "lrguard report ready" in res.stderr
+    assert not re.search(r"Uncaught|SyntaxError|TypeError|ReferenceError", res.stderr)
+    dom = res.stdout
+    assert "planned-jump" in dom and "+53.7%" in dom and "Per iteration" in dom
+    assert int(re.search(r'data-charts="(\d+)"', dom).group(1)) == 3  # per epoch, warmup and seam per iteration

@@ -101,3 +101,15 @@ def test_watch_waits_for_a_file_and_times_out(tmp_path, capsys):
     d.mkdir()
     assert main(["watch", str(d), "--interval", "0.05", "--timeout", "0.3"]) == 0
     assert "timeout" in capsys.readouterr().out
+
+
+def test_watch_stops_when_the_trainer_strips_last_pt(tmp_path, capsys):
+    import pickle
+
+    s = ScheduleSpec(lr0=0.01, lrf=0.01, epochs=300, nb=50)
+    run = write_generated_run(tmp_path / "run", yolov5.CURRENT, [SessionPlan(0, 120, s)])  # early stop at 120 of 300
+    (run / "weights").mkdir()
+    with open(run / "weights" / "last.pt", "wb") as fh:  # what strip_optimizer leaves (as a plain pickle)
+        pickle.dump({"epoch": -1, "optimizer": None, "ema": None, "updates": None, "model": None}, fh)
+    assert main(["watch", str(run), "--interval", "0.05", "--timeout", "20", "--fail-on", "warning"]) == 0
+    assert "stripped" in capsys.readouterr().out
