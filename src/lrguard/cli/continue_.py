@@ -51,8 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Compute, write and print the continuation; return the exit code."""
     from lrguard.diagnosis import diagnose
-    from lrguard.plan.continuation import build_continuation, write_continuation
-    from lrguard.plan.lint import lint_plan
+    from lrguard.plan.continuation import build_continuation, lint_continuation, write_continuation
     from lrguard.readers import read_run
 
     run_ = read_run(args.path, profile=args.profile, framework_version=args.framework_version)
@@ -60,8 +59,7 @@ def run(args: argparse.Namespace) -> int:
     cont = build_continuation(d, args.epochs, lr_end=args.lr_end, weights=args.weights)
     path = write_continuation(cont, args.out, explicit=args.out is not None)
     command = cont.command(path)
-    if cont.plan is not None:
-        lint_plan(cont.plan)
+    lint_continuation(cont)
     if args.json:
         import json
 

@@ -311,7 +311,14 @@ def joined_plan(d: Diagnosis, cont: Continuation) -> Plan:
     n_old = old.shape[0]
     x = np.arange(n_old + cont.epochs)
     label = np.concatenate([run.epochs, np.arange(cont.epochs) + prof.epoch_base])
-    cfg = PlanConfig(framework=cont.framework, profile=prof, spec=new_spec, optimizer=cont.optimizer)
+    batch = run.config.get("batch_size", run.config.get("batch", 16))
+    cfg = PlanConfig(
+        framework=cont.framework,
+        profile=prof,
+        spec=new_spec,
+        optimizer=cont.optimizer,
+        batch=int(batch) if isinstance(batch, int | float) and batch > 0 else 16,
+    )
     segs = [
         Segment("start", 0, n_old - 1, 0, d.spec, f"the old run as logged: {run.path}"),
         Segment(
@@ -334,6 +341,23 @@ def joined_plan(d: Diagnosis, cont: Continuation) -> Plan:
     )
     plan.jumps = [j for j in find_jumps(plan) if j.row >= n_old]
     return plan
+
+
+# Lints that judge a from-scratch schedule; a continuation turns warmup off on purpose.
+NOT_FOR_CONTINUATIONS = frozenset(
+    {"warmup-floor", "warmup-short", "warmup-long", "warmup-off", "lr0-range", "lrf-range"}
+)
+
+
+def lint_continuation(cont: Continuation) -> list:
+    """Lint the joined plan, keeping the rules that apply to a continuation (jumps, cosine, ...)."""
+    from lrguard.plan.lint import lint_plan
+
+    if cont.plan is None:
+        return []
+    kept = [x for x in lint_plan(cont.plan) if x.rule not in NOT_FOR_CONTINUATIONS]
+    cont.plan.lints = kept
+    return kept
 
 
 def write_continuation(cont: Continuation, out: str | Path | None, explicit: bool) -> Path:

@@ -224,7 +224,8 @@ def warmup_length(plan: Plan) -> list[Lint]:
             return out
         out.append(Lint("warmup-off", Severity.INFO, "warmup is off: training starts at lr0 with full momentum"))
         return out
-    if nw < MIN_WARMUP_ITERATIONS:
+    share = nw / total if total else 0
+    if nw < MIN_WARMUP_ITERATIONS and share <= MAX_WARMUP_SHARE:
         out.append(
             Lint(
                 "warmup-short",
@@ -234,15 +235,29 @@ def warmup_length(plan: Plan) -> list[Lint]:
                 "raise warmup_epochs (fine-tuning from good weights can use less)",
             )
         )
-    share = nw / total if total else 0
     if share > MAX_WARMUP_SHARE:
+        seg = plan.segments[0]
+        ref = plan.ref if plan.ref < plan.lr.shape[1] else 0
+        peak = float(plan.lr[seg.first_row : seg.last_row + 1, ref].max())
+        base = spec.lr0 * prof.lr_scale(ref)
+        never = nw >= total
+        detail = (
+            f"the run never leaves warmup: {plan.columns[ref]} peaks at {peak:.3g} = {peak / base:.0%} of lr0"
+            if never
+            else f"{plan.columns[ref]} peaks at {peak:.3g} ({peak / base:.0%} of lr0) while the decay has already moved on"
+        )
         out.append(
             Lint(
                 "warmup-long",
-                Severity.WARNING,
+                Severity.ERROR if never else Severity.WARNING,
                 f"warmup takes {share:.0%} of the run ({nw} of {total} iterations, {nw / spec.nb:.3g} epochs)",
-                "the LR only reaches lr0 late, and the linear decay has already moved on",
-                "train more epochs, use a larger dataset per epoch, or lower warmup_epochs",
+                detail,
+                (
+                    f"the {prof.warmup_floor}-iteration floor cannot be lowered: use a smaller batch size (more "
+                    "iterations per epoch), more images, or more epochs"
+                )
+                if prof.warmup_floor and asked < prof.warmup_floor
+                else "train more epochs, use a larger dataset per epoch, or lower warmup_epochs",
             )
         )
     return out

@@ -150,6 +150,7 @@ def _iteration_view(
     label: str, spec: ScheduleSpec, profile, first_epoch: int, n_epochs: int, x0: float
 ) -> IterationView | None:
     """Per-iteration LR for schedule epochs ``first_epoch .. first_epoch + n_epochs - 1``."""
+    n_epochs = min(n_epochs, spec.epochs - first_epoch)  # not past the run's end
     if spec.nb is None or n_epochs <= 0:
         return None
     n_epochs = max(1, min(n_epochs, MAX_ITER_POINTS // spec.nb))
