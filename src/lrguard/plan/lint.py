@@ -72,7 +72,11 @@ def jumps(plan: Plan) -> list[Lint]:
             title = f"the new run restarts the LR: {j.column} {_pct(rel)} ({j.after / max(j.before, 1e-30):.3g}x)"
         else:
             fix = _resume_fix(plan, j.row)
-            title = f"LR jumps up {_pct(rel)} at epoch {j.epoch}"
+            title = (
+                f"LR jumps up {_pct(rel)} at epoch {j.epoch}"
+                if j.span == 1
+                else f"LR climbs {_pct(rel)} over {j.span} epochs from epoch {j.epoch}"
+            )
         out.append(Lint("planned-jump", sev, title, detail, fix, j.row))
     if len(plan.jumps) > 20:
         out.append(Lint("planned-jump", Severity.INFO, f"{len(plan.jumps) - 20} more planned rises not listed"))

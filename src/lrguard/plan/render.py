@@ -34,7 +34,11 @@ def key_rows(plan: Plan, limit: int = 18) -> list[tuple[int, str]]:
                 if end + 1 <= seg.last_row:
                     picks.setdefault(end + 1, "after warmup")
     for j in plan.jumps[:6]:
-        picks[j.row] = f"JUMP {j.rel * 100:+.1f}%" if math.isfinite(j.rel) else "JUMP"
+        picks[j.row] = (
+            (f"JUMP {j.rel * 100:+.1f}%" if j.span == 1 else f"RISE {j.rel * 100:+.1f}% over {j.span} epochs")
+            if math.isfinite(j.rel)
+            else "JUMP"
+        )
         if j.row - 1 >= 0:
             picks.setdefault(j.row - 1, "before the jump")
         if j.row + 1 < n:

@@ -8,7 +8,7 @@ seam, and every upward jump outside a fresh warmup with its size.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -57,6 +57,7 @@ class Jump:
         kind: ``"step"`` (row to row) or ``"restart"`` (new run from weights with a fresh schedule).
         others: Other groups' ``(before, after)`` where they rose too, by column name.
         why: Which mechanism makes it.
+        span: Rows the rise lasts (a cosine past its period climbs for many epochs: one jump, not one per row).
     """
 
     row: int
@@ -68,6 +69,7 @@ class Jump:
     kind: str
     why: str
     others: dict[str, tuple[float, float]] = field(default_factory=dict)
+    span: int = 1
 
     @property
     def rel(self) -> float:
@@ -202,6 +204,11 @@ def find_jumps(plan: Plan) -> list[Jump]:
             continue
         g = ref if rises[ref] else int(np.argmax(lr[i] / np.maximum(lr[i - 1], 1e-30)))
         seg = plan.segment_of_row(i)
+        prev = jumps[-1] if jumps else None
+        if prev is not None and prev.kind == "step" and prev.row + prev.span == i and seg.first_row <= prev.row:
+            # the rise goes on: one event for the whole climb
+            jumps[-1] = replace(prev, after=float(lr[i, prev.group]), span=prev.span + 1)
+            continue
         why = _why(plan, seg, i)
         jumps.append(
             Jump(
