@@ -524,6 +524,7 @@ def _plan_section(plan: Plan, k: int) -> str:
                     f"Per iteration: {view.label}",
                     it_series,
                     x_label="epoch (fractional, per iteration)",
+                    integer_x=False,
                     y_label="learning rate",
                     link=f"{pid}-it{i}",
                     height=220,

@@ -75,6 +75,7 @@ class ChartSpec:
     link: str | None = None
     note: str = ""
     css_class: str = "chart"
+    integer_x: bool = True
 
 
 def nice_ticks(lo: float, hi: float, n: int = 6) -> list[float]:
@@ -209,8 +210,10 @@ def render_chart(spec: ChartSpec) -> str:
         out.append(f'<line class="grid" x1="{L}" x2="{L + pw}" y1="{y:.1f}" y2="{y:.1f}"/>')
         out.append(f'<text class="tick" x="{L - 6}" y="{y + 4:.1f}" text-anchor="end">{fmt_num(t)}</text>')
     xt = [t for t in nice_ticks(x0, x1, 9) if x0 <= t <= x1]
-    if x1 - x0 >= 4:
+    if spec.integer_x:  # epochs: no 1.25 / 1.75 ticks on a 3-epoch run
         xt = [t for t in xt if abs(t - round(t)) < 1e-9]
+        if len(xt) < 2:
+            xt = [float(t) for t in range(math.ceil(x0), math.floor(x1) + 1)]
     for t in xt:
         x = float(sx(t))
         out.append(f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{T}" y2="{T + ph}"/>')
