@@ -99,7 +99,9 @@ def run(args: argparse.Namespace) -> int:
         con.print("  run:")
         con.print(f"    [green]{escape(command)}[/]", soft_wrap=True)
         if cont.framework == "yolov5":
-            con.print("  [dim](pip package yolov5: `yolov5 train` or `python -m yolov5.train` with the same options)[/]")
+            con.print(
+                "  [dim](pip package yolov5: `yolov5 train` or `python -m yolov5.train` with the same options)[/]"
+            )
         for note in cont.notes:
             con.print(f"  [dim]note: {escape(note)}[/]")
         if cont.plan is not None and cont.plan.jumps:
