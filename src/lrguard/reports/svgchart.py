@@ -244,6 +244,7 @@ def render_chart(spec: ChartSpec) -> str:
             f' fill="none" opacity="{s.opacity}"{dash}/>'
         )
     out.append("</g>")
+    placed: list[float] = []
     for v in spec.vlines:
         if not (x0 <= v.x <= x1):
             continue
@@ -254,9 +255,14 @@ def render_chart(spec: ChartSpec) -> str:
             f"<title>{html.escape(v.title or v.label)}</title></line>"
         )
         if v.badge:
+            # badges that would overlap (findings on the same or neighbouring rows) sit side by side
+            bx = x
+            while any(abs(bx - p) < 18 for p in placed):
+                bx += 19
+            placed.append(bx)
             badge = (
-                f'<g class="badge"><circle cx="{x:.1f}" cy="{T - 11}" r="9" fill="{v.color}"/>'
-                f'<text x="{x:.1f}" y="{T - 7}" text-anchor="middle">{html.escape(v.badge)}</text>'
+                f'<g class="badge"><circle cx="{bx:.1f}" cy="{T - 11}" r="9" fill="{v.color}"/>'
+                f'<text x="{bx:.1f}" y="{T - 7}" text-anchor="middle">{html.escape(v.badge)}</text>'
                 f"<title>{html.escape(v.title)}</title></g>"
             )
             out.append(f'<a href="{html.escape(v.href)}">{badge}</a>' if v.href else badge)
