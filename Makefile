@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench examples clean
+.PHONY: demo test lint bench examples clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,15 @@ demo: $(VENV)/.core-installed
 	$(BIN)/lrguard diagnose --fail-on never examples/yolov5/seed-like-epochs-changed
 	$(BIN)/lrguard diagnose --fail-on never examples/yolov5/clean examples/ultralytics/continue-from-last
 
-test: $(VENV)/.full-installed
+test: $(VENV)/.full-installed chromium
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/python -m pytest
+
+# The HTML report test opens the report in headless Chromium (Debian's `chromium` package).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { command -v apt-get >/dev/null 2>&1 && (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium) ; } || \
+	  echo "chromium not installed and apt-get unavailable: the browser check of the HTML report will be skipped"
 
 lint: $(VENV)/.full-installed
 	$(BIN)/ruff check src tests bench scripts

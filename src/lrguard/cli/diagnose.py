@@ -53,6 +53,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-checkpoints", action="store_true", help="do not read weights/*.pt")
     p.add_argument("-v", "--verbose", action="store_true", help="show every info finding with its evidence")
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report with the LR curves")
+    p.add_argument("--png", metavar="FILE", help="also write the LR and loss curves as a PNG (needs matplotlib)")
     p.set_defaults(handler=run)
 
 
@@ -85,4 +86,8 @@ def run(args: argparse.Namespace) -> int:
         except ImportError:
             raise InputError(args.html, "the HTML report is not available in this version") from None
         write_html(results, args.html)
+    if getattr(args, "png", None):
+        from lrguard.reports.png import write_png
+
+        write_png(results, args.png)
     return EXIT_FINDINGS if any(d.failing(threshold) for d in results) else EXIT_OK

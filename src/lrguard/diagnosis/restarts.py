@@ -181,6 +181,26 @@ def detect_restart_from_weights(ctx: Context) -> list[Finding]:
         except LrguardError as exc:
             ev.append(f"previous run not readable: {exc.one_line()}")
     lr_now = lr_prev if lr_prev else float(ctx.spec.lr0 * ctx.spec.lrf)
+    if lr_prev and lr_prev > 0:
+        peak_all = float(np.nanmax(run.lr[first.first_row : first.last_row + 1]))
+        if peak_all <= lr_prev * (1 + 10 * ctx.tol):
+            # A continuation done right (`lrguard continue`): the new schedule starts at or below the
+            # LR the previous run ended at, in every group.
+            return [
+                Finding(
+                    cause=Cause.RESTART_FROM_WEIGHTS,
+                    severity=Severity.INFO,
+                    epoch=int(run.epochs[i]),
+                    row=i,
+                    title="continues a previous run's weights at the LR it ended at: no jump",
+                    evidence=[
+                        *ev[:1],
+                        f"the previous run ({prev_dir}) ended at {lr_prev:.6g}; no group of this run goes above it "
+                        f"(highest {peak_all:.6g})",
+                    ],
+                    data={**data, "peak_lr_all_groups": peak_all},
+                )
+            ]
     line_l, data_l = loss_effect(ctx, min(i + 1, run.n_rows - 1))
     if line_l:
         ev.append(line_l)

@@ -1,0 +1,390 @@
+"""Settings for a NEW run that continues a finished (or interrupted) run's LR curve without a jump.
+
+A plain "train more from last.pt" restarts the schedule: warmup again (bias group back at
+``warmup_bias_lr`` = 0.1) and the weight groups back at ``lr0``, 10-1000x the LR the run ended at
+(mechanism M2). The continuation instead starts at the LR where the run stopped, decays to where the
+user wants it to end (default: the original final LR), turns warmup off and names the optimizer:
+
+- YOLOv5 hard-codes at least 100 warmup iterations (``nw = max(round(warmup_epochs * nb), 100)``),
+  so ``warmup_epochs: 0`` cannot switch it off: the bias group is kept flat with
+  ``warmup_bias_lr = lr0`` and ``warmup_momentum = momentum``; the weight groups ramp from 0 to
+  lr0 over those 100 iterations, which is below, never above, the old LR.
+- Ultralytics: ``warmup_epochs=0`` switches warmup off; ``optimizer=auto`` would choose again
+  (and ignore lr0), so the optimizer the run used is written explicitly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from lrguard.diagnosis.result import Diagnosis
+from lrguard.errors import InputError
+from lrguard.model import Framework
+from lrguard.plan.config import PlanConfig
+from lrguard.plan.scenario import Plan, Segment, find_jumps
+from lrguard.schedules.curve import logged_lr
+from lrguard.schedules.spec import ScheduleSpec
+
+# YOLOv5's data/hyps/hyp.scratch-low.yaml: the keys train.py reads besides the schedule ones.
+YOLOV5_HYP_DEFAULTS: dict[str, Any] = {
+    "lr0": 0.01,
+    "lrf": 0.01,
+    "momentum": 0.937,
+    "weight_decay": 0.0005,
+    "warmup_epochs": 3.0,
+    "warmup_momentum": 0.8,
+    "warmup_bias_lr": 0.1,
+    "box": 0.05,
+    "cls": 0.5,
+    "cls_pw": 1.0,
+    "obj": 1.0,
+    "obj_pw": 1.0,
+    "iou_t": 0.2,
+    "anchor_t": 4.0,
+    "fl_gamma": 0.0,
+    "hsv_h": 0.015,
+    "hsv_s": 0.7,
+    "hsv_v": 0.4,
+    "degrees": 0.0,
+    "translate": 0.1,
+    "scale": 0.5,
+    "shear": 0.0,
+    "perspective": 0.0,
+    "flipud": 0.0,
+    "fliplr": 0.5,
+    "mosaic": 1.0,
+    "mixup": 0.0,
+    "copy_paste": 0.0,
+}
+# Ultralytics arguments worth carrying over from args.yaml into the continuation (besides the schedule).
+ULTRALYTICS_CARRY = (
+    "data", "imgsz", "batch", "momentum", "weight_decay", "nbs", "close_mosaic", "box", "cls", "dfl", "single_cls",
+    "rect", "cache", "workers", "device", "amp", "seed", "deterministic", "patience", "project",
+)  # fmt: skip
+
+YOLOV5_FILE = "hyp-continue.yaml"
+ULTRALYTICS_FILE = "args-continue.yaml"
+
+
+@dataclass
+class Continuation:
+    """A continuation recipe.
+
+    Attributes:
+        framework: ``yolov5`` or ``ultralytics``.
+        run_path: The run being continued.
+        weights: Checkpoint the new run starts from.
+        lr_last: LR the run's reference group trained its last epoch with.
+        lr_end: LR the new run ends at.
+        epochs: Epochs of the new run.
+        settings: The values written to the file (a complete YOLOv5 hyp, or Ultralytics overrides).
+        file_name: Suggested file name.
+        optimizer: Optimizer named in the command / file.
+        cos_lr: Schedule shape of the new run.
+        finished: Whether the old run reached its planned end.
+        notes: Caveats.
+        plan: Old logged curve joined with the new planned one.
+    """
+
+    framework: str
+    run_path: Path
+    weights: Path
+    lr_last: float
+    lr_end: float
+    epochs: int
+    settings: dict[str, Any]
+    file_name: str
+    optimizer: str
+    cos_lr: bool
+    finished: bool
+    notes: list[str] = field(default_factory=list)
+    plan: Plan | None = None
+
+    @property
+    def lr0(self) -> float:
+        """The new run's lr0."""
+        return float(self.settings["lr0"])
+
+    @property
+    def lrf(self) -> float:
+        """The new run's lrf."""
+        return float(self.settings["lrf"])
+
+    def command(self, path: str | Path) -> str:
+        """The exact command that trains the continuation with the settings written to ``path``."""
+        cfg = self.settings
+        if self.framework == "yolov5":
+            run_cfg = self._run_config
+            parts = [
+                "python train.py",
+                f"--weights {self.weights}",
+                f"--data {run_cfg.get('data', 'data.yaml')}",
+                f"--hyp {path}",
+                f"--epochs {self.epochs}",
+                f"--batch-size {run_cfg.get('batch_size', 16)}",
+                f"--imgsz {run_cfg.get('imgsz', 640)}",
+                f"--optimizer {self.optimizer}",
+            ]
+            if self.cos_lr:
+                parts.append("--cos-lr")
+            name = run_cfg.get("name")
+            parts.append(f"--name {name}-continue" if name else "--name continue")
+            return " ".join(str(p) for p in parts)
+        return f"yolo train model={self.weights} cfg={path}" + ("" if "data" in cfg else " data=DATA.yaml")
+
+    _run_config: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def yaml_text(self) -> str:
+        """The file content, with a header that says what it is for."""
+        head = (
+            f"# lrguard continue: a new run from {self.weights}\n"
+            f"# that starts at the LR the run ended at ({self.lr_last:.6g}) and ends at {self.lr_end:.6g},\n"
+            "# without warmup"
+            + (
+                " (YOLOv5 keeps >= 100 warmup iterations: the bias group is held flat with warmup_bias_lr = lr0)"
+                if self.framework == "yolov5"
+                else ""
+            )
+            + ".\n"
+        )
+        return head + yaml.safe_dump(self.settings, sort_keys=False)
+
+
+def _last_finite(v: np.ndarray) -> tuple[int, float]:
+    idx = np.nonzero(np.isfinite(v) & (v > 0))[0]
+    if idx.size == 0:
+        raise InputError(None, "the run has no finite positive learning rate to continue from")
+    return int(idx[-1]), float(v[idx[-1]])
+
+
+def _ultralytics_optimizer(d: Diagnosis) -> tuple[str, str | None]:
+    """The optimizer the run really used, and a note when it had to be inferred."""
+    run = d.run
+    for c in run.checkpoints:
+        name = (c.train_args or {}).get("optimizer")
+        if name and str(name).lower() != "auto":
+            return str(name), None
+    name = run.config.get("optimizer")
+    if name and str(name).lower() != "auto":
+        return str(name), None
+    if run.n_groups == 8:
+        return "MuSGD", "optimizer=auto: 8 param groups mean MuSGD"
+    lr0 = d.spec.lr0
+    if lr0 >= 0.005:
+        return "SGD", f"optimizer=auto: lr0 {lr0:.3g} read off the curve suggests SGD/MuSGD; SGD named explicitly"
+    return "AdamW", f"optimizer=auto: lr0 {lr0:.3g} read off the curve means AdamW"
+
+
+def build_continuation(
+    d: Diagnosis, epochs: int, lr_end: float | None = None, weights: str | Path | None = None
+) -> Continuation:
+    """Compute the continuation of the diagnosed run ``d``.
+
+    Args:
+        d: Diagnosis of the run to continue.
+        epochs: Epochs of the new run.
+        lr_end: LR the new run should end at (default: the original schedule's final LR, or the LR
+            where the run stopped if that is already lower).
+        weights: Checkpoint to start from (default ``RUN/weights/last.pt``).
+
+    Raises:
+        InputError: ``epochs`` < 1, or nothing to continue from.
+    """
+    if epochs < 1:
+        raise InputError(None, f"--epochs must be at least 1, got {epochs}")
+    run = d.run
+    ref = d.reference_group
+    last_row, lr_last = _last_finite(run.lr[:, ref])
+    notes: list[str] = []
+    spec = d.spec
+    scale = d.profile.lr_scale(ref)
+    original_end = spec.lr0 * spec.lrf * scale
+    if lr_end is None:
+        lr_end = min(original_end, lr_last)
+        if original_end > lr_last:
+            notes.append(
+                f"the run already ended below its planned final LR {original_end:.6g}; the new run stays at {lr_last:.6g}"
+            )
+    if lr_end <= 0 or not math.isfinite(lr_end):
+        raise InputError(None, f"--lr-end must be a positive number, got {lr_end}")
+    if lr_end > lr_last:
+        notes.append(
+            f"--lr-end {lr_end:.6g} is above the LR the run ended at ({lr_last:.6g}): the LR will rise during the new run"
+        )
+    lrf = lr_end / lr_last
+    lr0 = lr_last / scale  # boosted groups (MuSGD x3) are set from lr0 by the trainer
+    final_idx = int(run.epochs[last_row] - d.profile.epoch_base)
+    finished = final_idx >= spec.epochs - 1
+    if not finished:
+        notes.append(
+            f"the run stopped at epoch {int(run.epochs[last_row])} of {spec.epochs}: `--resume` continues it on its "
+            "own curve; this recipe starts a new run instead (fresh optimizer state and EMA)"
+        )
+    weights_path = Path(weights) if weights else run.path / "weights" / "last.pt"
+    if run.framework is Framework.YOLOV5:
+        base = dict(YOLOV5_HYP_DEFAULTS)
+        hyp_file = run.files.get("hyp")
+        if hyp_file is not None and hyp_file.is_file():
+            from lrguard.readers.yamlfile import load_yaml_mapping
+
+            base.update(load_yaml_mapping(hyp_file))
+        embedded = run.config.get("hyp")
+        if isinstance(embedded, dict):
+            base.update(embedded)
+        momentum = float(base.get("momentum", 0.937))
+        settings = {
+            **base,
+            "lr0": float(f"{lr0:.6g}"),
+            "lrf": float(f"{lrf:.6g}"),
+            "warmup_epochs": 0.0,
+            "warmup_bias_lr": float(f"{lr0:.6g}"),
+            "warmup_momentum": momentum,
+        }
+        optimizer = str(run.config.get("optimizer", "SGD"))
+        file_name = YOLOV5_FILE
+        notes.append(
+            "YOLOv5 still runs >= 100 warmup iterations: the weight groups ramp up from 0 to lr0 over them (below the "
+            "old LR, never above); the bias group is held at lr0"
+        )
+    else:
+        optimizer, why = _ultralytics_optimizer(d)
+        if why:
+            notes.append(why)
+        settings = {k: run.config[k] for k in ULTRALYTICS_CARRY if run.config.get(k) is not None}
+        settings.update(
+            {
+                "epochs": int(epochs),
+                "optimizer": optimizer,
+                "lr0": float(f"{lr0:.6g}"),
+                "lrf": float(f"{lrf:.6g}"),
+                "cos_lr": bool(spec.cos_lr),
+                "warmup_epochs": 0.0,
+                "warmup_bias_lr": float(f"{lr0:.6g}"),
+                "warmup_momentum": float(run.config.get("momentum", 0.937) or 0.937),
+            }
+        )
+        file_name = ULTRALYTICS_FILE
+        notes.append(
+            "Ultralytics resets every argument not given to its default when training from a .pt without resume: "
+            "the file carries the run's data, imgsz, batch and loss settings"
+        )
+    cont = Continuation(
+        framework=run.framework.value,
+        run_path=run.path,
+        weights=weights_path,
+        lr_last=lr_last,
+        lr_end=float(lr_end),
+        epochs=int(epochs),
+        settings=settings,
+        file_name=file_name,
+        optimizer=optimizer,
+        cos_lr=bool(spec.cos_lr),
+        finished=finished,
+        notes=notes,
+    )
+    cont._run_config = dict(run.config)
+    cont.plan = joined_plan(d, cont)
+    return cont
+
+
+def joined_plan(d: Diagnosis, cont: Continuation) -> Plan:
+    """The old run's logged LR followed by the continuation's planned LR (x = training epochs)."""
+    run = d.run
+    prof = d.profile
+    new_spec = ScheduleSpec(
+        lr0=cont.lr0,
+        lrf=cont.lrf,
+        epochs=cont.epochs,
+        cos_lr=cont.cos_lr,
+        warmup_epochs=0.0,
+        warmup_bias_lr=float(cont.settings["warmup_bias_lr"]),
+        nb=d.spec.nb,
+    )
+    old = run.lr
+    new = logged_lr(new_spec, prof, np.arange(cont.epochs), run.n_groups)
+    n_old = old.shape[0]
+    x = np.arange(n_old + cont.epochs)
+    label = np.concatenate([run.epochs, np.arange(cont.epochs) + prof.epoch_base])
+    batch = run.config.get("batch_size", run.config.get("batch", 16))
+    cfg = PlanConfig(
+        framework=cont.framework,
+        profile=prof,
+        spec=new_spec,
+        optimizer=cont.optimizer,
+        batch=int(batch) if isinstance(batch, int | float) and batch > 0 else 16,
+    )
+    segs = [
+        Segment("start", 0, n_old - 1, 0, d.spec, f"the old run as logged: {run.path}"),
+        Segment(
+            "from-weights",
+            n_old,
+            n_old + cont.epochs - 1,
+            0,
+            new_spec,
+            f"continuation: lr0 {cont.lr0:.6g} -> {cont.lr_end:.6g} over {cont.epochs} epochs, warmup off",
+        ),
+    ]
+    plan = Plan(
+        cfg,
+        f"continue {run.path.name} for {cont.epochs} epochs from LR {cont.lr_last:.6g}",
+        x,
+        label,
+        np.vstack([old, new]),
+        segs,
+        observed_rows=n_old,
+    )
+    plan.jumps = [j for j in find_jumps(plan) if j.row >= n_old]
+    return plan
+
+
+# Lints that judge a from-scratch schedule; a continuation turns warmup off on purpose.
+NOT_FOR_CONTINUATIONS = frozenset(
+    {"warmup-floor", "warmup-short", "warmup-long", "warmup-off", "lr0-range", "lrf-range"}
+)
+
+
+def lint_continuation(cont: Continuation) -> list:
+    """Lint the joined plan, keeping the rules that apply to a continuation (jumps, cosine, ...)."""
+    from lrguard.plan.lint import lint_plan
+
+    if cont.plan is None:
+        return []
+    kept = [x for x in lint_plan(cont.plan) if x.rule not in NOT_FOR_CONTINUATIONS]
+    cont.plan.lints = kept
+    return kept
+
+
+def write_continuation(cont: Continuation, out: str | Path | None, explicit: bool) -> Path:
+    """Write the settings file; return its path.
+
+    Args:
+        cont: The recipe.
+        out: A file or a directory (default: the current directory).
+        explicit: Whether the user named ``out``; without it lrguard refuses to write into the run
+            directory. A path that does not exist and does not end in ``.yaml``/``.yml`` is a directory.
+
+    Raises:
+        InputError: The target is inside the run directory and was not named explicitly, or exists
+            as something else than a file.
+    """
+    target = Path(out) if out else Path.cwd()
+    as_dir = out and (
+        str(out).endswith(("/", "\\")) or (not target.exists() and target.suffix.lower() not in (".yaml", ".yml"))
+    )
+    if target.is_dir() or as_dir:
+        target = target / cont.file_name
+    try:
+        inside = target.resolve().is_relative_to(cont.run_path.resolve())
+    except OSError:
+        inside = False
+    if inside and not explicit:
+        raise InputError(target, "is inside the run directory; name it with --out if you really want it there")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(cont.yaml_text(), encoding="utf-8")
+    return target
