@@ -294,11 +294,18 @@ def check_manifest(path: Path, size: int | None = None) -> dict[str, Any] | None
     except (OSError, ValueError) as exc:
         return {"ok": False, "problem": f"unreadable manifest ({exc})", "path": side.name}
     size = path.stat().st_size if size is None else size
-    if man.get("size") != size:
+    pending = man.get("pending") if isinstance(man.get("pending"), dict) else {}
+    earlier = [e for e in man.get("earlier", []) if isinstance(e, dict)] if isinstance(man.get("earlier"), list) else []
+    entries = [("committed", man), ("pending", pending)] + [("pending", e) for e in earlier]
+    candidates = [(k, e) for k, e in entries if e.get("size") == size]
+    if not candidates:
         return {"ok": False, "problem": f"size {size} != manifest {man.get('size')}", "path": side.name}
-    if man.get("sha256") != sha256_file(path):
-        return {"ok": False, "problem": "sha256 differs from the manifest", "path": side.name}
-    return {"ok": True, "problem": None, "path": side.name}
+    digest = sha256_file(path)
+    for kind, entry in candidates:
+        if entry.get("sha256") == digest:
+            note = None if kind == "committed" else "a save was interrupted before its manifest was finalised"
+            return {"ok": True, "problem": None, "path": side.name, "note": note}
+    return {"ok": False, "problem": "sha256 differs from the manifest", "path": side.name}
 
 
 def tensors_of(loaded: Loaded) -> list[tuple[str, TensorRecord]]:
