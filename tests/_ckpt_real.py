@@ -115,8 +115,19 @@ def _yolov5(data: Path, out: Path) -> dict[str, str]:
     from yolov5 import train
     from yolov5.utils.callbacks import Callbacks
 
-    base = dict(data=str(data), cfg="yolov5n.yaml", weights="", imgsz=64, batch_size=4, workers=0,
-                device="cpu", noplots=True, project=str(out), exist_ok=True, seed=0)
+    base = dict(
+        data=str(data),
+        cfg="yolov5n.yaml",
+        weights="",
+        imgsz=64,
+        batch_size=4,
+        workers=0,
+        device="cpu",
+        noplots=True,
+        project=str(out),
+        exist_ok=True,
+        seed=0,
+    )
 
     def opt(**kw: object) -> object:
         o = train.parse_opt(True)
@@ -145,9 +156,23 @@ def _yolov5(data: Path, out: Path) -> dict[str, str]:
 def _ultralytics(data: Path, out: Path) -> dict[str, str]:
     from ultralytics import YOLO
 
-    kw = dict(data=str(data), imgsz=64, batch=4, workers=0, device="cpu", pretrained=False, plots=False,
-              amp=False, val=True, project=str(out), exist_ok=True, seed=0, optimizer="SGD", lr0=0.01,
-              verbose=False)
+    kw = dict(
+        data=str(data),
+        imgsz=64,
+        batch=4,
+        workers=0,
+        device="cpu",
+        pretrained=False,
+        plots=False,
+        amp=False,
+        val=True,
+        project=str(out),
+        exist_ok=True,
+        seed=0,
+        optimizer="SGD",
+        lr0=0.01,
+        verbose=False,
+    )
 
     def stop_after_2(trainer: object) -> None:  # on_fit_epoch_end runs after last.pt is saved
         if trainer.epoch + 1 == 2:  # type: ignore[attr-defined]

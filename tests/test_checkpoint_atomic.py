@@ -58,8 +58,13 @@ def _lane(directory, rng, kills, env):
     path = directory / "last.pt"
     last_epoch = 0
     for k in range(kills):
-        p = subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(k * 1000)], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        p = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path), str(k * 1000)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         assert p.stdout.readline().strip() == "ready"
         time.sleep(rng.uniform(0, 0.08))
         p.send_signal(signal.SIGKILL)

@@ -58,8 +58,12 @@ def _hf_dir(tmp_path, step=10, sched_step=10):
     torch.save(sd, d / "scheduler.pt")
     torch.save({"python": 1, "cpu": torch.get_rng_state()}, d / "rng_state.pth")
     _safetensors(d / "model.safetensors", {"weight": ("F32", [2, 4], 4), "bias": ("F32", [2], 4)})
-    state = {"global_step": step, "epoch": 1.0, "max_steps": 100,
-             "log_history": [{"step": step, "learning_rate": opt.param_groups[0]["lr"]}]}
+    state = {
+        "global_step": step,
+        "epoch": 1.0,
+        "max_steps": 100,
+        "log_history": [{"step": step, "learning_rate": opt.param_groups[0]["lr"]}],
+    }
     (d / "trainer_state.json").write_text(json.dumps(state))
     return d
 
@@ -91,8 +95,14 @@ def test_lightning_ckpt(tmp_path):
             return {"optimizer": opt, "lr_scheduler": torch.optim.lr_scheduler.StepLR(opt, 1, 0.5)}
 
     data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(8, 4)), batch_size=4)
-    trainer = L.Trainer(max_epochs=2, default_root_dir=tmp_path, logger=False, enable_progress_bar=False,
-                        enable_model_summary=False, accelerator="cpu")
+    trainer = L.Trainer(
+        max_epochs=2,
+        default_root_dir=tmp_path,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+    )
     trainer.fit(M(), data)
     ckpt = next(tmp_path.rglob("*.ckpt"))
     rec = inspect_path(ckpt, check_data=True)
@@ -111,8 +121,15 @@ def test_cli_exit_codes(tmp_path, capsys):
     assert "g.pt" in capsys.readouterr().err
     assert main(["ckpt", "verify", "--nonfinite", str(good)]) == 1
     bad = tmp_path / "nan.pt"
-    torch.save({"epoch": 0, "w": torch.tensor([1.0, float("nan")]), "h": torch.tensor([float("inf")]).half(),
-                "bf": torch.tensor([float("nan")]).bfloat16()}, bad)
+    torch.save(
+        {
+            "epoch": 0,
+            "w": torch.tensor([1.0, float("nan")]),
+            "h": torch.tensor([float("inf")]).half(),
+            "bf": torch.tensor([float("nan")]).bfloat16(),
+        },
+        bad,
+    )
     capsys.readouterr()
     rec_rc = main(["ckpt", "verify", "--nonfinite", "--json", str(bad)])
     rec = json.loads(capsys.readouterr().out)

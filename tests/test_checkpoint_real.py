@@ -15,7 +15,7 @@ from lrguard.cli.main import main
 pytest.importorskip("ultralytics")
 pytest.importorskip("yolov5")
 
-from _ckpt_real import real_checkpoints  # noqa: E402
+from _ckpt_real import real_checkpoints
 
 pytestmark = pytest.mark.trainers
 
@@ -29,7 +29,8 @@ def test_yolov5_interrupted_last_full_state_and_lf_relation(real):
     f = read_facts(real["v5_interrupted_last"])
     assert f.epoch == 1 and f.has_optimizer and not f.stripped
     assert f.train_args["epochs"] == 3 and f.updates and f.updates > 0
-    # YOLOv5 stores lr = initial_lr * lf(epoch) in every group (scheduler stepped at epoch end, last_epoch -1 start)
+    # YOLOv5 stores lr = initial_lr * lf(epoch) in every group
+    # (scheduler stepped at epoch end, last_epoch starting at -1)
     for lr, init in zip(f.lrs, f.initial_lrs, strict=True):
         assert lr == pytest.approx(init * lf(1, 3, 0.01, False, False), rel=1e-9)
     rec = inspect_path(real["v5_interrupted_last"], check_data=True)
@@ -76,8 +77,19 @@ def test_cli_show_and_json_on_real_files(real, capsys):
     assert "SEAMLESS" in out and "lr/initial" in out
     assert main(["ckpt", "show", "--json", str(real["v5_finished_last"])]) == 1
     rec = json.loads(capsys.readouterr().out)
-    assert {"path", "format", "framework", "framework_version", "epoch", "stripped", "has", "param_groups",
-            "resume", "integrity", "security"} <= set(rec)
+    assert {
+        "path",
+        "format",
+        "framework",
+        "framework_version",
+        "epoch",
+        "stripped",
+        "has",
+        "param_groups",
+        "resume",
+        "integrity",
+        "security",
+    } <= set(rec)
     assert rec["stripped"] is True
 
 
@@ -105,6 +117,6 @@ def test_corrupted_copies(real, tmp_path):
     rec = inspect_path(weights / "last.pt", check_data=True)
     assert not rec["integrity"]["ok"] and any("CRC" in p for p in rec["integrity"]["problems"])
     (weights / "trunc.pt").write_bytes(data[: len(data) - 5000])
-    chosen, results = last_good(weights.parent)
+    chosen, _results = last_good(weights.parent)
     assert chosen is not None and chosen["path"].endswith("epoch0.pt")
     assert main(["ckpt", "last-good", str(weights.parent)]) == 0

@@ -45,22 +45,49 @@ def corpus(marker):
     p["proto0_text_global"] = b"cos\nsystem\n(V" + cmd.encode() + b"\ntR."
     # nested REDUCE: getattr(__import__('os'), 'system')(cmd)
     p["nested_reduce_getattr_chain"] = (
-        b"\x80\x02" + _global("builtins", "getattr") + b"(" + _global("builtins", "__import__") + b"(" + _str("os")
-        + b"tR" + _str("system") + b"tR(" + _str(cmd) + b"tR."
+        b"\x80\x02"
+        + _global("builtins", "getattr")
+        + b"("
+        + _global("builtins", "__import__")
+        + b"("
+        + _str("os")
+        + b"tR"
+        + _str("system")
+        + b"tR("
+        + _str(cmd)
+        + b"tR."
     )
     # STACK_GLOBAL with operands fetched through the memo (memo trick)
     p["stack_global_via_memo"] = (
-        b"\x80\x04" + _str("posix") + b"\x94" + _str("system") + b"\x94" + b"h\x00h\x01\x93(" + _str(cmd) + b"tR."
+        b"\x80\x04"
+        + _str("posix")
+        + b"\x94"
+        + _str("system")
+        + b"\x94"
+        + b"h\x00h\x01\x93("
+        + _str(cmd)
+        + b"tR."
     )
     # memo trick: a harmless-looking global stored, then overwritten memo slot used for the call
     p["memo_overwrite"] = (
-        b"\x80\x02" + _global("collections", "OrderedDict") + b"q\x00" + _global("subprocess", "call")
-        + b"q\x000h\x00]" + _str("sh") + b"a" + _str("-c") + b"a" + _str(cmd) + b"a\x85R."
+        b"\x80\x02"
+        + _global("collections", "OrderedDict")
+        + b"q\x00"
+        + _global("subprocess", "call")
+        + b"q\x000h\x00]"
+        + _str("sh")
+        + b"a"
+        + _str("-c")
+        + b"a"
+        + _str(cmd)
+        + b"a\x85R."
     )
     # INST opcode (protocol 0 instance creation calls the class)
     p["inst_opcode"] = b"(V" + cmd.encode() + b"\nios\nsystem\n."
     # BUILD with __setstate__ on an object created through NEWOBJ of a dangerous class
-    p["newobj_eval"] = b"\x80\x02" + _global("builtins", "eval") + _str(f"__import__('os').system({cmd!r})") + b"\x85R."
+    p["newobj_eval"] = (
+        b"\x80\x02" + _global("builtins", "eval") + _str(f"__import__('os').system({cmd!r})") + b"\x85R."
+    )
     return p
 
 
@@ -75,8 +102,12 @@ def test_corpus_is_really_malicious(marker, tmp_path):
     import sys
 
     data = corpus(marker)["proto0_text_global"]
-    subprocess.run([sys.executable, "-c", "import pickle,sys; pickle.loads(sys.stdin.buffer.read())"], input=data,
-                   check=False, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", "import pickle,sys; pickle.loads(sys.stdin.buffer.read())"],
+        input=data,
+        check=False,
+        capture_output=True,
+    )
     assert marker.exists()
     marker.unlink()
 

@@ -150,8 +150,14 @@ def _load_stream(path: Path, buf: Any, size: int, limits: Limits) -> Loaded:
     except PickleReadError as exc:
         raise InputError(path, f"not a checkpoint or pickle: {exc}") from None
     if first.value != LEGACY_MAGIC or first.globals:
-        return Loaded(path, "pickle", first.value, first, file_size=size,
-                      notes=[] if first.end == size else [f"{size - first.end} bytes after the pickle"])
+        return Loaded(
+            path,
+            "pickle",
+            first.value,
+            first,
+            file_size=size,
+            notes=[] if first.end == size else [f"{size - first.end} bytes after the pickle"],
+        )
     loader = _StorageLoader()
     try:
         proto = read_pickle(buf, first.end, limits=limits)

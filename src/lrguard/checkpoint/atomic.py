@@ -72,12 +72,19 @@ def _summary(path: Path) -> dict[str, Any]:
         s = describe(load(path).root)
     except Exception as exc:  # the manifest still records size and hash
         return {"error": str(exc)[:200]}
-    return {"framework": s.framework, "epoch": s.epoch, "stripped": s.stripped,
-            "has": {k: v for k, v in s.has.items() if v}, "tensors": s.by_dtype["tensors"],
-            "params": s.model["params"]}
+    return {
+        "framework": s.framework,
+        "epoch": s.epoch,
+        "stripped": s.stripped,
+        "has": {k: v for k, v in s.has.items() if v},
+        "tensors": s.by_dtype["tensors"],
+        "params": s.model["params"],
+    }
 
 
-def save_atomic(obj_or_writer: Any, path: str | Path, *, save: Callable[[Any, IO[bytes]], None] | None = None) -> Path:
+def save_atomic(
+    obj_or_writer: Any, path: str | Path, *, save: Callable[[Any, IO[bytes]], None] | None = None
+) -> Path:
     """Save a checkpoint atomically and write its sidecar manifest.
 
     Args:

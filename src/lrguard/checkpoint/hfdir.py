@@ -53,7 +53,8 @@ def inspect_dir(path: Path) -> dict[str, Any]:
                 problems.append(exc.one_line())
     rng = sorted(p.name for p in path.glob("rng_state*.pth"))
     has = {
-        "model": (path / "model.safetensors").exists() or (path / "pytorch_model.bin").exists()
+        "model": (path / "model.safetensors").exists()
+        or (path / "pytorch_model.bin").exists()
         or any(path.glob("model-*.safetensors")),
         "optimizer": "optimizer.pt" in loaded,
         "scheduler": "scheduler.pt" in loaded,
@@ -76,30 +77,42 @@ def inspect_dir(path: Path) -> dict[str, Any]:
                 f"scheduler position {last_epoch} != global_step {step}: the LR will jump on resume"
             )
         opt_lrs = [g.get("lr") for g in groups]
-        if isinstance(last_lr, list) and opt_lrs and len(last_lr) == len(opt_lrs):
-            if not all(isinstance(a, float) and isinstance(b, float) and math.isclose(a, b, rel_tol=1e-6)
-                       for a, b in zip(last_lr, opt_lrs, strict=True)):
-                resume["problems"].append(f"scheduler _last_lr {last_lr} != optimizer lr {opt_lrs}")
+        if (
+            isinstance(last_lr, list)
+            and opt_lrs
+            and len(last_lr) == len(opt_lrs)
+            and not all(
+                isinstance(a, float) and isinstance(b, float) and math.isclose(a, b, rel_tol=1e-6)
+                for a, b in zip(last_lr, opt_lrs, strict=True)
+            )
+        ):
+            resume["problems"].append(f"scheduler _last_lr {last_lr} != optimizer lr {opt_lrs}")
     missing = [k for k in ("optimizer", "scheduler", "rng") if not has[k]]
     if missing:
         resume["problems"].append("missing for an exact resume: " + ", ".join(missing))
     if resume["problems"]:
         resume["verdict"] = "jump" if any("jump" in p for p in resume["problems"]) else "incomplete"
-        resume["summary"] = "resume_from_checkpoint will not continue exactly: " + "; ".join(resume["problems"])
+        resume["summary"] = "resume_from_checkpoint will not continue exactly: " + "; ".join(
+            resume["problems"]
+        )
     else:
         resume["verdict"] = "seamless"
-        resume["summary"] = (f"resume_from_checkpoint continues at step {step}: optimizer, scheduler and RNG "
-                             "state are consistent")
+        resume["summary"] = (
+            f"resume_from_checkpoint continues at step {step}: optimizer, scheduler and RNG "
+            "state are consistent"
+        )
     return {
         "has": has,
         "global_step": step,
         "epoch": state.get("epoch"),
         "max_steps": state.get("max_steps"),
         "last_logged_lr": logged[-1] if logged else None,
-        "param_groups": [{"index": j, "lr": g.get("lr"), "initial_lr": g.get("initial_lr")}
-                         for j, g in enumerate(groups)],
+        "param_groups": [
+            {"index": j, "lr": g.get("lr"), "initial_lr": g.get("initial_lr")} for j, g in enumerate(groups)
+        ],
         "scheduler": {k: sched.get(k) for k in ("last_epoch", "_step_count", "_last_lr", "base_lrs")}
-        if sched else None,
+        if sched
+        else None,
         "resume": resume,
         "files": sorted(p.name for p in path.iterdir()),
         "loaded": loaded,

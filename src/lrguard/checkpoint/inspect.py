@@ -82,7 +82,9 @@ def inspect_path(
         "updates": facts.updates,
         "date": facts.date,
         "train_args": _key_args(facts.train_args),
-        "train_results_rows": len(next(iter(facts.train_results.values()), [])) if facts.train_results else None,
+        "train_results_rows": len(next(iter(facts.train_results.values()), []))
+        if facts.train_results
+        else None,
         "model": structure.model,
         "tensors": structure.by_dtype,
         "keys": structure.keys,
@@ -107,13 +109,30 @@ def _inspect_safetensors(path: Path) -> dict[str, Any]:
         integ.fail(p)
     by_dtype = header.by_dtype()
     return {
-        "path": str(path), "format": "safetensors", "framework": "plain", "framework_version": None,
-        "epoch": None, "stripped": False, "has": {"model": bool(header.tensors), "optimizer": False},
-        "missing": [], "param_groups": [], "metadata": header.metadata,
-        "tensors": {"tensors": len(header.tensors), "params": sum(d["params"] for d in by_dtype.values()),
-                    "bytes": sum(d["bytes"] for d in by_dtype.values()), "by_dtype": by_dtype},
-        "resume": {"verdict": "unknown", "summary": "weights only: no training state", "details": [],
-                   "problems": [], "schedule": {}, "jump": None},
+        "path": str(path),
+        "format": "safetensors",
+        "framework": "plain",
+        "framework_version": None,
+        "epoch": None,
+        "stripped": False,
+        "has": {"model": bool(header.tensors), "optimizer": False},
+        "missing": [],
+        "param_groups": [],
+        "metadata": header.metadata,
+        "tensors": {
+            "tensors": len(header.tensors),
+            "params": sum(d["params"] for d in by_dtype.values()),
+            "bytes": sum(d["bytes"] for d in by_dtype.values()),
+            "by_dtype": by_dtype,
+        },
+        "resume": {
+            "verdict": "unknown",
+            "summary": "weights only: no training state",
+            "details": [],
+            "problems": [],
+            "schedule": {},
+            "jump": None,
+        },
         "integrity": integ.to_json(),
         "security": {"verdict": SAFE, "globals": [], "call_chains": []},
     }
@@ -136,17 +155,33 @@ def _inspect_hf(path: Path) -> dict[str, Any]:
             for p in read_header(f).problems:
                 integ.fail(f"{name}: {p}")
     for p in info["resume"]["problems"]:
-        if "unreadable" in p or ":" in p and p.startswith(str(path)):
+        if "unreadable" in p or (":" in p and p.startswith(str(path))):
             integ.fail(p)
     resume = info["resume"]
     return {
-        "path": str(path), "format": "hf-checkpoint-dir", "framework": "hf", "framework_version": None,
-        "epoch": info["epoch"], "global_step": info["global_step"], "stripped": False, "has": info["has"],
-        "missing": [k for k, v in info["has"].items() if not v and k in ("optimizer", "scheduler", "rng", "model")],
-        "param_groups": info["param_groups"], "scheduler": info["scheduler"],
-        "last_logged_lr": info["last_logged_lr"], "files": info["files"],
-        "resume": {"verdict": resume["verdict"], "summary": resume.get("summary", ""), "details": resume["details"],
-                   "problems": resume["problems"], "schedule": info["scheduler"] or {}, "jump": None},
+        "path": str(path),
+        "format": "hf-checkpoint-dir",
+        "framework": "hf",
+        "framework_version": None,
+        "epoch": info["epoch"],
+        "global_step": info["global_step"],
+        "stripped": False,
+        "has": info["has"],
+        "missing": [
+            k for k, v in info["has"].items() if not v and k in ("optimizer", "scheduler", "rng", "model")
+        ],
+        "param_groups": info["param_groups"],
+        "scheduler": info["scheduler"],
+        "last_logged_lr": info["last_logged_lr"],
+        "files": info["files"],
+        "resume": {
+            "verdict": resume["verdict"],
+            "summary": resume.get("summary", ""),
+            "details": resume["details"],
+            "problems": resume["problems"],
+            "schedule": info["scheduler"] or {},
+            "jump": None,
+        },
         "integrity": integ.to_json(),
         "security": {"verdict": verdict, "globals": globals_, "call_chains": []},
     }
@@ -178,7 +213,9 @@ def resumable(record: dict[str, Any]) -> bool:
     )
 
 
-def last_good(directory: str | Path, progress: Progress | None = None) -> tuple[dict[str, Any] | None, list[Any]]:
+def last_good(
+    directory: str | Path, progress: Progress | None = None
+) -> tuple[dict[str, Any] | None, list[Any]]:
     """Among ``DIR/*.pt`` (or ``DIR/weights/*.pt``) find the newest intact, resumable checkpoint.
 
     Files are ranked by stored epoch, then modification time (newest first); each is fully verified.

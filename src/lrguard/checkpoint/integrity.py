@@ -61,8 +61,14 @@ class IntegrityReport:
 
     def to_json(self) -> dict[str, Any]:
         """Plain representation for ``--json``."""
-        return {"ok": self.ok, "problems": self.problems, "notes": self.notes, "checked": self.checked,
-                "nonfinite": self.nonfinite, "manifest": self.manifest}
+        return {
+            "ok": self.ok,
+            "problems": self.problems,
+            "notes": self.notes,
+            "checked": self.checked,
+            "nonfinite": self.nonfinite,
+            "manifest": self.manifest,
+        }
 
 
 Progress = Callable[[int], None]
@@ -203,8 +209,11 @@ def verify(
                 data_dir = f"{loaded.prefix}/data/" if loaded.prefix else "data/"
                 data_spans = {n[len(data_dir) :]: sp[:2] for n, sp in spans.items() if n.startswith(data_dir)}
         elif loaded is not None and loaded.format == "torch-legacy":
-            data_spans = {k: (loaded.storage_offsets[k], v) for k, v in (loaded.storage_bytes or {}).items()
-                          if k in loaded.storage_offsets}
+            data_spans = {
+                k: (loaded.storage_offsets[k], v)
+                for k, v in (loaded.storage_bytes or {}).items()
+                if k in loaded.storage_offsets
+            }
             if progress:
                 progress(size)
         elif progress:
@@ -295,7 +304,11 @@ def check_manifest(path: Path, size: int | None = None) -> dict[str, Any] | None
         return {"ok": False, "problem": f"unreadable manifest ({exc})", "path": side.name}
     size = path.stat().st_size if size is None else size
     pending = man.get("pending") if isinstance(man.get("pending"), dict) else {}
-    earlier = [e for e in man.get("earlier", []) if isinstance(e, dict)] if isinstance(man.get("earlier"), list) else []
+    earlier = (
+        [e for e in man.get("earlier", []) if isinstance(e, dict)]
+        if isinstance(man.get("earlier"), list)
+        else []
+    )
     entries = [("committed", man), ("pending", pending)] + [("pending", e) for e in earlier]
     candidates = [(k, e) for k, e in entries if e.get("size") == size]
     if not candidates:

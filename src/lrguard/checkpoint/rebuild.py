@@ -50,14 +50,31 @@ STORAGE_DTYPES: dict[str, tuple[str, int]] = {
 
 # torch dtype global name (torch.float32 pickles as GLOBAL 'torch float32') -> (dtype name, itemsize)
 TORCH_DTYPES: dict[str, tuple[str, int]] = {
-    "float32": ("float32", 4), "float": ("float32", 4), "float64": ("float64", 8), "double": ("float64", 8),
-    "float16": ("float16", 2), "half": ("float16", 2), "bfloat16": ("bfloat16", 2),
-    "int64": ("int64", 8), "long": ("int64", 8), "int32": ("int32", 4), "int": ("int32", 4),
-    "int16": ("int16", 2), "short": ("int16", 2), "int8": ("int8", 1), "uint8": ("uint8", 1),
-    "bool": ("bool", 1), "complex64": ("complex64", 8), "complex128": ("complex128", 16),
-    "uint16": ("uint16", 2), "uint32": ("uint32", 4), "uint64": ("uint64", 8),
-    "float8_e4m3fn": ("float8_e4m3fn", 1), "float8_e5m2": ("float8_e5m2", 1),
-    "float8_e4m3fnuz": ("float8_e4m3fnuz", 1), "float8_e5m2fnuz": ("float8_e5m2fnuz", 1),
+    "float32": ("float32", 4),
+    "float": ("float32", 4),
+    "float64": ("float64", 8),
+    "double": ("float64", 8),
+    "float16": ("float16", 2),
+    "half": ("float16", 2),
+    "bfloat16": ("bfloat16", 2),
+    "int64": ("int64", 8),
+    "long": ("int64", 8),
+    "int32": ("int32", 4),
+    "int": ("int32", 4),
+    "int16": ("int16", 2),
+    "short": ("int16", 2),
+    "int8": ("int8", 1),
+    "uint8": ("uint8", 1),
+    "bool": ("bool", 1),
+    "complex64": ("complex64", 8),
+    "complex128": ("complex128", 16),
+    "uint16": ("uint16", 2),
+    "uint32": ("uint32", 4),
+    "uint64": ("uint64", 8),
+    "float8_e4m3fn": ("float8_e4m3fn", 1),
+    "float8_e5m2": ("float8_e5m2", 1),
+    "float8_e4m3fnuz": ("float8_e4m3fnuz", 1),
+    "float8_e5m2fnuz": ("float8_e5m2fnuz", 1),
 }
 
 
@@ -243,8 +260,18 @@ def _parameter(ref: GlobalRef, args: tuple[Any, ...], kwargs: dict[Any, Any], ki
     if args and isinstance(args[0], TensorRecord):
         t = args[0]
         rg = bool(args[1]) if len(args) > 1 and isinstance(args[1], bool) else t.requires_grad
-        return TensorRecord(t.dtype, t.shape, t.stride, t.storage_key, t.storage_offset, t.itemsize,
-                            t.storage_numel, t.location, rg, True)
+        return TensorRecord(
+            t.dtype,
+            t.shape,
+            t.stride,
+            t.storage_key,
+            t.storage_offset,
+            t.itemsize,
+            t.storage_numel,
+            t.location,
+            rg,
+            True,
+        )
     return NotImplemented
 
 

@@ -97,8 +97,14 @@ class ResumeReport:
 
     def to_json(self) -> dict[str, Any]:
         """Plain representation for ``--json``."""
-        return {"verdict": self.verdict, "summary": self.summary, "details": self.details,
-                "problems": self.problems, "schedule": self.schedule, "jump": self.jump}
+        return {
+            "verdict": self.verdict,
+            "summary": self.summary,
+            "details": self.details,
+            "problems": self.problems,
+            "schedule": self.schedule,
+            "jump": self.jump,
+        }
 
 
 def run_dir_of(path: Path) -> Path | None:
@@ -171,22 +177,34 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
     fw = structure.framework
     if fw not in (YOLOV5, ULTRALYTICS):
         if structure.has.get("optimizer"):
-            return ResumeReport(UNKNOWN, "optimizer state present; lrguard models the LR schedule of YOLOv5 "
-                                "and Ultralytics only", schedule={"lrs": list(facts.lrs)})
-        return ResumeReport(UNKNOWN, "no optimizer state: a resume would restart the optimizer",
-                            problems=["no optimizer state"] if fw != "plain" else [])
+            return ResumeReport(
+                UNKNOWN,
+                "optimizer state present; lrguard models the LR schedule of YOLOv5 and Ultralytics only",
+                schedule={"lrs": list(facts.lrs)},
+            )
+        return ResumeReport(
+            UNKNOWN,
+            "no optimizer state: a resume would restart the optimizer",
+            problems=["no optimizer state"] if fw != "plain" else [],
+        )
     cmd = "--resume" if fw == YOLOV5 else "resume=True"
     args = facts.train_args
     sched = _schedule_args(fw, args)
     if facts.stripped or not facts.has_optimizer:
         epochs = sched["epochs"]
-        how = (f"YOLOv5 refuses: 'training to {int(epochs) if epochs else '?'} epochs is finished, nothing to "
-               "resume'" if fw == YOLOV5 else "Ultralytics says it is not resumable and starts a NEW training")
+        how = (
+            f"YOLOv5 refuses: 'training to {int(epochs) if epochs else '?'} epochs is finished, nothing to "
+            "resume'"
+            if fw == YOLOV5
+            else "Ultralytics says it is not resumable and starts a NEW training"
+        )
         rep = ResumeReport(
             REFUSE,
             f"{cmd} from this file will not continue the run: it is stripped (finished training). {how}.",
         )
-        wbl = _num((args.get("hyp") or {}).get("warmup_bias_lr") if fw == YOLOV5 else args.get("warmup_bias_lr"))
+        wbl = _num(
+            (args.get("hyp") or {}).get("warmup_bias_lr") if fw == YOLOV5 else args.get("warmup_bias_lr")
+        )
         lr0 = sched["lr0"]
         rep.details.append(
             "Training on from these weights (--weights / YOLO(file).train()) starts a fresh schedule with "
@@ -197,8 +215,13 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
     report = ResumeReport(UNKNOWN, "")
     epoch = facts.epoch if facts.epoch is not None else -1
     E, lrf, cos = sched["epochs"], sched["lrf"], sched["cos_lr"]
-    report.schedule = {**sched, "epoch": epoch, "lrs": list(facts.lrs), "initial_lrs": list(facts.initial_lrs),
-                       "group_tags": list(facts.group_tags)}
+    report.schedule = {
+        **sched,
+        "epoch": epoch,
+        "lrs": list(facts.lrs),
+        "initial_lrs": list(facts.initial_lrs),
+        "group_tags": list(facts.group_tags),
+    }
     if E is None or lrf is None:
         report.summary = "the checkpoint lacks epochs/lrf in its training arguments; schedule not checked"
         report.problems.append("training arguments missing")
@@ -214,17 +237,20 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
     agree = bool(good) and all(math.isclose(r, good[0], rel_tol=REL_TOL, abs_tol=1e-12) for r in good)
     matches = agree and math.isclose(good[0], expected, rel_tol=REL_TOL, abs_tol=1e-12)
     warm = sched["warmup_epochs"] or 0.0
-    in_warmup = not matches and (not agree or epoch + 1 <= math.ceil(warm) or
-                                 (fw == YOLOV5 and good and good[0] < expected))
+    in_warmup = not matches and (
+        not agree or epoch + 1 <= math.ceil(warm) or (fw == YOLOV5 and good and good[0] < expected)
+    )
     report.schedule["in_warmup"] = in_warmup
     if matches:
         report.details.append(
-            f"lr/initial_lr = {good[0]:.6g} in every group = lf({epoch}) of a {'cosine' if cos else 'linear'} "
+            f"lr/initial_lr = {good[0]:.6g} in every group = lf({epoch}) of a "
+            f"{'cosine' if cos else 'linear'} "
             f"schedule over {E:g} epochs (lrf={lrf:g}): the schedule position matches the stored epoch."
         )
     elif in_warmup:
         report.details.append(
-            f"saved during warmup (epoch {epoch} < warmup_epochs {warm:g} or groups differ): the stored lr is "
+            f"saved during warmup (epoch {epoch} < warmup_epochs {warm:g} or groups differ): "
+            "the stored lr is "
             "the last warmup-iteration value; the ratio check does not apply and resume continues the "
             "warmup from the same iteration."
         )
@@ -244,8 +270,9 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
             report.problems.append("EMA was never updated (updates = 0)")
     if epoch + 1 >= E and not (fw == ULTRALYTICS and sched["time"]):
         report.verdict = REFUSE
-        report.summary = (f"{cmd}: the run already finished all {E:g} epochs (epoch {epoch}); there is nothing "
-                          "to resume.")
+        report.summary = (
+            f"{cmd}: the run already finished all {E:g} epochs (epoch {epoch}); there is nothing to resume."
+        )
         return report
 
     run = run_dir_of(path) if path else None
@@ -263,22 +290,30 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
                 if isinstance(hyp_file, str):
                     report.details.append("opt.yaml names a hyp file; lrguard compares the checkpoint's hyp.")
                     cfg_sched["lr0"], cfg_sched["lrf"] = sched["lr0"], sched["lrf"]
-                diffs = [f"{k}: checkpoint {sched[k]} -> opt.yaml {cfg_sched[k]}"
-                         for k in ("epochs", "lr0", "lrf", "cos_lr")
-                         if cfg_sched[k] is not None and cfg_sched[k] != sched[k]]
+                diffs = [
+                    f"{k}: checkpoint {sched[k]} -> opt.yaml {cfg_sched[k]}"
+                    for k in ("epochs", "lr0", "lrf", "cos_lr")
+                    if cfg_sched[k] is not None and cfg_sched[k] != sched[k]
+                ]
                 if diffs:
                     new_E = cfg_sched["epochs"] or E
                     new_lr0 = cfg_sched["lr0"] or sched["lr0"]
                     new_lrf = cfg_sched["lrf"] if cfg_sched["lrf"] is not None else lrf
                     new_cos = cfg_sched["cos_lr"]
-                    reason = "opt.yaml was edited (" + "; ".join(diffs) + "); --resume takes every option from it"
+                    reason = (
+                        "opt.yaml was edited (" + "; ".join(diffs) + "); --resume takes every option from it"
+                    )
             else:
-                diffs = [f"{k}: checkpoint {sched[k]} vs args.yaml {cfg_sched[k]}"
-                         for k in ("epochs", "lr0", "lrf", "cos_lr")
-                         if cfg_sched[k] is not None and cfg_sched[k] != sched[k]]
+                diffs = [
+                    f"{k}: checkpoint {sched[k]} vs args.yaml {cfg_sched[k]}"
+                    for k in ("epochs", "lr0", "lrf", "cos_lr")
+                    if cfg_sched[k] is not None and cfg_sched[k] != sched[k]
+                ]
                 if diffs:
                     report.details.append(
-                        "args.yaml differs from the checkpoint (" + "; ".join(diffs) + "); resume=True uses the "
+                        "args.yaml differs from the checkpoint ("
+                        + "; ".join(diffs)
+                        + "); resume=True uses the "
                         "checkpoint's train_args, so these edits are ignored."
                     )
         results = run / C.RESULTS_CSV
@@ -291,13 +326,15 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
                     f"{epoch}: resuming rewinds {last_logged - epoch} epoch(s) and appends duplicate rows."
                 )
             elif last_logged < epoch:
-                report.details.append(f"results.csv ends at epoch {last_logged}, before the checkpoint's {epoch}.")
+                report.details.append(
+                    f"results.csv ends at epoch {last_logged}, before the checkpoint's {epoch}."
+                )
             else:
                 report.details.append(f"results.csv ends at the checkpoint's epoch {epoch}.")
     if fw == ULTRALYTICS and sched["time"]:
         report.details.append(
-            f"time={sched['time']:g} h: Ultralytics re-plans epochs from the measured epoch time after every epoch,"
-            " so the LR follows a moving schedule after resuming."
+            f"time={sched['time']:g} h: Ultralytics re-plans epochs from the measured epoch time "
+            "after every epoch, so the LR follows a moving schedule after resuming."
         )
     start = epoch + 1
     base = facts.initial_lrs[0] if facts.initial_lrs and facts.initial_lrs[0] else sched["lr0"] or 0.0
@@ -305,8 +342,10 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
         extension = fw == YOLOV5 and new_E < start
         eff_E = new_E + epoch if extension and not new_cos else new_E
         if extension:
-            reason += (f"; epochs {new_E:g} < start epoch {start}, so YOLOv5 fine-tunes for {new_E:g} more "
-                       f"epochs (linear schedule now over {eff_E:g} epochs)")
+            reason += (
+                f"; epochs {new_E:g} < start epoch {start}, so YOLOv5 fine-tunes for {new_E:g} more "
+                f"epochs (linear schedule now over {eff_E:g} epochs)"
+            )
         # The first resumed epoch runs at the stored lr; its end-of-epoch step applies the new lf, so
         # epoch start + 1 trains at lr0' * lf'(start) instead of initial_lr * lf(start).
         at = start + 1
@@ -314,7 +353,9 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
         after = (new_lr0 or base) * lf(start, eff_E, new_lrf, new_cos, False)
         if math.isclose(before, after, rel_tol=1e-3):
             report.verdict = SEAMLESS
-            report.summary = f"{cmd} continues the LR schedule without a jump (options changed but the LR agrees)."
+            report.summary = (
+                f"{cmd} continues the LR schedule without a jump (options changed but the LR agrees)."
+            )
         else:
             report.verdict = JUMP
             direction = "up" if after > before else "down"
@@ -326,7 +367,9 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
         return report
     if report.problems:
         report.verdict = UNKNOWN
-        report.summary = f"{cmd} restores the optimizer, but the stored LR state is inconsistent (see problems)."
+        report.summary = (
+            f"{cmd} restores the optimizer, but the stored LR state is inconsistent (see problems)."
+        )
         return report
     report.verdict = SEAMLESS
     # YOLOv5 trains epoch `start` at the stored lf(epoch) (one-epoch lag); Ultralytics steps first: lf(start).

@@ -17,8 +17,22 @@ from lrguard.errors import InputError
 
 MAX_HEADER = 100 << 20
 ITEMSIZE = {
-    "F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U64": 8, "U32": 4,
-    "U16": 2, "U8": 1, "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1, "C64": 8,
+    "F64": 8,
+    "F32": 4,
+    "F16": 2,
+    "BF16": 2,
+    "I64": 8,
+    "I32": 4,
+    "I16": 2,
+    "I8": 1,
+    "U64": 8,
+    "U32": 4,
+    "U16": 2,
+    "U8": 1,
+    "BOOL": 1,
+    "F8_E4M3": 1,
+    "F8_E5M2": 1,
+    "C64": 8,
 }
 
 
@@ -93,8 +107,13 @@ def read_header(path: str | Path) -> SafetensorsHeader:
     out = SafetensorsHeader({}, meta if isinstance(meta, dict) else {}, n, size - 8 - n)
     spans = []
     for name, t in header.items():
-        ok = (isinstance(t, dict) and isinstance(t.get("shape"), list) and isinstance(t.get("data_offsets"), list)
-              and len(t["data_offsets"]) == 2 and all(isinstance(x, int) for x in (*t["shape"], *t["data_offsets"])))
+        ok = (
+            isinstance(t, dict)
+            and isinstance(t.get("shape"), list)
+            and isinstance(t.get("data_offsets"), list)
+            and len(t["data_offsets"]) == 2
+            and all(isinstance(x, int) for x in (*t["shape"], *t["data_offsets"]))
+        )
         if not ok:
             out.problems.append(f"{name}: malformed entry")
             continue
@@ -107,7 +126,9 @@ def read_header(path: str | Path) -> SafetensorsHeader:
         if item is not None and e - b != numel * item:
             out.problems.append(f"{name}: {e - b} bytes for {numel} x {t.get('dtype')}")
         if e > out.buffer_size:
-            out.problems.append(f"{name}: data ends at {e}, past the {out.buffer_size}-byte buffer (truncated)")
+            out.problems.append(
+                f"{name}: data ends at {e}, past the {out.buffer_size}-byte buffer (truncated)"
+            )
         spans.append((b, e, name))
     spans.sort()
     pos = 0

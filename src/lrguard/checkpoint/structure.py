@@ -149,8 +149,11 @@ def describe(root: Any) -> Structure:
         "scheduler": bool(d.get("lr_schedulers")) or "scheduler" in d,
         "rng": any(k in d for k in ("rng_state", "rng_states", "random_states")),
         "loops": "loops" in d,
-        "train_args": bool(as_dict(d.get(C.CKPT_ULTRALYTICS_ARGS)) or as_dict(d.get(C.CKPT_YOLOV5_OPT))
-                           or "hyper_parameters" in d),
+        "train_args": bool(
+            as_dict(d.get(C.CKPT_ULTRALYTICS_ARGS))
+            or as_dict(d.get(C.CKPT_YOLOV5_OPT))
+            or "hyper_parameters" in d
+        ),
         "train_results": isinstance(d.get(C.CKPT_ULTRALYTICS_RESULTS), dict),
         "best_fitness": d.get(C.CKPT_BEST_FITNESS) is not None,
         "epoch": epoch is not None and epoch >= 0,

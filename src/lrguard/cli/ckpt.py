@@ -23,8 +23,16 @@ from lrguard.errors import InputError
 
 EXIT_OK, EXIT_PROBLEM, EXIT_BAD_INPUT = 0, 1, 2
 PROGRESS_MIN_BYTES = 256 << 20
-_VERDICT_STYLE = {"safe": "green", "suspicious": "yellow", "dangerous": "bold red", "seamless": "green",
-                  "jump": "bold red", "refuse": "yellow", "unknown": "yellow", "incomplete": "yellow"}
+_VERDICT_STYLE = {
+    "safe": "green",
+    "suspicious": "yellow",
+    "dangerous": "bold red",
+    "seamless": "green",
+    "jump": "bold red",
+    "refuse": "yellow",
+    "unknown": "yellow",
+    "incomplete": "yellow",
+}
 
 HELP = """\
 Inspect PyTorch / YOLOv5 / Ultralytics / Lightning checkpoints, safetensors files and HF Trainer
@@ -41,24 +49,35 @@ Exit codes: 0 fine, 1 incomplete for resume / stripped / corrupt / suspicious / 
 def add_parser(subparsers: Any) -> None:
     """Register ``lrguard ckpt`` and its sub-commands."""
     p = subparsers.add_parser(
-        "ckpt", help="inspect/verify checkpoints without executing them", description=HELP,
+        "ckpt",
+        help="inspect/verify checkpoints without executing them",
+        description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = p.add_subparsers(dest="ckpt_command", metavar="ACTION", parser_class=type(p))
-    show = sub.add_parser("show", help="structure, resume verdict and security of each file",
-                          description="Show what each checkpoint holds and what resuming from it does to the LR.")
+    show = sub.add_parser(
+        "show",
+        help="structure, resume verdict and security of each file",
+        description="Show what each checkpoint holds and what resuming from it does to the LR.",
+    )
     show.add_argument("paths", nargs="+", metavar="PATH", help="checkpoint file or HF checkpoint directory")
     show.add_argument("--json", action="store_true", help="print one JSON record per path (a list)")
     show.add_argument("--tensors", action="store_true", help="also list tensor counts by dtype")
-    verify = sub.add_parser("verify", help="check integrity (CRCs, sizes, storages, manifest)",
-                            description="Verify each file fully: zip CRC-32s and sizes, pickle STOP, storage "
-                            "sizes, sidecar manifest; --nonfinite also scans float tensors for NaN/Inf.")
+    verify = sub.add_parser(
+        "verify",
+        help="check integrity (CRCs, sizes, storages, manifest)",
+        description="Verify each file fully: zip CRC-32s and sizes, pickle STOP, storage "
+        "sizes, sidecar manifest; --nonfinite also scans float tensors for NaN/Inf.",
+    )
     verify.add_argument("paths", nargs="+", metavar="PATH")
     verify.add_argument("--json", action="store_true", help="machine-readable output")
     verify.add_argument("--nonfinite", action="store_true", help="scan float tensors for NaN/Inf")
-    lg = sub.add_parser("last-good", help="newest intact, resumable checkpoint in a directory",
-                        description="Verify every DIR/*.pt (or DIR/weights/*.pt) and name the newest one that is "
-                        "intact, safe and resumable. Prints its path (exit 0) or exits 1 if none is.")
+    lg = sub.add_parser(
+        "last-good",
+        help="newest intact, resumable checkpoint in a directory",
+        description="Verify every DIR/*.pt (or DIR/weights/*.pt) and name the newest one that is "
+        "intact, safe and resumable. Prints its path (exit 0) or exits 1 if none is.",
+    )
     lg.add_argument("directory", metavar="DIR")
     lg.add_argument("--json", action="store_true", help="machine-readable output")
     for sp in (show, verify, lg):
@@ -70,8 +89,14 @@ def _progress(console: Console, paths: list[Path]) -> Any:
     total = sum(p.stat().st_size for p in paths if p.is_file())
     if total < PROGRESS_MIN_BYTES or not console.is_terminal:
         return nullcontext(None)
-    return Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                    TransferSpeedColumn(), console=console, transient=True)
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,7 +118,9 @@ def run(args: argparse.Namespace) -> int:
             task = prog.add_task(path.name, total=path.stat().st_size) if prog and path.is_file() else None
             cb = (lambda n, t=task: prog.advance(t, n)) if task is not None else None
             try:
-                rec = inspect_path(path, check_data=check, scan_nonfinite=check and args.nonfinite, progress=cb)
+                rec = inspect_path(
+                    path, check_data=check, scan_nonfinite=check and args.nonfinite, progress=cb
+                )
             except InputError as exc:
                 if len(paths) == 1:
                     raise
@@ -104,8 +131,11 @@ def run(args: argparse.Namespace) -> int:
             if is_problem(rec) if cmd == "show" else _verify_problem(rec):
                 status = max(status, EXIT_PROBLEM)
     if args.json:
-        print(json.dumps(records if len(args.paths) > 1 else (records[0] if records else None), indent=1,
-                         default=str))
+        print(
+            json.dumps(
+                records if len(args.paths) > 1 else (records[0] if records else None), indent=1, default=str
+            )
+        )
     else:
         for rec in records:
             render(rec, out, verify=check, tensors=getattr(args, "tensors", False))
@@ -119,12 +149,26 @@ def _verify_problem(rec: dict[str, Any]) -> bool:
 def _last_good(args: argparse.Namespace, out: Console, err: Console) -> int:
     chosen, results = last_good(args.directory)
     if args.json:
-        print(json.dumps({"last_good": chosen["path"] if chosen else None,
-                          "candidates": [{"path": str(p), "epoch": r.get("epoch") if isinstance(r, dict) else None,
-                                          "resumable": r is chosen, "error": r if isinstance(r, str) else None,
-                                          "integrity_ok": r["integrity"]["ok"] if isinstance(r, dict) else False,
-                                          "stripped": r.get("stripped") if isinstance(r, dict) else None}
-                                         for p, r in results]}, indent=1, default=str))
+        print(
+            json.dumps(
+                {
+                    "last_good": chosen["path"] if chosen else None,
+                    "candidates": [
+                        {
+                            "path": str(p),
+                            "epoch": r.get("epoch") if isinstance(r, dict) else None,
+                            "resumable": r is chosen,
+                            "error": r if isinstance(r, str) else None,
+                            "integrity_ok": r["integrity"]["ok"] if isinstance(r, dict) else False,
+                            "stripped": r.get("stripped") if isinstance(r, dict) else None,
+                        }
+                        for p, r in results
+                    ],
+                },
+                indent=1,
+                default=str,
+            )
+        )
         return EXIT_OK if chosen else EXIT_PROBLEM
     table = Table(title=f"checkpoints in {args.directory}", show_lines=False)
     for col in ("file", "epoch", "intact", "security", "resume"):
@@ -133,7 +177,11 @@ def _last_good(args: argparse.Namespace, out: Console, err: Console) -> int:
         if isinstance(r, str):
             table.add_row(p.name, "?", "[red]unreadable[/]", "", r)
             continue
-        ok = "[green]yes[/]" if r["integrity"]["ok"] else "[red]no: " + "; ".join(r["integrity"]["problems"][:1]) + "[/]"
+        ok = (
+            "[green]yes[/]"
+            if r["integrity"]["ok"]
+            else "[red]no: " + "; ".join(r["integrity"]["problems"][:1]) + "[/]"
+        )
         verdict = r["resume"]["verdict"] if not r.get("stripped") else "stripped"
         mark = " [bold green]<- last good[/]" if r is chosen else ""
         table.add_row(p.name, str(r.get("epoch")), ok, r["security"]["verdict"], verdict + mark)
@@ -194,8 +242,16 @@ def render(rec: dict[str, Any], console: Console, *, verify: bool = False, tenso
             table.add_column(col, justify="right" if col not in ("tag",) else "left")
         for g in groups:
             ratio = g["lr"] / g["initial_lr"] if g.get("lr") is not None and g.get("initial_lr") else None
-            table.add_row(str(g["index"]), g.get("tag") or "", _f(g.get("lr")), _f(g.get("initial_lr")), _f(ratio),
-                          _f(g.get("momentum")), _f(g.get("weight_decay")), str(g.get("params") or ""))
+            table.add_row(
+                str(g["index"]),
+                g.get("tag") or "",
+                _f(g.get("lr")),
+                _f(g.get("initial_lr")),
+                _f(ratio),
+                _f(g.get("momentum")),
+                _f(g.get("weight_decay")),
+                str(g.get("params") or ""),
+            )
         console.print("  optimizer param groups:")
         console.print(table)
     res = rec["resume"]
@@ -216,7 +272,10 @@ def render(rec: dict[str, Any], console: Console, *, verify: bool = False, tenso
             console.print(f"    [red]✗[/] {name}: {n} NaN/Inf")
         if integ.get("manifest"):
             man = integ["manifest"]
-            console.print(f"    manifest {man['path']}: " + ("[green]matches[/]" if man["ok"] else f"[red]{man['problem']}[/]"))
+            console.print(
+                f"    manifest {man['path']}: "
+                + ("[green]matches[/]" if man["ok"] else f"[red]{man['problem']}[/]")
+            )
     sec = rec["security"]
     style = _VERDICT_STYLE.get(sec["verdict"], "white")
     n_glob = len(sec["globals"])
@@ -224,12 +283,19 @@ def render(rec: dict[str, Any], console: Console, *, verify: bool = False, tenso
     for g in sec["globals"]:
         if g["verdict"] != "safe":
             offs = ", ".join(str(o) for o in g["offsets"][:5])
-            console.print(f"    [{_VERDICT_STYLE[g['verdict']]}]{g['verdict']}[/] {g['name']} at offset {offs} — {g['reason']}")
+            console.print(
+                f"    [{_VERDICT_STYLE[g['verdict']]}]{g['verdict']}[/] {g['name']} "
+                f"at offset {offs} — {g['reason']}"
+            )
     if sec.get("call_chains"):
-        console.print(f"    [bold red]dangerous[/] call on a call result at offset(s) {sec['call_chains'][:5]}")
+        console.print(
+            f"    [bold red]dangerous[/] call on a call result at offset(s) {sec['call_chains'][:5]}"
+        )
     if tensors and rec.get("tensors"):
         for k, v in sorted(rec["tensors"]["by_dtype"].items()):
-            console.print(f"    {k}: {v['tensors']} tensors, {v['params']:,} elements, {_fmt_bytes(v['bytes'])}")
+            console.print(
+                f"    {k}: {v['tensors']} tensors, {v['params']:,} elements, {_fmt_bytes(v['bytes'])}"
+            )
     console.print()
 
 
