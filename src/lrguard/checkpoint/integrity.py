@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import mmap
+import os
 import struct
 import zipfile
 import zlib
@@ -74,61 +75,110 @@ class IntegrityReport:
 Progress = Callable[[int], None]
 
 
-def _zip_entries(path: Path, mm: Any, size: int, report: IntegrityReport) -> dict[str, tuple[int, int, int]]:
-    """Check every zip entry's headers; return name -> (data offset, size, CRC) for stored entries."""
+BATCH = 16 << 20  # bytes of consecutive small entries checked by one task
+
+
+@dataclass
+class _Entry:
+    name: str
+    header: int  # offset of the local header
+    size: int  # stored (= uncompressed) size
+    crc: int
+    stored: bool
+
+
+def _zip_plan(path: Path, size: int, report: IntegrityReport) -> tuple[list[_Entry], int]:
+    """Entries of the central directory sorted by offset, and where the central directory starts."""
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
+            start_dir = int(getattr(zf, "start_dir", size))
     except zipfile.BadZipFile as exc:
         report.fail(f"zip central directory unreadable ({exc}): the file is truncated or corrupt")
-        return {}
-    spans: dict[str, tuple[int, int, int]] = {}
-    for info in infos:
-        off = info.header_offset
-        if off + _LOCAL.size > size:
-            report.fail(f"{info.filename}: local header beyond end of file (truncated)")
+        return [], size
+    entries = [
+        _Entry(
+            i.filename,
+            i.header_offset,
+            i.file_size,
+            i.CRC,
+            i.compress_type == zipfile.ZIP_STORED and i.compress_size == i.file_size,
+        )
+        for i in infos
+    ]
+    entries.sort(key=lambda e: e.header)
+    report.checked["entries"] = len(entries)
+    return entries, start_dir
+
+
+def _batches(entries: list[_Entry], start_dir: int) -> list[tuple[int, int, list[_Entry]]]:
+    """Group consecutive entries into regions ``(start, end, entries)`` of about :data:`BATCH` bytes."""
+    out: list[tuple[int, int, list[_Entry]]] = []
+    cur: list[_Entry] = []
+    for k, e in enumerate(entries):
+        end = entries[k + 1].header if k + 1 < len(entries) else start_dir
+        if cur and (end - cur[0].header > BATCH or e.size > BATCH):
+            out.append((cur[0].header, e.header, cur))
+            cur = []
+        cur.append(e)
+        if e.size > BATCH:  # a big entry gets a task of its own
+            out.append((e.header, end, cur))
+            cur = []
+    if cur:
+        out.append((cur[0].header, start_dir, cur))
+    return out
+
+
+def _check_region(
+    fd: int, start: int, end: int, entries: list[_Entry], progress: Progress | None
+) -> tuple[list[str], dict[str, tuple[int, int]]]:
+    """Read one region with ``pread`` and check the local headers, sizes and CRCs of its entries."""
+    problems: list[str] = []
+    spans: dict[str, tuple[int, int]] = {}
+    if end - start <= BATCH:
+        region = os.pread(fd, max(end - start, 0), start)
+    else:
+        region = os.pread(fd, _LOCAL.size + 0x20000, start)  # header of a big entry; data streamed below
+    for e in entries:
+        rel = e.header - start
+        if rel + _LOCAL.size > len(region):
+            problems.append(f"{e.name}: local header beyond end of file (truncated)")
             continue
-        sig, _v, _flag, method, _t, _d, _crc, _cs, _us, nlen, xlen = _LOCAL.unpack_from(mm, off)
+        sig, _v, _flag, method, _t, _d, _crc, _cs, _us, nlen, xlen = _LOCAL.unpack_from(region, rel)
         if sig != b"PK\x03\x04":
-            report.fail(f"{info.filename}: bad local header signature at offset {off}")
+            problems.append(f"{e.name}: bad local header signature at offset {e.header}")
             continue
-        name = bytes(mm[off + 30 : off + 30 + nlen]).decode("utf-8", "replace")
-        if name != info.filename:
-            report.fail(f"{info.filename}: local header names {name!r}")
-        start = off + 30 + nlen + xlen
-        if start + info.compress_size > size:
-            report.fail(f"{info.filename}: data runs past end of file (truncated)")
+        if region[rel + 30 : rel + 30 + nlen].decode("utf-8", "replace") != e.name:
+            problems.append(f"{e.name}: local header names another file")
+        data = e.header + 30 + nlen + xlen
+        if not e.stored or method != zipfile.ZIP_STORED:
+            spans[e.name] = (-1, e.size)
             continue
-        if method != zipfile.ZIP_STORED or info.compress_type != zipfile.ZIP_STORED:
-            report.notes.append(f"{info.filename}: compressed entry (not written by torch.save)")
-            try:
-                with zipfile.ZipFile(path) as zf:
-                    zf.read(info.filename)  # zipfile checks the CRC
-            except (zipfile.BadZipFile, zlib.error, OSError) as exc:
-                report.fail(f"{info.filename}: {exc}")
+        if data + e.size > end:
+            problems.append(
+                f"{e.name}: data runs past the end of the file or into the next entry (truncated)"
+            )
             continue
-        if info.compress_size != info.file_size:
-            report.fail(f"{info.filename}: stored entry with compressed size != size")
-            continue
-        spans[info.filename] = (start, info.file_size, info.CRC)
-    report.checked["entries"] = len(infos)
-    return spans
-
-
-def _crc(mm: Any, start: int, length: int, progress: Progress | None) -> int:
-    crc = 0
-    view = memoryview(mm)
-    try:
-        pos, end = start, start + length
-        while pos < end:
-            step = min(CHUNK, end - pos)
-            crc = zlib.crc32(view[pos : pos + step], crc)
-            pos += step
-            if progress:
-                progress(step)
-    finally:
-        view.release()
-    return crc
+        spans[e.name] = (data, e.size)
+        if end - start <= BATCH:
+            view = memoryview(region)
+            crc = zlib.crc32(view[data - start : data - start + e.size])
+            view.release()
+        else:
+            crc, pos, stop = 0, data, data + e.size
+            while pos < stop:
+                chunk = os.pread(fd, min(CHUNK, stop - pos), pos)
+                if not chunk:
+                    break
+                crc = zlib.crc32(chunk, crc)
+                pos += len(chunk)
+                if progress:
+                    progress(len(chunk))
+        if crc != e.crc:
+            problems.append(f"{e.name}: CRC-32 mismatch (bytes changed after writing)")
+    if progress and end - start <= BATCH:
+        progress(end - start)
+    return problems, spans
 
 
 def _nonfinite_count(mm: Any, start: int, nbytes: int, dtype: str) -> int:
@@ -186,48 +236,74 @@ def verify(
     if size == 0:
         report.fail("empty file")
         return report
-    if loaded is None:
+    with path.open("rb") as fh:
+        is_zip = fh.read(4) == b"PK\x03\x04"
+    data_spans: dict[str, tuple[int, int]] = {}
+    zip_spans: dict[str, tuple[int, int]] = {}
+    if is_zip:
+        entries, start_dir = _zip_plan(path, size, report)
+        fd = os.open(path, os.O_RDONLY)
         try:
-            loaded = load(path)
-        except InputError as exc:
-            report.fail(exc.problem)
-            loaded = None
-    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        if hasattr(mm, "madvise"):
-            mm.madvise(mmap.MADV_SEQUENTIAL)
-        data_spans: dict[str, tuple[int, int]] = {}
-        if bytes(mm[:4]) == b"PK\x03\x04":
-            spans = _zip_entries(path, mm, size, report)
-            order = sorted(spans.items(), key=lambda kv: kv[1][0])
             with ThreadPoolExecutor(max_workers=max(threads, 1)) as pool:
-                crcs = list(pool.map(lambda kv: _crc(mm, kv[1][0], kv[1][1], progress), order))
-            for (name, span), got in zip(order, crcs, strict=True):
-                if got != span[2]:
-                    report.fail(f"{name}: CRC-32 mismatch (bytes changed after writing)")
-            report.checked["bytes"] = sum(sp[1] for sp in spans.values())
-            if loaded is not None and loaded.prefix is not None:
-                data_dir = f"{loaded.prefix}/data/" if loaded.prefix else "data/"
-                data_spans = {n[len(data_dir) :]: sp[:2] for n, sp in spans.items() if n.startswith(data_dir)}
-        elif loaded is not None and loaded.format == "torch-legacy":
+                futures = [
+                    pool.submit(_check_region, fd, a, b, es, progress)
+                    for a, b, es in _batches(entries, start_dir)
+                ]
+                loaded = _load_for_verify(path, loaded, report)  # walks the pickle while the CRCs run
+                for fut in futures:
+                    problems, spans = fut.result()
+                    for prob in problems:
+                        report.fail(prob)
+                    zip_spans.update(spans)
+        finally:
+            os.close(fd)
+        for e in entries:
+            if e.name in zip_spans and zip_spans[e.name][0] < 0:
+                _check_compressed(path, e.name, report)
+        report.checked["bytes"] = sum(sp[1] for sp in zip_spans.values())
+        if loaded is not None and loaded.prefix is not None:
+            data_dir = f"{loaded.prefix}/data/" if loaded.prefix else "data/"
+            data_spans = {n[len(data_dir) :]: sp for n, sp in zip_spans.items() if n.startswith(data_dir)}
+    else:
+        loaded = _load_for_verify(path, loaded, report)
+        if loaded is not None and loaded.format == "torch-legacy":
             data_spans = {
                 k: (loaded.storage_offsets[k], v)
                 for k, v in (loaded.storage_bytes or {}).items()
                 if k in loaded.storage_offsets
             }
-            if progress:
-                progress(size)
-        elif progress:
+        if progress:
             progress(size)
-        if loaded is None:
-            return report
-        report.notes.extend(loaded.notes)
-        _check_storages(loaded, data_spans, report)
-        if scan_nonfinite:
+    if loaded is None:
+        return report
+    report.notes.extend(loaded.notes)
+    _check_storages(loaded, data_spans, report)
+    if scan_nonfinite:
+        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             _scan(loaded, mm, data_spans, report)
     report.manifest = check_manifest(path, size)
     if report.manifest is not None and not report.manifest["ok"]:
         report.fail(f"sidecar manifest: {report.manifest['problem']}")
     return report
+
+
+def _load_for_verify(path: Path, loaded: Loaded | None, report: IntegrityReport) -> Loaded | None:
+    if loaded is not None:
+        return loaded
+    try:
+        return load(path)
+    except InputError as exc:
+        report.fail(exc.problem)
+        return None
+
+
+def _check_compressed(path: Path, name: str, report: IntegrityReport) -> None:
+    report.notes.append(f"{name}: compressed entry (not written by torch.save)")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            zf.read(name)  # zipfile checks the CRC of compressed entries
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+        report.fail(f"{name}: {exc}")
 
 
 def _check_storages(loaded: Loaded, spans: dict[str, tuple[int, int]], report: IntegrityReport) -> None:
