@@ -120,3 +120,27 @@ def test_corrupted_copies(real, tmp_path):
     chosen, _results = last_good(weights.parent)
     assert chosen is not None and chosen["path"].endswith("epoch0.pt")
     assert main(["ckpt", "last-good", str(weights.parent)]) == 0
+
+
+def test_yolov5_edited_opt_yaml_jump_matches_real_resume(real):
+    # lrguard predicts from the file before --resume ...
+    rec = inspect_path(real["v5_edited_pre_resume"])
+    jump = rec["resume"]["jump"]
+    assert rec["resume"]["verdict"] == "jump" and jump["epoch"] == 3
+    assert jump["lr_before"] == pytest.approx(0.01 * lf(2, 3, 0.01, False, False))
+    # ... and the real YOLOv5 --resume (opt.yaml epochs 3 -> 5) stored exactly that lr after epoch 2,
+    # which is the lr epoch 3 trains at.
+    after = read_facts(real["v5_edited_resumed_last"])
+    assert after.epoch == 2 and after.train_args["epochs"] == 5
+    assert all(lr == pytest.approx(jump["lr_after"], rel=1e-9) for lr in after.lrs)
+
+
+def test_ultralytics_post_warmup_lr_is_lf_of_epoch(real):
+    # Ultralytics 8.4.190 steps the scheduler at epoch start: after warmup the stored lr is lf(epoch)
+    f = read_facts(real["ul_nowarm_last"])
+    assert f.epoch == 1 and f.train_args["epochs"] == 4
+    for lr, init in zip(f.lrs, f.initial_lrs, strict=True):
+        assert lr == pytest.approx(init * lf(1, 4, 0.01, False, True), rel=1e-9)
+    rec = inspect_path(real["ul_nowarm_last"])
+    assert rec["resume"]["verdict"] == "seamless", rec["resume"]
+    assert rec["resume"]["schedule"]["in_warmup"] is False

@@ -267,7 +267,10 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
         steps = facts.updates / (epoch + 1)
         report.details.append(f"EMA updates = {facts.updates} ≈ {steps:.4g} optimizer steps per epoch.")
         if facts.updates == 0:
-            report.problems.append("EMA was never updated (updates = 0)")
+            report.details.append(
+                "EMA updates = 0: no optimizer step yet (fewer batches than the gradient-accumulation "
+                "count); the EMA still equals the initial weights."
+            )
     if epoch + 1 >= E and not (fw == ULTRALYTICS and sched["time"]):
         report.verdict = REFUSE
         report.summary = (
