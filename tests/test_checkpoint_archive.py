@@ -138,3 +138,21 @@ def test_never_imports_torch(tmp_path):
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_cli_never_imports_torch(tmp_path):
+    path = tmp_path / "last.pt"
+    torch.save(_yolo_like(), path)
+    code = (
+        "import sys, contextlib, io; from lrguard.cli.main import main;"
+        "out = io.StringIO();"
+        "ctx = contextlib.redirect_stdout(out);"
+        "ctx.__enter__();"
+        f"rcs = [main(['ckpt', c, {str(path)!r}]) for c in ('show', 'verify')];"
+        "ctx.__exit__(None, None, None);"
+        "rcs.append(main(['ckpt', 'last-good', '--json', " + repr(str(tmp_path)) + "]));"
+        "bad = [n for n in sys.modules if n.split('.')[0] in ('torch', 'ultralytics', 'yolov5', 'models')];"
+        "print(rcs, bad); sys.exit(1 if bad else 0)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -42,7 +42,8 @@ class Loaded:
         pickle: The pickle walk result (globals and calls with offsets).
         storages: Storage key -> :class:`StorageRef` for every storage the pickle references.
         storage_bytes: Storage key -> bytes present in the file (``None`` for a plain pickle).
-        storage_offsets: Storage key -> absolute file offset of its data, where known.
+        storage_offsets: Storage key -> file offset: of the zip entry's local header (``torch-zip``) or
+            of the storage bytes themselves (``torch-legacy``).
         prefix: Zip archive prefix (``"archive"``), ``None`` otherwise.
         file_size: Size of the file in bytes.
         notes: Anything odd noticed while opening (extra bytes, unknown entries).
@@ -137,7 +138,7 @@ def _load_zip(path: Path, size: int, limits: Limits) -> Loaded:
     offsets = {}
     for info in infos:
         if info.filename.startswith(data_dir) and info.compress_type == zipfile.ZIP_STORED:
-            offsets[info.filename[len(data_dir) :]] = info.header_offset  # local header; data follows
+            offsets[info.filename[len(data_dir) :]] = info.header_offset  # local header; data after it
     loaded = Loaded(path, "torch-zip", result.value, result, loader.storages, sizes, offsets, prefix, size)
     if result.end != len(data):
         loaded.notes.append(f"{len(data) - result.end} bytes after the STOP opcode of {entry}")

@@ -14,6 +14,7 @@ import json
 import mmap
 import os
 import struct
+import threading
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -129,16 +130,32 @@ def _batches(entries: list[_Entry], start_dir: int) -> list[tuple[int, int, list
     return out
 
 
+_BUFFERS = threading.local()
+
+
+def _buffer() -> memoryview:
+    """A per-thread reusable read buffer (fresh 16 MiB allocations cost page faults on every read)."""
+    view = getattr(_BUFFERS, "view", None)
+    if view is None:
+        view = _BUFFERS.view = memoryview(bytearray(BATCH + 0x20000))
+    return view
+
+
+def _read(fd: int, view: memoryview, offset: int) -> memoryview:
+    n = os.preadv(fd, [view], offset)
+    return view[:n]
+
+
 def _check_region(
     fd: int, start: int, end: int, entries: list[_Entry], progress: Progress | None
 ) -> tuple[list[str], dict[str, tuple[int, int]]]:
-    """Read one region with ``pread`` and check the local headers, sizes and CRCs of its entries."""
+    """Read one region with ``preadv`` and check the local headers, sizes and CRCs of its entries."""
     problems: list[str] = []
     spans: dict[str, tuple[int, int]] = {}
-    if end - start <= BATCH:
-        region = os.pread(fd, max(end - start, 0), start)
-    else:
-        region = os.pread(fd, _LOCAL.size + 0x20000, start)  # header of a big entry; data streamed below
+    buf = _buffer()
+    small = end - start <= BATCH
+    # a small region is read whole; of a big entry only its header is read here, its data streamed below
+    region = _read(fd, buf[: max(end - start, 0)] if small else buf[: _LOCAL.size + 0x10000], start)
     for e in entries:
         rel = e.header - start
         if rel + _LOCAL.size > len(region):
@@ -148,7 +165,7 @@ def _check_region(
         if sig != b"PK\x03\x04":
             problems.append(f"{e.name}: bad local header signature at offset {e.header}")
             continue
-        if region[rel + 30 : rel + 30 + nlen].decode("utf-8", "replace") != e.name:
+        if bytes(region[rel + 30 : rel + 30 + nlen]).decode("utf-8", "replace") != e.name:
             problems.append(f"{e.name}: local header names another file")
         data = e.header + 30 + nlen + xlen
         if not e.stored or method != zipfile.ZIP_STORED:
@@ -160,15 +177,13 @@ def _check_region(
             )
             continue
         spans[e.name] = (data, e.size)
-        if end - start <= BATCH:
-            view = memoryview(region)
-            crc = zlib.crc32(view[data - start : data - start + e.size])
-            view.release()
+        if small:
+            crc = zlib.crc32(region[data - start : data - start + e.size])
         else:
             crc, pos, stop = 0, data, data + e.size
             while pos < stop:
-                chunk = os.pread(fd, min(CHUNK, stop - pos), pos)
-                if not chunk:
+                chunk = _read(fd, buf[: min(CHUNK, stop - pos)], pos)
+                if not len(chunk):
                     break
                 crc = zlib.crc32(chunk, crc)
                 pos += len(chunk)
@@ -176,7 +191,7 @@ def _check_region(
                     progress(len(chunk))
         if crc != e.crc:
             problems.append(f"{e.name}: CRC-32 mismatch (bytes changed after writing)")
-    if progress and end - start <= BATCH:
+    if progress and small:
         progress(end - start)
     return problems, spans
 
@@ -250,6 +265,8 @@ def verify(
                     for a, b, es in _batches(entries, start_dir)
                 ]
                 loaded = _load_for_verify(path, loaded, report)  # walks the pickle while the CRCs run
+                if loaded is not None:
+                    _check_storages(loaded, report)  # also while the CRCs run
                 for fut in futures:
                     problems, spans = fut.result()
                     for prob in problems:
@@ -277,7 +294,8 @@ def verify(
     if loaded is None:
         return report
     report.notes.extend(loaded.notes)
-    _check_storages(loaded, data_spans, report)
+    if not is_zip:
+        _check_storages(loaded, report)
     if scan_nonfinite:
         with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             _scan(loaded, mm, data_spans, report)
@@ -306,7 +324,7 @@ def _check_compressed(path: Path, name: str, report: IntegrityReport) -> None:
         report.fail(f"{name}: {exc}")
 
 
-def _check_storages(loaded: Loaded, spans: dict[str, tuple[int, int]], report: IntegrityReport) -> None:
+def _check_storages(loaded: Loaded, report: IntegrityReport) -> None:
     if loaded.storage_bytes is None:
         return
     missing, short = [], []
