@@ -52,7 +52,7 @@ def inspect_path(
     if is_safetensors(path):
         return _inspect_safetensors(path)
     loaded = load(path)
-    structure = describe(loaded.root)
+    structure = describe(loaded.root, loaded.storages)
     facts = facts_from_root(path, loaded.root)
     if structure.framework == LIGHTNING:
         resume = check_lightning(loaded.root)

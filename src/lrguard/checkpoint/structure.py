@@ -13,9 +13,9 @@ from typing import Any
 
 from lrguard import constants as C
 from lrguard.checkpoint.facts import as_dict, optimizer_state, param_groups
-from lrguard.checkpoint.placeholders import Call, TensorRecord
+from lrguard.checkpoint.placeholders import Call, StorageRef, TensorRecord
 from lrguard.checkpoint.plain import finite_or_none, to_plain
-from lrguard.checkpoint.tensors import iter_tensors, summarize
+from lrguard.checkpoint.tensors import iter_tensors, storage_summary, summarize
 
 YOLOV5 = "yolov5"
 ULTRALYTICS = "ultralytics"
@@ -121,8 +121,14 @@ def _present(d: dict[Any, Any], key: str) -> bool:
     return v is not None and not (isinstance(v, dict | list) and not v and key != C.CKPT_SCALER)
 
 
-def describe(root: Any) -> Structure:
-    """Build the structure report of a checkpoint's top-level object."""
+def describe(root: Any, storages: dict[str, StorageRef] | None = None) -> Structure:
+    """Build the structure report of a checkpoint's top-level object.
+
+    Args:
+        root: The walked top-level object.
+        storages: The file's storages (:attr:`lrguard.checkpoint.archive.Loaded.storages`); when given,
+            the whole-file bytes by dtype come from them instead of a second walk over every tensor.
+    """
     d = as_dict(root) or {}
     framework, version = detect_framework(root)
     groups = param_groups(root)
@@ -202,7 +208,7 @@ def describe(root: Any) -> Structure:
         not_saved=list(NOT_SAVED.get(framework, ())),
         param_groups=groups_out,
         model=model_summary,
-        by_dtype=summarize(root),
+        by_dtype=summarize(root) if storages is None else storage_summary(storages),
         keys=[str(k) for k in d],
         model_class=model_class,
         amp=amp,
