@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import subprocess
 import sys
@@ -156,3 +157,37 @@ def test_cli_never_imports_torch(tmp_path):
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _small_ckpt_bytes():
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    torch.save(_yolo_like(epoch=1, epochs=3), buf)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def test_mutated_data_pkl_never_crashes_inspection(tmp_path):
+    import random
+    import zipfile
+
+    from lrguard.checkpoint.inspect import inspect_path
+
+    entries = _small_ckpt_bytes()
+    pkl_name = next(n for n in entries if n.endswith("data.pkl"))
+    rng = random.Random(1)
+    for i in range(150):
+        data = bytearray(entries[pkl_name])
+        for _ in range(rng.randint(1, 4)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        path = tmp_path / f"m{i}.pt"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+            for n, b in entries.items():
+                zf.writestr(n, bytes(data) if n == pkl_name else b)
+        try:
+            rec = inspect_path(path, check_data=True)
+        except InputError:
+            continue
+        json.dumps(rec, default=str)
