@@ -265,7 +265,17 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
         )
     if facts.updates is not None and epoch >= 0:
         steps = facts.updates / (epoch + 1)
-        report.details.append(f"EMA updates = {facts.updates} ≈ {steps:.4g} optimizer steps per epoch.")
+        batch = _num(args.get("batch" if fw == ULTRALYTICS else "batch_size"))
+        nbs = _num(args.get("nbs")) or 64.0  # YOLOv5 hard-codes nbs = 64
+        text = f"EMA updates = {facts.updates} ≈ {steps:.4g} optimizer steps per epoch"
+        # only well past warmup: warmup ramps accumulate up from 1 (YOLOv5: for at least 100 iterations)
+        if batch and batch > 0 and steps > 0 and epoch + 1 > 2 * warm + 1:
+            accumulate = max(round(nbs / batch), 1)
+            text += (
+                f"; with accumulate = {accumulate} (nbs {nbs:g} / batch {batch:g}) that is about "
+                f"{steps * accumulate:.4g} batches per epoch (an upper bound: warmup epochs step more often)"
+            )
+        report.details.append(text + ".")
         if facts.updates == 0:
             report.details.append(
                 "EMA updates = 0: no optimizer step yet (fewer batches than the gradient-accumulation "
