@@ -178,6 +178,9 @@ def test_torch_zip_with_injected_global_is_dangerous(tmp_path, marker):
         ("subprocess.Popen", "dangerous"),
         ("torch.serialization.load", "dangerous"),
         ("runpy._run_code", "dangerous"),
+        ("torch.float16", "safe"),
+        ("torch.save", "suspicious"),
+        ("torch.load", "dangerous"),
     ],
 )
 def test_classification(dotted, verdict):
