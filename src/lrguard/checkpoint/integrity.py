@@ -31,6 +31,11 @@ from lrguard.checkpoint.placeholders import TensorRecord
 from lrguard.checkpoint.tensors import clean_name, iter_tensors
 from lrguard.errors import InputError
 
+try:  # ISA-L's CRC-32 is 2-3x faster than zlib's; optional (pip install "lrguard[fast]")
+    from isal.isal_zlib import crc32 as _crc32
+except ImportError:  # pragma: no cover - depends on the environment
+    from zlib import crc32 as _crc32
+
 CHUNK = 8 << 20
 FLOAT_DTYPES = {"float16": np.float16, "float32": np.float32, "float64": np.float64}
 _LOCAL = struct.Struct("<4s5H3I2H")  # local file header
@@ -178,14 +183,14 @@ def _check_region(
             continue
         spans[e.name] = (data, e.size)
         if small:
-            crc = zlib.crc32(region[data - start : data - start + e.size])
+            crc = _crc32(region[data - start : data - start + e.size])
         else:
             crc, pos, stop = 0, data, data + e.size
             while pos < stop:
                 chunk = _read(fd, buf[: min(CHUNK, stop - pos)], pos)
                 if not len(chunk):
                     break
-                crc = zlib.crc32(chunk, crc)
+                crc = _crc32(chunk, crc)
                 pos += len(chunk)
                 if progress:
                     progress(len(chunk))
