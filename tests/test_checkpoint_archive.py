@@ -191,3 +191,17 @@ def test_mutated_data_pkl_never_crashes_inspection(tmp_path):
         except InputError:
             continue
         json.dumps(rec, default=str)
+
+
+def test_tar_format_is_named(tmp_path):
+    import tarfile
+
+    path = tmp_path / "old.pt"
+    with tarfile.open(path, "w") as tf:
+        info = tarfile.TarInfo("sys_info")
+        info.size = 3
+        import io
+
+        tf.addfile(info, io.BytesIO(b"abc"))
+    with pytest.raises(InputError, match="tar-format"):
+        read_facts(path)

@@ -50,7 +50,9 @@ def _hf_dir(tmp_path, step=10, sched_step=10):
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1 - s / 100)
     for _ in range(sched_step):
+        model(torch.randn(3, 4)).sum().backward()
         opt.step()
+        opt.zero_grad()
         sched.step()
     torch.save(opt.state_dict(), d / "optimizer.pt")
     sd = sched.state_dict()
@@ -73,6 +75,7 @@ def test_hf_checkpoint_dir_seamless_and_mismatch(tmp_path, capsys):
     rec = inspect_path(d)
     assert rec["framework"] == "hf" and rec["resume"]["verdict"] == "seamless", rec["resume"]
     assert rec["security"]["verdict"] == "safe"
+    assert any(g["name"] == "torch._utils._rebuild_tensor_v2" for g in rec["security"]["globals"])
     assert main(["ckpt", "show", str(d)]) == 0
     bad = _hf_dir(tmp_path / "b", step=10, sched_step=7) if (tmp_path / "b").mkdir() is None else None
     rec = inspect_path(bad)

@@ -146,6 +146,8 @@ def _load_zip(path: Path, size: int, limits: Limits) -> Loaded:
 
 
 def _load_stream(path: Path, buf: Any, size: int, limits: Limits) -> Loaded:
+    if size > 262 and bytes(buf[257:262]) == b"ustar":
+        raise InputError(path, "tar-format torch checkpoint (torch < 0.4) is not supported")
     try:
         first = read_pickle(buf, 0, limits=limits)
     except PickleReadError as exc:
