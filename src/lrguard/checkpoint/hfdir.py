@@ -33,7 +33,8 @@ def inspect_dir(path: Path) -> dict[str, Any]:
 
     Returns:
         ``{"has", "global_step", "epoch", "max_steps", "param_groups", "scheduler", "resume",
-        "files", "loaded"}`` where ``loaded`` maps file name -> :class:`~lrguard.checkpoint.archive.Loaded`.
+        "files", "unreadable", "loaded"}`` where ``loaded`` maps file name ->
+        :class:`~lrguard.checkpoint.archive.Loaded`.
 
     Raises:
         InputError: trainer_state.json is unreadable.
@@ -68,6 +69,7 @@ def inspect_dir(path: Path) -> dict[str, Any]:
     step = state.get("global_step")
     logged = [h.get("learning_rate") for h in state.get("log_history", []) if "learning_rate" in h]
     resume: dict[str, Any] = {"verdict": "unknown", "details": [], "problems": list(problems)}
+    unreadable = list(problems)
     if sched is not None:
         last_epoch = sched.get("last_epoch")
         last_lr = sched.get("_last_lr")
@@ -115,5 +117,6 @@ def inspect_dir(path: Path) -> dict[str, Any]:
         else None,
         "resume": resume,
         "files": sorted(p.name for p in path.iterdir()),
+        "unreadable": unreadable,
         "loaded": loaded,
     }

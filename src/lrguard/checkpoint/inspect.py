@@ -48,7 +48,7 @@ def inspect_path(
     if path.is_dir():
         if not is_hf_dir(path):
             raise InputError(path, "directory is not an HF Trainer checkpoint (no trainer_state.json)")
-        return _inspect_hf(path)
+        return _inspect_hf(path, check_data, scan_nonfinite, progress)
     if is_safetensors(path):
         return _inspect_safetensors(path)
     loaded = load(path)
@@ -138,7 +138,9 @@ def _inspect_safetensors(path: Path) -> dict[str, Any]:
     }
 
 
-def _inspect_hf(path: Path) -> dict[str, Any]:
+def _inspect_hf(
+    path: Path, check_data: bool = False, scan_nonfinite: bool = False, progress: Progress | None = None
+) -> dict[str, Any]:
     info = inspect_dir(path)
     loaded = info.pop("loaded")
     verdict = SAFE
@@ -152,11 +154,21 @@ def _inspect_hf(path: Path) -> dict[str, Any]:
     for name in info["files"]:
         f = path / name
         if f.suffix == ".safetensors":
-            for p in read_header(f).problems:
+            try:
+                problems = read_header(f).problems
+            except InputError as exc:
+                problems = [exc.problem]
+            for p in problems:
                 integ.fail(f"{name}: {p}")
-    for p in info["resume"]["problems"]:
-        if "unreadable" in p or (":" in p and p.startswith(str(path))):
-            integ.fail(p)
+    if check_data or scan_nonfinite:
+        for name, ld in loaded.items():
+            rep = verify(path / name, loaded=ld, scan_nonfinite=scan_nonfinite, progress=progress)
+            for p in rep.problems:
+                integ.fail(f"{name}: {p}")
+            for key, n in rep.checked.items():
+                integ.checked[key] = integ.checked.get(key, 0) + n
+    for p in info["unreadable"]:
+        integ.fail(p)
     resume = info["resume"]
     return {
         "path": str(path),
