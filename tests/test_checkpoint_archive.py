@@ -205,3 +205,17 @@ def test_tar_format_is_named(tmp_path):
         tf.addfile(info, io.BytesIO(b"abc"))
     with pytest.raises(InputError, match="tar-format"):
         read_facts(path)
+
+
+def test_zip_bomb_data_pkl_is_refused(tmp_path):
+    import zipfile
+
+    from lrguard.checkpoint.archive import load as load_
+    from lrguard.checkpoint.pickle_walk import Limits
+
+    path = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("archive/data.pkl", b"N" * (4 << 20) + b".")
+    assert path.stat().st_size < 100_000
+    with pytest.raises(InputError, match="limit"):
+        load_(path, Limits(max_pickle_bytes=1 << 20))

@@ -97,3 +97,17 @@ def test_nonfinite_scan_names_tensors(tmp_path):
     torch.save({"model": {"layer.weight": w, "ok": torch.ones(3)}}, path)
     rep = verify(path, scan_nonfinite=True)
     assert not rep.ok and rep.nonfinite == {"model.layer.weight": 2}
+
+
+def test_files_saved_without_crc(tmp_path):
+    path = tmp_path / "nocrc.pt"
+    torch.serialization.set_crc32_options(False)
+    try:
+        torch.save({"epoch": 1, "w": torch.ones(3)}, path)
+    finally:
+        torch.serialization.set_crc32_options(True)
+    from lrguard.checkpoint import read_facts
+
+    assert read_facts(path).epoch == 1
+    rep = verify(path)
+    assert rep.ok and any("no CRC-32" in n for n in rep.notes)

@@ -86,6 +86,25 @@ def find_data_pkl(names: list[str]) -> str | None:
     return min(cands, key=len) if cands else None
 
 
+def _read_stored(path: Path, info: zipfile.ZipInfo) -> bytes:
+    """Bytes of a stored zip entry, read through its local header without zipfile's CRC check.
+
+    Integrity (CRCs) is :mod:`lrguard.checkpoint.integrity`'s job; reading must also work for files
+    written with CRC-32 computation turned off.
+    """
+    with path.open("rb") as fh:
+        fh.seek(info.header_offset)
+        header = fh.read(30)
+        if len(header) < 30 or header[:4] != ZIP_MAGIC:
+            raise InputError(path, f"{info.filename}: bad local zip header (truncated or corrupt)")
+        nlen, xlen = struct.unpack_from("<HH", header, 26)
+        fh.seek(info.header_offset + 30 + nlen + xlen)
+        data = fh.read(info.file_size)
+    if len(data) != info.file_size:
+        raise InputError(path, f"{info.filename}: truncated ({len(data)} of {info.file_size} bytes)")
+    return data
+
+
 def load(path: str | Path, limits: Limits = Limits()) -> Loaded:  # noqa: B008 - immutable
     """Open ``path`` and read its main pickle without executing it.
 
@@ -122,7 +141,19 @@ def _load_zip(path: Path, size: int, limits: Limits) -> Loaded:
             entry = find_data_pkl(names)
             if entry is None:
                 raise InputError(path, "zip archive without data.pkl (not a torch checkpoint)")
-            data = zf.read(entry)
+            declared = zf.getinfo(entry).file_size
+            if declared > limits.max_pickle_bytes:
+                raise InputError(
+                    path, f"{entry} declares {declared} bytes, over the {limits.max_pickle_bytes} limit"
+                )
+            info = zf.getinfo(entry)
+            if info.compress_type == zipfile.ZIP_STORED:
+                data = _read_stored(path, info)  # raw: torch may write CRC 0 (set_crc32_options(False))
+            else:
+                with zf.open(entry) as fh:
+                    data = fh.read(limits.max_pickle_bytes + 1)
+            if len(data) > limits.max_pickle_bytes:
+                raise InputError(path, f"{entry} inflates past the {limits.max_pickle_bytes}-byte limit")
     except zipfile.BadZipFile as exc:
         raise InputError(path, f"truncated or corrupt zip ({exc})") from None
     except (OSError, EOFError, zipfile.LargeZipFile) as exc:

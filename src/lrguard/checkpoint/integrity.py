@@ -91,6 +91,7 @@ class _Entry:
     size: int  # stored (= uncompressed) size
     crc: int
     stored: bool
+    no_crc: bool = False  # the writer recorded no CRC (torch set_crc32_options(False)): sizes only
 
 
 def _zip_plan(path: Path, size: int, report: IntegrityReport) -> tuple[list[_Entry], int]:
@@ -114,6 +115,13 @@ def _zip_plan(path: Path, size: int, report: IntegrityReport) -> tuple[list[_Ent
     ]
     entries.sort(key=lambda e: e.header)
     report.checked["entries"] = len(entries)
+    if len(entries) > 1 and all(e.crc == 0 for e in entries):
+        report.notes.append(
+            "no CRC-32 recorded (saved with torch.serialization.set_crc32_options(False)): data bytes are "
+            "checked for presence and size only"
+        )
+        for e in entries:
+            e.no_crc = True
     return entries, start_dir
 
 
@@ -194,7 +202,7 @@ def _check_region(
                 pos += len(chunk)
                 if progress:
                     progress(len(chunk))
-        if crc != e.crc:
+        if crc != e.crc and not e.no_crc:
             problems.append(f"{e.name}: CRC-32 mismatch (bytes changed after writing)")
     if progress and small:
         progress(end - start)

@@ -59,12 +59,15 @@ class Limits:
         max_marks: Deepest MARK nesting.
         max_stack: Most objects on the stack at once.
         max_int_digits: Longest text integer (``INT``/``LONG``) and ``LONG4`` byte length.
+        max_pickle_bytes: Largest ``data.pkl`` read into memory from a zip (compressed entries
+            included: a zip bomb is refused before it is inflated).
     """
 
     max_memo: int = 20_000_000
     max_marks: int = 10_000
     max_stack: int = 20_000_000
     max_int_digits: int = 4300
+    max_pickle_bytes: int = 2 << 30
 
 
 @dataclass(frozen=True, slots=True)
