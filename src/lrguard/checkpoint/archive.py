@@ -68,12 +68,13 @@ class _StorageLoader:
         self.storages: dict[str, StorageRef] = {}
 
     def __call__(self, pid: Any) -> Any:
-        if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"):
+        if type(pid) is not tuple or len(pid) < 5 or pid[0] != "storage":
             return pid  # unknown persistent id: keep it as read
-        _, storage_type, key, location, numel = pid[:5]
-        key = str(key)
+        key = pid[2] if type(pid[2]) is str else str(pid[2])
         ref = self.storages.get(key)
         if ref is None:
+            _, storage_type, key, location, numel = pid[:5]
+            key = str(key)
             dtype, itemsize = storage_dtype(storage_type)
             ref = StorageRef(key, dtype, int(numel) if isinstance(numel, int) else 0, str(location), itemsize)
             self.storages[key] = ref

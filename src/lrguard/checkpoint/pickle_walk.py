@@ -258,7 +258,8 @@ def read_pickle(
                 metastack.append(stack)
                 stack = []
             elif op == 0x74:  # TUPLE
-                items = pop_mark()
+                items = stack
+                stack = metastack.pop()
                 stack.append(tuple(items))
             elif op == 0x52:  # REDUCE
                 args = stack.pop()
