@@ -17,6 +17,7 @@ from __future__ import annotations
 import mmap
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Any
 from lrguard.checkpoint.pickle_walk import Limits, PickleReadError, PickleResult, read_pickle
 from lrguard.checkpoint.placeholders import StorageRef
 from lrguard.checkpoint.rebuild import storage_dtype
+from lrguard.checkpoint.zipdir import ZipDirError, read_directory
 from lrguard.errors import InputError
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -87,7 +89,7 @@ def find_data_pkl(names: list[str]) -> str | None:
     return min(cands, key=len) if cands else None
 
 
-def _read_stored(path: Path, info: zipfile.ZipInfo) -> bytes:
+def _read_stored(path: Path, info: Any) -> bytes:
     """Bytes of a stored zip entry, read through its local header without zipfile's CRC check.
 
     Integrity (CRCs) is :mod:`lrguard.checkpoint.integrity`'s job; reading must also work for files
@@ -134,30 +136,41 @@ def load(path: str | Path, limits: Limits = Limits()) -> Loaded:  # noqa: B008 -
         return _load_stream(path, mm, size, limits)
 
 
+def zip_entries(path: Path) -> tuple[list[Any], int]:
+    """Central directory entries of a zip (lean reader, :mod:`zipfile` as fallback) and its start.
+
+    Raises:
+        zipfile.BadZipFile: Neither reader understands the file.
+    """
+    try:
+        return read_directory(path)
+    except ZipDirError:
+        with zipfile.ZipFile(path) as zf:
+            return zf.infolist(), int(getattr(zf, "start_dir", 0))
+
+
 def _load_zip(path: Path, size: int, limits: Limits) -> Loaded:
     try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-            names = [i.filename for i in infos]
-            entry = find_data_pkl(names)
-            if entry is None:
-                raise InputError(path, "zip archive without data.pkl (not a torch checkpoint)")
-            declared = zf.getinfo(entry).file_size
-            if declared > limits.max_pickle_bytes:
-                raise InputError(
-                    path, f"{entry} declares {declared} bytes, over the {limits.max_pickle_bytes} limit"
-                )
-            info = zf.getinfo(entry)
-            if info.compress_type == zipfile.ZIP_STORED:
-                data = _read_stored(path, info)  # raw: torch may write CRC 0 (set_crc32_options(False))
-            else:
-                with zf.open(entry) as fh:
-                    data = fh.read(limits.max_pickle_bytes + 1)
+        infos, _start = zip_entries(path)
+        names = [i.filename for i in infos]
+        entry = find_data_pkl(names)
+        if entry is None:
+            raise InputError(path, "zip archive without data.pkl (not a torch checkpoint)")
+        info = next(i for i in infos if i.filename == entry)
+        if info.file_size > limits.max_pickle_bytes:
+            raise InputError(
+                path, f"{entry} declares {info.file_size} bytes, over the {limits.max_pickle_bytes} limit"
+            )
+        if info.compress_type == zipfile.ZIP_STORED:
+            data = _read_stored(path, info)  # raw: torch may write CRC 0 (set_crc32_options(False))
+        else:
+            with zipfile.ZipFile(path) as zf, zf.open(entry) as fh:
+                data = fh.read(limits.max_pickle_bytes + 1)
             if len(data) > limits.max_pickle_bytes:
                 raise InputError(path, f"{entry} inflates past the {limits.max_pickle_bytes}-byte limit")
     except zipfile.BadZipFile as exc:
         raise InputError(path, f"truncated or corrupt zip ({exc})") from None
-    except (OSError, EOFError, zipfile.LargeZipFile) as exc:
+    except (OSError, EOFError, zipfile.LargeZipFile, zlib.error) as exc:
         raise InputError(path, f"cannot read zip entry: {exc}") from None
     prefix = entry[: -len(DATA_PKL)].rstrip("/")
     loader = _StorageLoader()

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from lrguard import constants as C
-from lrguard.checkpoint.archive import Loaded, load
+from lrguard.checkpoint.archive import Loaded, load, zip_entries
 from lrguard.checkpoint.placeholders import TensorRecord
 from lrguard.checkpoint.tensors import clean_name, iter_tensors
 from lrguard.errors import InputError
@@ -97,10 +97,8 @@ class _Entry:
 def _zip_plan(path: Path, size: int, report: IntegrityReport) -> tuple[list[_Entry], int]:
     """Entries of the central directory sorted by offset, and where the central directory starts."""
     try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-            start_dir = int(getattr(zf, "start_dir", size))
-    except zipfile.BadZipFile as exc:
+        infos, start_dir = zip_entries(path)
+    except (zipfile.BadZipFile, OSError) as exc:
         report.fail(f"zip central directory unreadable ({exc}): the file is truncated or corrupt")
         return [], size
     entries = [
