@@ -15,6 +15,7 @@ def _same(path):
         ref = zf.infolist()
         assert start == zf.start_dir
     key = ("filename", "header_offset", "compress_size", "file_size", "CRC", "compress_type")
+
     def rows(entries):
         return [tuple(getattr(e, k) for k in key) for e in entries]
 
