@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lrguard import constants as C
 from lrguard.checkpoint.pickle_walk import Limits, PickleReadError, PickleResult, read_pickle
 from lrguard.checkpoint.placeholders import StorageRef
 from lrguard.checkpoint.rebuild import storage_dtype
@@ -30,7 +31,7 @@ from lrguard.errors import InputError
 
 ZIP_MAGIC = b"PK\x03\x04"
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
-DATA_PKL = "data.pkl"
+DATA_PKL = C.TORCH_DATA_PKL
 
 
 @dataclass

@@ -15,12 +15,13 @@ import math
 from pathlib import Path
 from typing import Any
 
+from lrguard import constants as C
 from lrguard.checkpoint.archive import load
 from lrguard.checkpoint.facts import as_dict, param_groups
 from lrguard.errors import InputError
 
-TRAINER_STATE = "trainer_state.json"
-PICKLED = ("optimizer.pt", "scheduler.pt", "scaler.pt", "training_args.bin", "pytorch_model.bin")
+TRAINER_STATE = C.HF_TRAINER_STATE
+PICKLED = (C.HF_OPTIMIZER, C.HF_SCHEDULER, C.HF_SCALER, C.HF_TRAINING_ARGS, C.HF_MODEL_BIN)
 
 
 def is_hf_dir(path: Path) -> bool:
@@ -52,20 +53,20 @@ def inspect_dir(path: Path) -> dict[str, Any]:
                 loaded[name] = load(f)
             except InputError as exc:
                 problems.append(exc.one_line())
-    rng = sorted(p.name for p in path.glob("rng_state*.pth"))
+    rng = sorted(p.name for p in path.glob(C.HF_RNG_GLOB))
     has = {
-        "model": (path / "model.safetensors").exists()
-        or (path / "pytorch_model.bin").exists()
-        or any(path.glob("model-*.safetensors")),
-        "optimizer": "optimizer.pt" in loaded,
-        "scheduler": "scheduler.pt" in loaded,
-        "scaler": "scaler.pt" in loaded,
+        "model": (path / C.HF_MODEL_SAFETENSORS).exists()
+        or (path / C.HF_MODEL_BIN).exists()
+        or any(path.glob("model-*" + C.SAFETENSORS_SUFFIX)),
+        "optimizer": C.HF_OPTIMIZER in loaded,
+        "scheduler": C.HF_SCHEDULER in loaded,
+        "scaler": C.HF_SCALER in loaded,
         "rng": bool(rng),
-        "training_args": "training_args.bin" in loaded,
+        "training_args": C.HF_TRAINING_ARGS in loaded,
         "trainer_state": True,
     }
-    groups = param_groups(loaded["optimizer.pt"].root) if "optimizer.pt" in loaded else []
-    sched = as_dict(loaded["scheduler.pt"].root) if "scheduler.pt" in loaded else None
+    groups = param_groups(loaded[C.HF_OPTIMIZER].root) if C.HF_OPTIMIZER in loaded else []
+    sched = as_dict(loaded[C.HF_SCHEDULER].root) if C.HF_SCHEDULER in loaded else None
     step = state.get("global_step")
     logged = [h.get("learning_rate") for h in state.get("log_history", []) if "learning_rate" in h]
     resume: dict[str, Any] = {"verdict": "unknown", "details": [], "problems": list(problems)}

@@ -153,7 +153,7 @@ def _inspect_hf(
             globals_.append({**g, "file": name})
     for name in info["files"]:
         f = path / name
-        if f.suffix == ".safetensors":
+        if f.suffix == C.SAFETENSORS_SUFFIX:
             try:
                 problems = read_header(f).problems
             except InputError as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from lrguard import constants as C
 from lrguard.checkpoint.facts import as_dict, param_groups
 from lrguard.checkpoint.resume import SEAMLESS, UNKNOWN, ResumeReport
 
@@ -21,7 +22,7 @@ def check_lightning(root: Any) -> ResumeReport:
     d = as_dict(root) or {}
     groups = param_groups(root)
     lrs = [g.get("lr") for g in groups]
-    scheds = d.get("lr_schedulers")
+    scheds = d.get(C.LIGHTNING_SCHEDULERS)
     rep = ResumeReport(
         UNKNOWN, "", schedule={"lrs": lrs, "epoch": d.get("epoch"), "global_step": d.get("global_step")}
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lrguard import constants as C
 from lrguard.errors import InputError
 
 MAX_HEADER = 100 << 20
@@ -70,7 +71,7 @@ class SafetensorsHeader:
 
 def is_safetensors(path: Path) -> bool:
     """Whether ``path`` looks like a safetensors file (name or header start)."""
-    if path.suffix == ".safetensors":
+    if path.suffix == C.SAFETENSORS_SUFFIX:
         return True
     try:
         with path.open("rb") as fh:

@@ -90,8 +90,8 @@ def detect_framework(root: Any) -> tuple[str, str | None]:
         return PLAIN, None
     classes = [_type_name(d.get(k)) or "" for k in (C.CKPT_MODEL, C.CKPT_EMA)]
     version = d.get(C.CKPT_VERSION)
-    if "pytorch-lightning_version" in d or ("state_dict" in d and "loops" in d):
-        v = d.get("pytorch-lightning_version")
+    if C.LIGHTNING_VERSION_KEY in d or (C.LIGHTNING_STATE_DICT in d and C.LIGHTNING_LOOPS in d):
+        v = d.get(C.LIGHTNING_VERSION_KEY)
         return LIGHTNING, v if isinstance(v, str) else None
     if C.CKPT_ULTRALYTICS_ARGS in d or any(c.startswith("ultralytics.") for c in classes):
         return ULTRALYTICS, version if isinstance(version, str) else None
@@ -138,27 +138,27 @@ def describe(root: Any, storages: dict[str, StorageRef] | None = None) -> Struct
     model_obj = d.get(C.CKPT_MODEL)
     if model_obj is None:
         model_obj = d.get(C.CKPT_EMA)
-    if model_obj is None and "state_dict" in d:
-        model_obj = d["state_dict"]
+    if model_obj is None and C.LIGHTNING_STATE_DICT in d:
+        model_obj = d[C.LIGHTNING_STATE_DICT]
     if model_obj is None and framework == PLAIN and any(isinstance(v, TensorRecord) for v in d.values()):
         model_obj = d  # a bare state_dict
     model_summary = summarize(model_obj) if model_obj is not None else summarize(None)
     scaler = d.get(C.CKPT_SCALER)
     has = {
-        "model": _present(d, C.CKPT_MODEL) or _present(d, "state_dict") or model_obj is d,
+        "model": _present(d, C.CKPT_MODEL) or _present(d, C.LIGHTNING_STATE_DICT) or model_obj is d,
         "ema": _present(d, C.CKPT_EMA),
         "updates": isinstance(d.get(C.CKPT_UPDATES), int),
         "optimizer": opt is not None,
         "group_lrs": bool(groups) and all("lr" in g and "initial_lr" in g for g in groups),
         "momentum_buffers": bool(opt and isinstance(opt.get("state"), dict) and opt["state"]),
         "scaler": scaler is not None or "MixedPrecision" in d or "native_amp_scaling_state" in d,
-        "scheduler": bool(d.get("lr_schedulers")) or "scheduler" in d,
+        "scheduler": bool(d.get(C.LIGHTNING_SCHEDULERS)) or "scheduler" in d,
         "rng": any(k in d for k in ("rng_state", "rng_states", "random_states")),
-        "loops": "loops" in d,
+        "loops": C.LIGHTNING_LOOPS in d,
         "train_args": bool(
             as_dict(d.get(C.CKPT_ULTRALYTICS_ARGS))
             or as_dict(d.get(C.CKPT_YOLOV5_OPT))
-            or "hyper_parameters" in d
+            or C.LIGHTNING_HPARAMS in d
         ),
         "train_results": isinstance(d.get(C.CKPT_ULTRALYTICS_RESULTS), dict),
         "best_fitness": d.get(C.CKPT_BEST_FITNESS) is not None,
