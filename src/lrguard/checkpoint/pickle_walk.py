@@ -230,10 +230,8 @@ def read_pickle(
 
     try:
         while True:
-            if pos >= n:
-                raise PickleReadError("truncated: no STOP opcode", pos)
             op_pos = pos
-            op = buf[pos]
+            op = buf[pos]  # IndexError at the end of the data: reported as "no STOP opcode"
             pos += 1
             count += 1
             if op == 0x72:  # LONG_BINPUT (the most frequent opcode of torch pickles)
@@ -522,6 +520,8 @@ def read_pickle(
     except PickleReadError:
         raise
     except (IndexError, KeyError, struct.error) as exc:
+        if op_pos >= n:
+            raise PickleReadError("truncated: no STOP opcode", op_pos) from None
         if pos >= n or isinstance(exc, struct.error):
             raise PickleReadError(
                 f"truncated: opcode argument runs past the end ({n - op_pos} bytes left)", op_pos
