@@ -21,9 +21,11 @@ from pathlib import Path
 
 from lrguard.checkpoint.archive import Loaded, load
 from lrguard.checkpoint.facts import facts_from_root
+from lrguard.checkpoint.resume import ResumeReport, check_resume
+from lrguard.checkpoint.structure import describe
 from lrguard.model import CheckpointFacts
 
-__all__ = ["Loaded", "load", "read_facts"]
+__all__ = ["Loaded", "ResumeReport", "load", "read_facts", "resume_report"]
 
 
 def read_facts(path: str | Path) -> CheckpointFacts:
@@ -41,3 +43,16 @@ def read_facts(path: str | Path) -> CheckpointFacts:
     """
     loaded = load(path)
     return facts_from_root(path, loaded.root)
+
+
+def resume_report(path: str | Path) -> ResumeReport:
+    """What resuming from a YOLOv5 / Ultralytics checkpoint does to the LR (evidence for diagnose).
+
+    Uses the run's opt.yaml/args.yaml and results.csv when the file sits in ``<run>/weights/``.
+
+    Raises:
+        lrguard.errors.InputError: The file is unreadable, truncated or not a checkpoint.
+    """
+    loaded = load(path)
+    facts = facts_from_root(path, loaded.root)
+    return check_resume(facts, describe(loaded.root, loaded.storages), Path(path))
