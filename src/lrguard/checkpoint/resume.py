@@ -121,6 +121,10 @@ def _num(x: Any) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
+def _show(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _load_yaml(path: Path) -> dict[str, Any] | None:
     try:
         data = yaml.safe_load(path.read_text())
@@ -304,7 +308,7 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
                     report.details.append("opt.yaml names a hyp file; lrguard compares the checkpoint's hyp.")
                     cfg_sched["lr0"], cfg_sched["lrf"] = sched["lr0"], sched["lrf"]
                 diffs = [
-                    f"{k}: checkpoint {sched[k]} -> opt.yaml {cfg_sched[k]}"
+                    f"{k}: checkpoint {_show(sched[k])} -> opt.yaml {_show(cfg_sched[k])}"
                     for k in ("epochs", "lr0", "lrf", "cos_lr")
                     if cfg_sched[k] is not None and cfg_sched[k] != sched[k]
                 ]
@@ -318,7 +322,7 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
                     )
             else:
                 diffs = [
-                    f"{k}: checkpoint {sched[k]} vs args.yaml {cfg_sched[k]}"
+                    f"{k}: checkpoint {_show(sched[k])} vs args.yaml {_show(cfg_sched[k])}"
                     for k in ("epochs", "lr0", "lrf", "cos_lr")
                     if cfg_sched[k] is not None and cfg_sched[k] != sched[k]
                 ]
