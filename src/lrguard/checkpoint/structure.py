@@ -171,8 +171,8 @@ def describe(root: Any, storages: dict[str, StorageRef] | None = None) -> Struct
         reasons.append("optimizer is None")
     if framework in (YOLOV5, ULTRALYTICS) and C.CKPT_EMA in d and d[C.CKPT_EMA] is None:
         reasons.append("ema is None")
-    dtypes = set(model_summary["by_dtype"])
-    if reasons and dtypes == {"float16"}:
+    by = model_summary["by_dtype"]
+    if reasons and by and by.get("float16", {}).get("bytes", 0) * 2 > sum(d["bytes"] for d in by.values()):
         reasons.append("weights are fp16")
     stripped = epoch == -1 or (framework in (YOLOV5, ULTRALYTICS) and not has["optimizer"])
     needs = RESUME_NEEDS.get(framework, RESUME_NEEDS[PLAIN])
