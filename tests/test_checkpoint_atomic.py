@@ -57,6 +57,7 @@ def _lane(directory, rng, kills, env):
 
     path = directory / "last.pt"
     last_epoch = 0
+    killed = 0
     for k in range(kills):
         p = subprocess.Popen(
             [sys.executable, "-c", WRITER, str(path), str(k * 1000)],
@@ -65,20 +66,24 @@ def _lane(directory, rng, kills, env):
             stderr=subprocess.DEVNULL,
             text=True,
         )
-        assert p.stdout.readline().strip() == "ready"
+        if p.stdout.readline().strip() != "ready":  # the writer died at start-up (e.g. memory pressure)
+            p.kill()
+            p.wait()
+            continue
         time.sleep(rng.uniform(0, 0.08))
         p.send_signal(signal.SIGKILL)
         p.wait()
+        killed += 1
         if not path.exists():
             continue  # killed before the very first save finished: nothing to protect yet
         rep = verify(path)
-        assert rep.ok, rep.problems
+        assert rep.ok, (k, rep.problems, rep.manifest, rep.notes)
         epoch = read_facts(path).epoch
-        assert isinstance(epoch, int) and epoch >= last_epoch
+        assert isinstance(epoch, int) and epoch >= last_epoch, (k, epoch, last_epoch)
         last_epoch = epoch
         for tmp in directory.glob(".*.tmp"):
             tmp.unlink()
-    return last_epoch
+    return last_epoch, killed
 
 
 @pytest.mark.slow
@@ -91,5 +96,6 @@ def test_killed_writers_never_damage_previous_checkpoint(tmp_path):
         d.mkdir()
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         futs = [pool.submit(_lane, d, random.Random(i), 50, env) for i, d in enumerate(lanes)]
-        epochs = [f.result() for f in futs]
-    assert all(e > 0 for e in epochs)
+        results = [f.result() for f in futs]
+    assert all(epoch > 0 for epoch, _ in results)
+    assert sum(killed for _, killed in results) >= 150  # of 200 writers, nearly all killed mid-flight
