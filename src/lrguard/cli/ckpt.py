@@ -62,7 +62,7 @@ def add_parser(subparsers: Any) -> None:
     )
     show.add_argument("paths", nargs="+", metavar="PATH", help="checkpoint file or HF checkpoint directory")
     show.add_argument("--json", action="store_true", help="print one JSON record per path (a list)")
-    show.add_argument("--tensors", action="store_true", help="also list tensor counts by dtype")
+    show.add_argument("--tensors", action="store_true", help="also list storages and bytes by dtype")
     verify = sub.add_parser(
         "verify",
         help="check integrity (CRCs, sizes, storages, manifest)",
@@ -294,7 +294,7 @@ def render(rec: dict[str, Any], console: Console, *, verify: bool = False, tenso
     if tensors and rec.get("tensors"):
         for k, v in sorted(rec["tensors"]["by_dtype"].items()):
             console.print(
-                f"    {k}: {v['tensors']} tensors, {v['params']:,} elements, {_fmt_bytes(v['bytes'])}"
+                f"    {k}: {v['tensors']} storages, {v['params']:,} elements, {_fmt_bytes(v['bytes'])}"
             )
     console.print()
 
