@@ -61,7 +61,7 @@ def add_parser(subparsers: Any) -> None:
         description="Show what each checkpoint holds and what resuming from it does to the LR.",
     )
     show.add_argument("paths", nargs="+", metavar="PATH", help="checkpoint file or HF checkpoint directory")
-    show.add_argument("--json", action="store_true", help="print one JSON record per path (a list)")
+    show.add_argument("--json", action="store_true", help="JSON record (a list of them for several paths)")
     show.add_argument("--tensors", action="store_true", help="also list storages and bytes by dtype")
     verify = sub.add_parser(
         "verify",
