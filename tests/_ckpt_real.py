@@ -6,6 +6,9 @@ synthetic dataset, offline, on the CPU, and writes ``OUT/manifest.json`` naming 
 * ``v5_interrupted_last``: YOLOv5 ``last.pt`` of a 3-epoch run stopped after epoch 1 (full state),
   ``v5_epoch0`` / ``v5_epoch1``: its ``--save-period 1`` files;
 * ``v5_finished_last`` / ``v5_finished_best``: stripped files of a finished 2-epoch run;
+* ``v5_edited_pre_resume`` / ``v5_edited_resumed_last``: a copy of the interrupted run with ``epochs``
+  edited 3 -> 5 in opt.yaml, before and after ``--resume`` ran one more epoch;
+* ``ul_nowarm_last``: Ultralytics run without warmup (``warmup_epochs=0``), stopped after epoch 1;
 * ``ul_interrupted_last``, ``ul_epoch1``, ``ul_finished_last``, ``ul_finished_best``: the same for
   Ultralytics.
 
@@ -24,6 +27,9 @@ import sys
 from pathlib import Path
 
 KEYS = (
+    "v5_edited_pre_resume",
+    "v5_edited_resumed_last",
+    "ul_nowarm_last",
     "v5_interrupted_last",
     "v5_epoch0",
     "v5_epoch1",
@@ -144,7 +150,29 @@ def _yolov5(data: Path, out: Path) -> dict[str, str]:
     with contextlib.suppress(_Stop):
         train.main(opt(epochs=3, name="interrupted", save_period=1), cb)
     train.main(opt(epochs=2, name="finished"), Callbacks())
+
+    # The classic LR jump: copy the interrupted run, edit epochs 3 -> 5 in its opt.yaml, --resume it and
+    # stop after the first resumed epoch. pre_resume.pt keeps the file lrguard predicts from.
+    import yaml
+
+    edited = out / "edited"
+    shutil.copytree(out / "interrupted", edited)
+    shutil.copy(edited / "weights" / "last.pt", edited / "weights" / "pre_resume.pt")
+    cfg = yaml.safe_load((edited / "opt.yaml").read_text())
+    cfg.update(epochs=5, save_dir=str(edited))
+    (edited / "opt.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+
+    def stop_after_epoch2(last: object, epoch: int, *args: object) -> None:
+        if epoch == 2:
+            raise _Stop
+
+    cb = Callbacks()
+    cb.register_action("on_model_save", callback=stop_after_epoch2)
+    with contextlib.suppress(_Stop):
+        train.main(opt(resume=str(edited / "weights" / "last.pt")), cb)
     return {
+        "v5_edited_pre_resume": "v5/edited/weights/pre_resume.pt",
+        "v5_edited_resumed_last": "v5/edited/weights/last.pt",
         "v5_interrupted_last": "v5/interrupted/weights/last.pt",
         "v5_epoch0": "v5/interrupted/weights/epoch0.pt",
         "v5_epoch1": "v5/interrupted/weights/epoch1.pt",
@@ -183,7 +211,12 @@ def _ultralytics(data: Path, out: Path) -> dict[str, str]:
     with contextlib.suppress(_Stop):
         m.train(epochs=3, name="interrupted", save_period=1, **kw)
     YOLO("yolov8n.yaml").train(epochs=2, name="finished", **kw)
+    m = YOLO("yolov8n.yaml")
+    m.add_callback("on_fit_epoch_end", stop_after_2)
+    with contextlib.suppress(_Stop):
+        m.train(epochs=4, name="nowarm", warmup_epochs=0, **kw)
     return {
+        "ul_nowarm_last": "ul/nowarm/weights/last.pt",
         "ul_interrupted_last": "ul/interrupted/weights/last.pt",
         "ul_epoch1": "ul/interrupted/weights/epoch1.pt",
         "ul_finished_last": "ul/finished/weights/last.pt",

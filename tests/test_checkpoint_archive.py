@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import subprocess
 import sys
@@ -138,3 +139,83 @@ def test_never_imports_torch(tmp_path):
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_cli_never_imports_torch(tmp_path):
+    path = tmp_path / "last.pt"
+    torch.save(_yolo_like(), path)
+    code = (
+        "import sys, contextlib, io; from lrguard.cli.main import main;"
+        "out = io.StringIO();"
+        "ctx = contextlib.redirect_stdout(out);"
+        "ctx.__enter__();"
+        f"rcs = [main(['ckpt', c, {str(path)!r}]) for c in ('show', 'verify')];"
+        "ctx.__exit__(None, None, None);"
+        "rcs.append(main(['ckpt', 'last-good', '--json', " + repr(str(tmp_path)) + "]));"
+        "bad = [n for n in sys.modules if n.split('.')[0] in ('torch', 'ultralytics', 'yolov5', 'models')];"
+        "print(rcs, bad); sys.exit(1 if bad else 0)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _small_ckpt_bytes():
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    torch.save(_yolo_like(epoch=1, epochs=3), buf)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def test_mutated_data_pkl_never_crashes_inspection(tmp_path):
+    import random
+    import zipfile
+
+    from lrguard.checkpoint.inspect import inspect_path
+
+    entries = _small_ckpt_bytes()
+    pkl_name = next(n for n in entries if n.endswith("data.pkl"))
+    rng = random.Random(1)
+    for i in range(150):
+        data = bytearray(entries[pkl_name])
+        for _ in range(rng.randint(1, 4)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        path = tmp_path / f"m{i}.pt"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+            for n, b in entries.items():
+                zf.writestr(n, bytes(data) if n == pkl_name else b)
+        try:
+            rec = inspect_path(path, check_data=True)
+        except InputError:
+            continue
+        json.dumps(rec, default=str)
+
+
+def test_tar_format_is_named(tmp_path):
+    import tarfile
+
+    path = tmp_path / "old.pt"
+    with tarfile.open(path, "w") as tf:
+        info = tarfile.TarInfo("sys_info")
+        info.size = 3
+        import io
+
+        tf.addfile(info, io.BytesIO(b"abc"))
+    with pytest.raises(InputError, match="tar-format"):
+        read_facts(path)
+
+
+def test_zip_bomb_data_pkl_is_refused(tmp_path):
+    import zipfile
+
+    from lrguard.checkpoint.archive import load as load_
+    from lrguard.checkpoint.pickle_walk import Limits
+
+    path = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("archive/data.pkl", b"N" * (4 << 20) + b".")
+    assert path.stat().st_size < 100_000
+    with pytest.raises(InputError, match="limit"):
+        load_(path, Limits(max_pickle_bytes=1 << 20))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import pathlib
 import pickle
 import pickletools
@@ -157,3 +158,38 @@ def test_exponential_sharing_is_cheap():
     from lrguard.checkpoint.plain import to_plain
 
     assert to_plain(res.value, max_nodes=1000) is not None
+
+
+def _sample_pickles():
+    import numpy as np
+
+    objs = [
+        {"epoch": 3, "opt": argparse.Namespace(epochs=10, p=pathlib.PurePosixPath("/a")), "x": [1.5, b"ab"]},
+        collections.OrderedDict(a=np.arange(4.0), b=np.float32(2.5), c={1, 2}, d=Custom()),
+    ]
+    return [pickle.dumps(o, protocol=p) for o in objs for p in range(6)]
+
+
+SAMPLES = _sample_pickles()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    idx=st.integers(min_value=0, max_value=len(SAMPLES) - 1),
+    edits=st.lists(st.tuples(st.integers(min_value=0, max_value=10_000), st.integers(0, 255)), max_size=4),
+    cut=st.integers(min_value=0, max_value=10_000),
+)
+def test_mutated_pickles_fail_cleanly(idx, edits, cut):
+    data = bytearray(SAMPLES[idx])
+    for pos, byte in edits:
+        data[pos % len(data)] = byte
+    data = data[: max(1, len(data) - cut % len(data))]
+    with contextlib.suppress(PickleReadError):
+        read_pickle(bytes(data))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200))
+def test_random_bytes_fail_cleanly(data):
+    with contextlib.suppress(PickleReadError):
+        read_pickle(data)

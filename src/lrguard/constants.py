@@ -42,3 +42,21 @@ CKPT_SCALER = "scaler"
 
 # --- lrguard's own outputs -----------------------------------------------------------------------
 MANIFEST_SUFFIX = ".lrguard.json"  # sidecar written next to an atomically saved checkpoint
+
+# --- checkpoint files and keys of other formats (lrguard ckpt) ---------------------------------------
+TORCH_DATA_PKL = "data.pkl"  # <prefix>/data.pkl in a torch zip; storages in <prefix>/data/<key>
+SAFETENSORS_SUFFIX = ".safetensors"
+HF_TRAINER_STATE = "trainer_state.json"
+HF_OPTIMIZER = "optimizer.pt"
+HF_SCHEDULER = "scheduler.pt"
+HF_SCALER = "scaler.pt"
+HF_TRAINING_ARGS = "training_args.bin"
+HF_MODEL_BIN = "pytorch_model.bin"
+HF_MODEL_SAFETENSORS = "model.safetensors"
+HF_RNG_GLOB = "rng_state*.pth"
+LIGHTNING_VERSION_KEY = "pytorch-lightning_version"
+LIGHTNING_OPTIMIZERS = "optimizer_states"
+LIGHTNING_SCHEDULERS = "lr_schedulers"
+LIGHTNING_LOOPS = "loops"
+LIGHTNING_STATE_DICT = "state_dict"
+LIGHTNING_HPARAMS = "hyper_parameters"

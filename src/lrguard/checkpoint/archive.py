@@ -17,18 +17,21 @@ from __future__ import annotations
 import mmap
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lrguard import constants as C
 from lrguard.checkpoint.pickle_walk import Limits, PickleReadError, PickleResult, read_pickle
 from lrguard.checkpoint.placeholders import StorageRef
 from lrguard.checkpoint.rebuild import storage_dtype
+from lrguard.checkpoint.zipdir import ZipDirError, read_directory
 from lrguard.errors import InputError
 
 ZIP_MAGIC = b"PK\x03\x04"
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
-DATA_PKL = "data.pkl"
+DATA_PKL = C.TORCH_DATA_PKL
 
 
 @dataclass
@@ -42,7 +45,8 @@ class Loaded:
         pickle: The pickle walk result (globals and calls with offsets).
         storages: Storage key -> :class:`StorageRef` for every storage the pickle references.
         storage_bytes: Storage key -> bytes present in the file (``None`` for a plain pickle).
-        storage_offsets: Storage key -> absolute file offset of its data, where known.
+        storage_offsets: Storage key -> file offset: of the zip entry's local header (``torch-zip``) or
+            of the storage bytes themselves (``torch-legacy``).
         prefix: Zip archive prefix (``"archive"``), ``None`` otherwise.
         file_size: Size of the file in bytes.
         notes: Anything odd noticed while opening (extra bytes, unknown entries).
@@ -67,12 +71,13 @@ class _StorageLoader:
         self.storages: dict[str, StorageRef] = {}
 
     def __call__(self, pid: Any) -> Any:
-        if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"):
+        if type(pid) is not tuple or len(pid) < 5 or pid[0] != "storage":
             return pid  # unknown persistent id: keep it as read
-        _, storage_type, key, location, numel = pid[:5]
-        key = str(key)
+        key = pid[2] if type(pid[2]) is str else str(pid[2])
         ref = self.storages.get(key)
         if ref is None:
+            _, storage_type, key, location, numel = pid[:5]
+            key = str(key)
             dtype, itemsize = storage_dtype(storage_type)
             ref = StorageRef(key, dtype, int(numel) if isinstance(numel, int) else 0, str(location), itemsize)
             self.storages[key] = ref
@@ -83,6 +88,25 @@ def find_data_pkl(names: list[str]) -> str | None:
     """Return the ``<prefix>/data.pkl`` entry of a torch zip (shortest prefix), or ``None``."""
     cands = [n for n in names if n == DATA_PKL or n.endswith("/" + DATA_PKL)]
     return min(cands, key=len) if cands else None
+
+
+def _read_stored(path: Path, info: Any) -> bytes:
+    """Bytes of a stored zip entry, read through its local header without zipfile's CRC check.
+
+    Integrity (CRCs) is :mod:`lrguard.checkpoint.integrity`'s job; reading must also work for files
+    written with CRC-32 computation turned off.
+    """
+    with path.open("rb") as fh:
+        fh.seek(info.header_offset)
+        header = fh.read(30)
+        if len(header) < 30 or header[:4] != ZIP_MAGIC:
+            raise InputError(path, f"{info.filename}: bad local zip header (truncated or corrupt)")
+        nlen, xlen = struct.unpack_from("<HH", header, 26)
+        fh.seek(info.header_offset + 30 + nlen + xlen)
+        data = fh.read(info.file_size)
+    if len(data) != info.file_size:
+        raise InputError(path, f"{info.filename}: truncated ({len(data)} of {info.file_size} bytes)")
+    return data
 
 
 def load(path: str | Path, limits: Limits = Limits()) -> Loaded:  # noqa: B008 - immutable
@@ -113,18 +137,41 @@ def load(path: str | Path, limits: Limits = Limits()) -> Loaded:  # noqa: B008 -
         return _load_stream(path, mm, size, limits)
 
 
+def zip_entries(path: Path) -> tuple[list[Any], int]:
+    """Central directory entries of a zip (lean reader, :mod:`zipfile` as fallback) and its start.
+
+    Raises:
+        zipfile.BadZipFile: Neither reader understands the file.
+    """
+    try:
+        return read_directory(path)
+    except ZipDirError:
+        with zipfile.ZipFile(path) as zf:
+            return zf.infolist(), int(getattr(zf, "start_dir", 0))
+
+
 def _load_zip(path: Path, size: int, limits: Limits) -> Loaded:
     try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-            names = [i.filename for i in infos]
-            entry = find_data_pkl(names)
-            if entry is None:
-                raise InputError(path, "zip archive without data.pkl (not a torch checkpoint)")
-            data = zf.read(entry)
+        infos, _start = zip_entries(path)
+        names = [i.filename for i in infos]
+        entry = find_data_pkl(names)
+        if entry is None:
+            raise InputError(path, "zip archive without data.pkl (not a torch checkpoint)")
+        info = next(i for i in infos if i.filename == entry)
+        if info.file_size > limits.max_pickle_bytes:
+            raise InputError(
+                path, f"{entry} declares {info.file_size} bytes, over the {limits.max_pickle_bytes} limit"
+            )
+        if info.compress_type == zipfile.ZIP_STORED:
+            data = _read_stored(path, info)  # raw: torch may write CRC 0 (set_crc32_options(False))
+        else:
+            with zipfile.ZipFile(path) as zf, zf.open(entry) as fh:
+                data = fh.read(limits.max_pickle_bytes + 1)
+            if len(data) > limits.max_pickle_bytes:
+                raise InputError(path, f"{entry} inflates past the {limits.max_pickle_bytes}-byte limit")
     except zipfile.BadZipFile as exc:
         raise InputError(path, f"truncated or corrupt zip ({exc})") from None
-    except (OSError, EOFError, zipfile.LargeZipFile) as exc:
+    except (OSError, EOFError, zipfile.LargeZipFile, zlib.error) as exc:
         raise InputError(path, f"cannot read zip entry: {exc}") from None
     prefix = entry[: -len(DATA_PKL)].rstrip("/")
     loader = _StorageLoader()
@@ -137,7 +184,7 @@ def _load_zip(path: Path, size: int, limits: Limits) -> Loaded:
     offsets = {}
     for info in infos:
         if info.filename.startswith(data_dir) and info.compress_type == zipfile.ZIP_STORED:
-            offsets[info.filename[len(data_dir) :]] = info.header_offset  # local header; data follows
+            offsets[info.filename[len(data_dir) :]] = info.header_offset  # local header; data after it
     loaded = Loaded(path, "torch-zip", result.value, result, loader.storages, sizes, offsets, prefix, size)
     if result.end != len(data):
         loaded.notes.append(f"{len(data) - result.end} bytes after the STOP opcode of {entry}")
@@ -145,6 +192,8 @@ def _load_zip(path: Path, size: int, limits: Limits) -> Loaded:
 
 
 def _load_stream(path: Path, buf: Any, size: int, limits: Limits) -> Loaded:
+    if size > 262 and bytes(buf[257:262]) == b"ustar":
+        raise InputError(path, "tar-format torch checkpoint (torch < 0.4) is not supported")
     try:
         first = read_pickle(buf, 0, limits=limits)
     except PickleReadError as exc:

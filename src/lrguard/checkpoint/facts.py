@@ -32,8 +32,8 @@ def optimizer_state(root: Any) -> dict[Any, Any] | None:
     if d is None:
         return None
     opt = d.get(C.CKPT_OPTIMIZER)
-    if opt is None and isinstance(d.get("optimizer_states"), list) and d["optimizer_states"]:
-        opt = d["optimizer_states"][0]  # Lightning
+    if opt is None and isinstance(d.get(C.LIGHTNING_OPTIMIZERS), list) and d[C.LIGHTNING_OPTIMIZERS]:
+        opt = d[C.LIGHTNING_OPTIMIZERS][0]  # Lightning
     if opt is None and C.CKPT_PARAM_GROUPS in d and "state" in d:
         opt = d  # a bare optimizer.state_dict() (HF optimizer.pt)
     opt_d = as_dict(opt)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import mmap
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from struct import Struct
@@ -58,12 +59,15 @@ class Limits:
         max_marks: Deepest MARK nesting.
         max_stack: Most objects on the stack at once.
         max_int_digits: Longest text integer (``INT``/``LONG``) and ``LONG4`` byte length.
+        max_pickle_bytes: Largest ``data.pkl`` read into memory from a zip (compressed entries
+            included: a zip bomb is refused before it is inflated).
     """
 
     max_memo: int = 20_000_000
     max_marks: int = 10_000
     max_stack: int = 20_000_000
     max_int_digits: int = 4300
+    max_pickle_bytes: int = 2 << 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +172,7 @@ def read_pickle(
     pload = persistent_load if persistent_load is not None else (lambda pid: pid)
     max_memo, max_marks = limits.max_memo, limits.max_marks
     max_digits = limits.max_int_digits
+    max_stack = limits.max_stack
     pending = PendingArray
 
     def need(k: int) -> None:
@@ -196,23 +201,27 @@ def read_pickle(
         if type(value) is pending:
             value.memo_keys.append(idx)
 
+    # id(GlobalRef) -> its rebuilder; every GlobalRef of this walk is made (and registered) by add_global
+    rebuilders: dict[int, Any] = {}
+    empty: dict[Any, Any] = {}
+
     def call(func: Any, args: Any, kwargs: dict[Any, Any] | None, kind: str, opname: str) -> Any:
-        if not isinstance(args, tuple):
+        if type(args) is not tuple:
             args = (args,)
-        if isinstance(func, GlobalRef):
-            rebuild = REBUILDERS.get((func.module, func.name))
-            if rebuild is not None:
-                value = rebuild(func, args, kwargs or {}, kind)
-                if value is not NotImplemented:
-                    calls.append(CallSite(op_pos, opname, func.dotted, True))
-                    return value
+        rebuild = rebuilders.get(id(func)) if type(func) is GlobalRef else None
+        if rebuild is not None:
+            value = rebuild(func, args, kwargs or empty, kind)
+            if value is not NotImplemented:
+                return value  # rebuilt as plain data by lrguard's own code
         calls.append(CallSite(op_pos, opname, _target_name(func), False))
-        return Call(func, args, dict(kwargs or {}), kind)
+        return Call(func, args, dict(kwargs or empty), kind)
 
     def add_global(module: str, name: str, opname: str) -> GlobalRef:
         module = _PY2_MODULES.get(module, module)
         globals_.append(GlobalUse(op_pos, opname, module, name))
-        return GlobalRef(module, name)
+        ref = GlobalRef(module, name)
+        rebuilders[id(ref)] = REBUILDERS.get((module, name))
+        return ref
 
     def int_text(line: bytes) -> int:
         if len(line) > max_digits:
@@ -221,29 +230,24 @@ def read_pickle(
 
     try:
         while True:
-            if pos >= n:
-                raise PickleReadError("truncated: no STOP opcode", pos)
             op_pos = pos
-            op = buf[pos]
+            op = buf[pos]  # IndexError at the end of the data: reported as "no STOP opcode"
             pos += 1
             count += 1
-            if op == 0x71:  # BINPUT
-                need(1)
-                memo_put(buf[pos], stack[-1])
-                pos += 1
+            if op == 0x72:  # LONG_BINPUT (the most frequent opcode of torch pickles)
+                k = _U32(buf, pos)[0]
+                pos += 4
+                v = stack[-1]
+                memo[k] = v
+                if type(v) is pending:
+                    v.memo_keys.append(k)
             elif op == 0x68:  # BINGET
-                need(1)
                 stack.append(memo[buf[pos]])
                 pos += 1
-            elif op == 0x58:  # BINUNICODE
-                need(4)
-                (k,) = _U32(buf, pos)
-                pos += 4
-                need(k)
-                stack.append(buf[pos : pos + k].decode("utf-8", "surrogatepass"))
-                pos += k
+            elif op == 0x4D:  # BININT2
+                stack.append(_U16(buf, pos)[0])
+                pos += 2
             elif op == 0x4B:  # BININT1
-                need(1)
                 stack.append(buf[pos])
                 pos += 1
             elif op == 0x28:  # MARK
@@ -252,17 +256,33 @@ def read_pickle(
                 metastack.append(stack)
                 stack = []
             elif op == 0x74:  # TUPLE
-                items = pop_mark()
+                items = stack
+                stack = metastack.pop()
                 stack.append(tuple(items))
             elif op == 0x52:  # REDUCE
                 args = stack.pop()
-                stack[-1] = call(stack[-1], args, None, "reduce", "REDUCE")
-            elif op == 0x72:  # LONG_BINPUT
+                func = stack[-1]
+                rebuild = (
+                    rebuilders.get(id(func)) if type(func) is GlobalRef and type(args) is tuple else None
+                )
+                value = rebuild(func, args, empty, "reduce") if rebuild is not None else NotImplemented
+                stack[-1] = (
+                    value if value is not NotImplemented else call(func, args, None, "reduce", "REDUCE")
+                )
+            elif op == 0x58:  # BINUNICODE
                 need(4)
-                memo_put(_U32(buf, pos)[0], stack[-1])
+                (k,) = _U32(buf, pos)
                 pos += 4
+                need(k)
+                stack.append(buf[pos : pos + k].decode("utf-8", "surrogatepass"))
+                pos += k
+            elif op == 0x71:  # BINPUT (bounds: buf[pos] raises IndexError at the end)
+                v = stack[-1]
+                memo[buf[pos]] = v
+                pos += 1
+                if type(v) is pending:
+                    v.memo_keys.append(buf[pos - 1])
             elif op == 0x6A:  # LONG_BINGET
-                need(4)
                 stack.append(memo[_U32(buf, pos)[0]])
                 pos += 4
             elif op == 0x85:  # TUPLE1
@@ -302,17 +322,11 @@ def read_pickle(
                 v = stack.pop()
                 _appends(stack[-1], [v])
             elif op == 0x4A:  # BININT
-                need(4)
                 stack.append(_I32(buf, pos)[0])
                 pos += 4
             elif op == 0x47:  # BINFLOAT
-                need(8)
                 stack.append(_F64(buf, pos)[0])
                 pos += 8
-            elif op == 0x4D:  # BININT2
-                need(2)
-                stack.append(_U16(buf, pos)[0])
-                pos += 2
             elif op == 0x8C:  # SHORT_BINUNICODE
                 need(1)
                 k = buf[pos]
@@ -498,11 +512,20 @@ def read_pickle(
                     raise PickleReadError("pickle refers to out-of-band buffers (protocol 5)", op_pos)
             else:
                 raise PickleReadError(f"unknown opcode 0x{op:02x}", op_pos)
-            if len(stack) > limits.max_stack:
-                raise PickleReadError(f"stack exceeds {limits.max_stack} objects", op_pos)
+            if count & 0x3FF == 0:  # cheap periodic limits (each opcode adds at most one entry)
+                if len(stack) > max_stack:
+                    raise PickleReadError(f"stack exceeds {max_stack} objects", op_pos)
+                if len(memo) > max_memo:
+                    raise PickleReadError(f"memo exceeds {max_memo} entries", op_pos)
     except PickleReadError:
         raise
-    except (IndexError, KeyError) as exc:
+    except (IndexError, KeyError, struct.error) as exc:
+        if op_pos >= n:
+            raise PickleReadError("truncated: no STOP opcode", op_pos) from None
+        if pos >= n or isinstance(exc, struct.error):
+            raise PickleReadError(
+                f"truncated: opcode argument runs past the end ({n - op_pos} bytes left)", op_pos
+            ) from None
         kind = "memo key missing" if isinstance(exc, KeyError) else "stack or mark underflow"
         raise PickleReadError(f"malformed pickle: {kind}", op_pos) from None
     except (TypeError, ValueError, UnicodeDecodeError, OverflowError, MemoryError, RecursionError) as exc:

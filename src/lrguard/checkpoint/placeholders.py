@@ -79,7 +79,7 @@ class Call:
         return f"<call {self.type_name}>"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # not frozen: frozen __init__ is ~5x slower
 class StorageRef:
     """A tensor storage named by a persistent id (bytes live elsewhere in the archive).
 
@@ -103,7 +103,7 @@ class StorageRef:
         return self.numel * self.itemsize
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # not frozen: built once per tensor, must be cheap
 class TensorRecord:
     """A tensor described without reading its data.
 

@@ -238,19 +238,29 @@ def _np_frombuffer(ref: GlobalRef, args: tuple[Any, ...], kwargs: dict[Any, Any]
 def _tensor_v2(ref: GlobalRef, args: tuple[Any, ...], kwargs: dict[Any, Any], kind: str) -> Any:
     # _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks, metadata=None)
     # _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks, dtype, ...)
-    if len(args) < 4 or not isinstance(args[0], StorageRef):
+    if len(args) < 4:
         return NotImplemented
     storage, offset, size, stride = args[0], args[1], args[2], args[3]
-    if not (isinstance(offset, int) and isinstance(size, tuple) and isinstance(stride, tuple)):
+    if (
+        type(storage) is not StorageRef
+        or type(offset) is not int
+        or type(size) is not tuple
+        or type(stride) is not tuple
+        or len(size) != len(stride)
+        or offset < 0
+    ):
         return NotImplemented
-    if not all(isinstance(x, int) and x >= 0 for x in (*size, *stride)) or len(size) != len(stride):
-        return NotImplemented
+    for x in size + stride:
+        if type(x) is not int or x < 0:
+            return NotImplemented
     dtype, itemsize = storage.dtype, storage.itemsize
     if ref.name == "_rebuild_tensor_v3" and len(args) > 6 and isinstance(args[6], GlobalRef):
         dtype, itemsize = TORCH_DTYPES.get(args[6].name, (args[6].name, 1))
-    requires_grad = bool(args[4]) if len(args) > 4 and isinstance(args[4], bool) else False
-    numel = storage.numel * storage.itemsize // itemsize if itemsize else storage.numel
-    return TensorRecord(dtype, size, stride, storage.key, offset, itemsize, numel, storage.location, requires_grad)
+    requires_grad = len(args) > 4 and args[4] is True
+    numel = storage.numel * storage.itemsize // itemsize if itemsize != storage.itemsize else storage.numel
+    return TensorRecord(
+        dtype, size, stride, storage.key, offset, itemsize, numel, storage.location, requires_grad
+    )
 
 
 def _parameter(ref: GlobalRef, args: tuple[Any, ...], kwargs: dict[Any, Any], kind: str) -> Any:

@@ -121,6 +121,10 @@ def _num(x: Any) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
+def _show(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _load_yaml(path: Path) -> dict[str, Any] | None:
     try:
         data = yaml.safe_load(path.read_text())
@@ -193,7 +197,8 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
     if facts.stripped or not facts.has_optimizer:
         epochs = sched["epochs"]
         how = (
-            f"YOLOv5 refuses: 'training to {int(epochs) if epochs else '?'} epochs is finished, nothing to resume'"
+            f"YOLOv5 refuses: 'training to {int(epochs) if epochs else '?'} epochs is finished, nothing to "
+            "resume'"
             if fw == YOLOV5
             else "Ultralytics says it is not resumable and starts a NEW training"
         )
@@ -201,7 +206,9 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
             REFUSE,
             f"{cmd} from this file will not continue the run: it is stripped (finished training). {how}.",
         )
-        wbl = _num((args.get("hyp") or {}).get("warmup_bias_lr") if fw == YOLOV5 else args.get("warmup_bias_lr"))
+        wbl = _num(
+            (args.get("hyp") or {}).get("warmup_bias_lr") if fw == YOLOV5 else args.get("warmup_bias_lr")
+        )
         lr0 = sched["lr0"]
         rep.details.append(
             "Training on from these weights (--weights / YOLO(file).train()) starts a fresh schedule with "
@@ -240,12 +247,14 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
     report.schedule["in_warmup"] = in_warmup
     if matches:
         report.details.append(
-            f"lr/initial_lr = {good[0]:.6g} in every group = lf({epoch}) of a {'cosine' if cos else 'linear'} "
+            f"lr/initial_lr = {good[0]:.6g} in every group = lf({epoch}) of a "
+            f"{'cosine' if cos else 'linear'} "
             f"schedule over {E:g} epochs (lrf={lrf:g}): the schedule position matches the stored epoch."
         )
     elif in_warmup:
         report.details.append(
-            f"saved during warmup (epoch {epoch} < warmup_epochs {warm:g} or groups differ): the stored lr is "
+            f"saved during warmup (epoch {epoch} < warmup_epochs {warm:g} or groups differ): "
+            "the stored lr is "
             "the last warmup-iteration value; the ratio check does not apply and resume continues the "
             "warmup from the same iteration."
         )
@@ -260,9 +269,22 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
         )
     if facts.updates is not None and epoch >= 0:
         steps = facts.updates / (epoch + 1)
-        report.details.append(f"EMA updates = {facts.updates} ≈ {steps:.4g} optimizer steps per epoch.")
+        batch = _num(args.get("batch" if fw == ULTRALYTICS else "batch_size"))
+        nbs = _num(args.get("nbs")) or 64.0  # YOLOv5 hard-codes nbs = 64
+        text = f"EMA updates = {facts.updates} ≈ {steps:.4g} optimizer steps per epoch"
+        # only well past warmup: warmup ramps accumulate up from 1 (YOLOv5: for at least 100 iterations)
+        if batch and batch > 0 and steps > 0 and epoch + 1 > 2 * warm + 1:
+            accumulate = max(round(nbs / batch), 1)
+            text += (
+                f"; with accumulate = {accumulate} (nbs {nbs:g} / batch {batch:g}) that is about "
+                f"{steps * accumulate:.4g} batches per epoch (an upper bound: warmup epochs step more often)"
+            )
+        report.details.append(text + ".")
         if facts.updates == 0:
-            report.problems.append("EMA was never updated (updates = 0)")
+            report.details.append(
+                "EMA updates = 0: no optimizer step yet (fewer batches than the gradient-accumulation "
+                "count); the EMA still equals the initial weights."
+            )
     if epoch + 1 >= E and not (fw == ULTRALYTICS and sched["time"]):
         report.verdict = REFUSE
         report.summary = (
@@ -286,7 +308,7 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
                     report.details.append("opt.yaml names a hyp file; lrguard compares the checkpoint's hyp.")
                     cfg_sched["lr0"], cfg_sched["lrf"] = sched["lr0"], sched["lrf"]
                 diffs = [
-                    f"{k}: checkpoint {sched[k]} -> opt.yaml {cfg_sched[k]}"
+                    f"{k}: checkpoint {_show(sched[k])} -> opt.yaml {_show(cfg_sched[k])}"
                     for k in ("epochs", "lr0", "lrf", "cos_lr")
                     if cfg_sched[k] is not None and cfg_sched[k] != sched[k]
                 ]
@@ -295,16 +317,20 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
                     new_lr0 = cfg_sched["lr0"] or sched["lr0"]
                     new_lrf = cfg_sched["lrf"] if cfg_sched["lrf"] is not None else lrf
                     new_cos = cfg_sched["cos_lr"]
-                    reason = "opt.yaml was edited (" + "; ".join(diffs) + "); --resume takes every option from it"
+                    reason = (
+                        "opt.yaml was edited (" + "; ".join(diffs) + "); --resume takes every option from it"
+                    )
             else:
                 diffs = [
-                    f"{k}: checkpoint {sched[k]} vs args.yaml {cfg_sched[k]}"
+                    f"{k}: checkpoint {_show(sched[k])} vs args.yaml {_show(cfg_sched[k])}"
                     for k in ("epochs", "lr0", "lrf", "cos_lr")
                     if cfg_sched[k] is not None and cfg_sched[k] != sched[k]
                 ]
                 if diffs:
                     report.details.append(
-                        "args.yaml differs from the checkpoint (" + "; ".join(diffs) + "); resume=True uses the "
+                        "args.yaml differs from the checkpoint ("
+                        + "; ".join(diffs)
+                        + "); resume=True uses the "
                         "checkpoint's train_args, so these edits are ignored."
                     )
         results = run / C.RESULTS_CSV
@@ -317,13 +343,15 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
                     f"{epoch}: resuming rewinds {last_logged - epoch} epoch(s) and appends duplicate rows."
                 )
             elif last_logged < epoch:
-                report.details.append(f"results.csv ends at epoch {last_logged}, before the checkpoint's {epoch}.")
+                report.details.append(
+                    f"results.csv ends at epoch {last_logged}, before the checkpoint's {epoch}."
+                )
             else:
                 report.details.append(f"results.csv ends at the checkpoint's epoch {epoch}.")
     if fw == ULTRALYTICS and sched["time"]:
         report.details.append(
-            f"time={sched['time']:g} h: Ultralytics re-plans epochs from the measured epoch time after every epoch,"
-            " so the LR follows a moving schedule after resuming."
+            f"time={sched['time']:g} h: Ultralytics re-plans epochs from the measured epoch time "
+            "after every epoch, so the LR follows a moving schedule after resuming."
         )
     start = epoch + 1
     base = facts.initial_lrs[0] if facts.initial_lrs and facts.initial_lrs[0] else sched["lr0"] or 0.0
@@ -342,7 +370,9 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
         after = (new_lr0 or base) * lf(start, eff_E, new_lrf, new_cos, False)
         if math.isclose(before, after, rel_tol=1e-3):
             report.verdict = SEAMLESS
-            report.summary = f"{cmd} continues the LR schedule without a jump (options changed but the LR agrees)."
+            report.summary = (
+                f"{cmd} continues the LR schedule without a jump (options changed but the LR agrees)."
+            )
         else:
             report.verdict = JUMP
             direction = "up" if after > before else "down"
@@ -354,7 +384,9 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
         return report
     if report.problems:
         report.verdict = UNKNOWN
-        report.summary = f"{cmd} restores the optimizer, but the stored LR state is inconsistent (see problems)."
+        report.summary = (
+            f"{cmd} restores the optimizer, but the stored LR state is inconsistent (see problems)."
+        )
         return report
     report.verdict = SEAMLESS
     # YOLOv5 trains epoch `start` at the stored lf(epoch) (one-epoch lag); Ultralytics steps first: lf(start).

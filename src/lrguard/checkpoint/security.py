@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lrguard.checkpoint.pickle_walk import CallSite, GlobalUse
+from lrguard.checkpoint.rebuild import TORCH_DTYPES
 
 SAFE = "safe"
 SUSPICIOUS = "suspicious"
@@ -120,6 +121,27 @@ SAFE_PREFIXES = (
     "omegaconf.",
     "typing.",
     "timm.",
+)
+_TORCH_LAYOUTS = frozenset(
+    {
+        "strided",
+        "sparse_coo",
+        "sparse_csr",
+        "sparse_csc",
+        "sparse_bsr",
+        "sparse_bsc",
+        "_mkldnn",
+        "device",
+        "Size",
+        "per_tensor_affine",
+        "per_channel_affine",
+        "per_tensor_symmetric",
+        "per_channel_symmetric",
+        "contiguous_format",
+        "channels_last",
+        "channels_last_3d",
+        "preserve_format",
+    }
 )
 DANGEROUS_MODULES = frozenset(
     {
@@ -248,8 +270,8 @@ def classify_global(dotted: str) -> tuple[str, str]:
         return DANGEROUS, f"{name} can run code or reach arbitrary attributes"
     if any(dotted.startswith(p) for p in SAFE_PREFIXES):
         return SAFE, "class of a known trainer or library"
-    if module == "torch" and (name.endswith("Storage") or name[:1].islower()):
-        return SAFE, "torch storage type or dtype"
+    if module == "torch" and (name.endswith("Storage") or name in TORCH_DTYPES or name in _TORCH_LAYOUTS):
+        return SAFE, "torch storage type, dtype or layout"
     if module == "copyreg.extension_registry":
         return SUSPICIOUS, "copyreg extension code (resolved by the loading process)"
     return SUSPICIOUS, "unknown module; loading it imports and may run its code"

@@ -13,9 +13,9 @@ from typing import Any
 
 from lrguard import constants as C
 from lrguard.checkpoint.facts import as_dict, optimizer_state, param_groups
-from lrguard.checkpoint.placeholders import Call, TensorRecord
+from lrguard.checkpoint.placeholders import Call, StorageRef, TensorRecord
 from lrguard.checkpoint.plain import finite_or_none, to_plain
-from lrguard.checkpoint.tensors import iter_tensors, summarize
+from lrguard.checkpoint.tensors import iter_tensors, storage_summary, summarize
 
 YOLOV5 = "yolov5"
 ULTRALYTICS = "ultralytics"
@@ -90,12 +90,16 @@ def detect_framework(root: Any) -> tuple[str, str | None]:
         return PLAIN, None
     classes = [_type_name(d.get(k)) or "" for k in (C.CKPT_MODEL, C.CKPT_EMA)]
     version = d.get(C.CKPT_VERSION)
-    if "pytorch-lightning_version" in d or ("state_dict" in d and "loops" in d):
-        v = d.get("pytorch-lightning_version")
+    if C.LIGHTNING_VERSION_KEY in d or (C.LIGHTNING_STATE_DICT in d and C.LIGHTNING_LOOPS in d):
+        v = d.get(C.LIGHTNING_VERSION_KEY)
         return LIGHTNING, v if isinstance(v, str) else None
     if C.CKPT_ULTRALYTICS_ARGS in d or any(c.startswith("ultralytics.") for c in classes):
         return ULTRALYTICS, version if isinstance(version, str) else None
-    if C.CKPT_YOLOV5_OPT in d or "wandb_id" in d or any(c.startswith(("models.", "yolov5.models.")) for c in classes):
+    if (
+        C.CKPT_YOLOV5_OPT in d
+        or "wandb_id" in d
+        or any(c.startswith(("models.", "yolov5.models.")) for c in classes)
+    ):
         pip = d.get("yolov5pip_version")
         if isinstance(pip, str):
             return YOLOV5, f"pip {pip}"
@@ -117,8 +121,14 @@ def _present(d: dict[Any, Any], key: str) -> bool:
     return v is not None and not (isinstance(v, dict | list) and not v and key != C.CKPT_SCALER)
 
 
-def describe(root: Any) -> Structure:
-    """Build the structure report of a checkpoint's top-level object."""
+def describe(root: Any, storages: dict[str, StorageRef] | None = None) -> Structure:
+    """Build the structure report of a checkpoint's top-level object.
+
+    Args:
+        root: The walked top-level object.
+        storages: The file's storages (:attr:`lrguard.checkpoint.archive.Loaded.storages`); when given,
+            the whole-file bytes by dtype come from them instead of a second walk over every tensor.
+    """
     d = as_dict(root) or {}
     framework, version = detect_framework(root)
     groups = param_groups(root)
@@ -128,25 +138,27 @@ def describe(root: Any) -> Structure:
     model_obj = d.get(C.CKPT_MODEL)
     if model_obj is None:
         model_obj = d.get(C.CKPT_EMA)
-    if model_obj is None and "state_dict" in d:
-        model_obj = d["state_dict"]
+    if model_obj is None and C.LIGHTNING_STATE_DICT in d:
+        model_obj = d[C.LIGHTNING_STATE_DICT]
     if model_obj is None and framework == PLAIN and any(isinstance(v, TensorRecord) for v in d.values()):
         model_obj = d  # a bare state_dict
     model_summary = summarize(model_obj) if model_obj is not None else summarize(None)
     scaler = d.get(C.CKPT_SCALER)
     has = {
-        "model": _present(d, C.CKPT_MODEL) or _present(d, "state_dict") or model_obj is d,
+        "model": _present(d, C.CKPT_MODEL) or _present(d, C.LIGHTNING_STATE_DICT) or model_obj is d,
         "ema": _present(d, C.CKPT_EMA),
         "updates": isinstance(d.get(C.CKPT_UPDATES), int),
         "optimizer": opt is not None,
         "group_lrs": bool(groups) and all("lr" in g and "initial_lr" in g for g in groups),
         "momentum_buffers": bool(opt and isinstance(opt.get("state"), dict) and opt["state"]),
         "scaler": scaler is not None or "MixedPrecision" in d or "native_amp_scaling_state" in d,
-        "scheduler": bool(d.get("lr_schedulers")) or "scheduler" in d,
+        "scheduler": bool(d.get(C.LIGHTNING_SCHEDULERS)) or "scheduler" in d,
         "rng": any(k in d for k in ("rng_state", "rng_states", "random_states")),
-        "loops": "loops" in d,
+        "loops": C.LIGHTNING_LOOPS in d,
         "train_args": bool(
-            as_dict(d.get(C.CKPT_ULTRALYTICS_ARGS)) or as_dict(d.get(C.CKPT_YOLOV5_OPT)) or "hyper_parameters" in d
+            as_dict(d.get(C.CKPT_ULTRALYTICS_ARGS))
+            or as_dict(d.get(C.CKPT_YOLOV5_OPT))
+            or C.LIGHTNING_HPARAMS in d
         ),
         "train_results": isinstance(d.get(C.CKPT_ULTRALYTICS_RESULTS), dict),
         "best_fitness": d.get(C.CKPT_BEST_FITNESS) is not None,
@@ -159,8 +171,8 @@ def describe(root: Any) -> Structure:
         reasons.append("optimizer is None")
     if framework in (YOLOV5, ULTRALYTICS) and C.CKPT_EMA in d and d[C.CKPT_EMA] is None:
         reasons.append("ema is None")
-    dtypes = set(model_summary["by_dtype"])
-    if reasons and dtypes == {"float16"}:
+    by = model_summary["by_dtype"]
+    if reasons and by and by.get("float16", {}).get("bytes", 0) * 2 > sum(d["bytes"] for d in by.values()):
         reasons.append("weights are fp16")
     stripped = epoch == -1 or (framework in (YOLOV5, ULTRALYTICS) and not has["optimizer"])
     needs = RESUME_NEEDS.get(framework, RESUME_NEEDS[PLAIN])
@@ -196,7 +208,7 @@ def describe(root: Any) -> Structure:
         not_saved=list(NOT_SAVED.get(framework, ())),
         param_groups=groups_out,
         model=model_summary,
-        by_dtype=summarize(root),
+        by_dtype=summarize(root) if storages is None else storage_summary(storages),
         keys=[str(k) for k in d],
         model_class=model_class,
         amp=amp,

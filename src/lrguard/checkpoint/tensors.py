@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from lrguard.checkpoint.placeholders import Call, TensorRecord
+from lrguard.checkpoint.placeholders import Call, StorageRef, TensorRecord
 
 
 def iter_tensors(obj: Any, max_nodes: int = 5_000_000) -> Iterator[tuple[str, TensorRecord]]:
@@ -76,3 +76,23 @@ def summarize(obj: Any) -> dict[str, Any]:
             storages[t.storage_key] = t.storage_numel * t.itemsize
             d["bytes"] += storages[t.storage_key]
     return {"tensors": n, "params": params, "bytes": sum(storages.values()), "by_dtype": by_dtype}
+
+
+def storage_summary(storages: dict[str, StorageRef]) -> dict[str, Any]:
+    """Storages, elements and bytes by dtype of a whole file.
+
+    Returns:
+        The same keys as :func:`summarize`; ``tensors`` counts storages.
+    """
+    by_dtype: dict[str, dict[str, int]] = {}
+    for ref in storages.values():
+        d = by_dtype.setdefault(ref.dtype, {"tensors": 0, "params": 0, "bytes": 0})
+        d["tensors"] += 1
+        d["params"] += ref.numel
+        d["bytes"] += ref.nbytes
+    return {
+        "tensors": len(storages),
+        "params": sum(d["params"] for d in by_dtype.values()),
+        "bytes": sum(d["bytes"] for d in by_dtype.values()),
+        "by_dtype": by_dtype,
+    }

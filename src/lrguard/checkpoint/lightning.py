@@ -1,0 +1,60 @@
+"""Lightning ``.ckpt`` resume check.
+
+A Lightning checkpoint stores ``epoch``, ``global_step``, ``optimizer_states``, ``lr_schedulers``
+(each scheduler's ``state_dict``: ``last_epoch``, ``_last_lr``, ...) and ``loops``.
+``Trainer.fit(ckpt_path=...)`` restores all of them, so the LR continues when the scheduler exists
+and its last LR equals the optimizer's; a checkpoint without ``lr_schedulers`` restarts any
+schedule from its beginning.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from lrguard import constants as C
+from lrguard.checkpoint.facts import as_dict, param_groups
+from lrguard.checkpoint.resume import SEAMLESS, UNKNOWN, ResumeReport
+
+
+def check_lightning(root: Any) -> ResumeReport:
+    """Say what ``Trainer.fit(ckpt_path=this)`` does to the LR."""
+    d = as_dict(root) or {}
+    groups = param_groups(root)
+    lrs = [g.get("lr") for g in groups]
+    scheds = d.get(C.LIGHTNING_SCHEDULERS)
+    rep = ResumeReport(
+        UNKNOWN, "", schedule={"lrs": lrs, "epoch": d.get("epoch"), "global_step": d.get("global_step")}
+    )
+    if not groups:
+        rep.summary = "no optimizer state: fit(ckpt_path=...) would restart the optimizer"
+        rep.problems.append("no optimizer state")
+        return rep
+    if not scheds:
+        rep.summary = (
+            "no lr_schedulers state: if the LightningModule configures a scheduler, it restarts from "
+            "its first step on resume"
+        )
+        return rep
+    s = as_dict(scheds[0]) or {}
+    last_lr = s.get("_last_lr")
+    rep.schedule.update(
+        {"last_epoch": s.get("last_epoch"), "_last_lr": last_lr, "base_lrs": s.get("base_lrs")}
+    )
+    if (
+        isinstance(last_lr, list)
+        and len(last_lr) == len(lrs)
+        and all(
+            isinstance(a, float) and isinstance(b, float) and math.isclose(a, b, rel_tol=1e-6)
+            for a, b in zip(last_lr, lrs, strict=True)
+        )
+    ):
+        rep.verdict = SEAMLESS
+        rep.summary = (
+            f"fit(ckpt_path=...) restores optimizer and scheduler (last_epoch={s.get('last_epoch')}); "
+            "the LR continues without a jump"
+        )
+    else:
+        rep.problems.append(f"scheduler _last_lr {last_lr} differs from optimizer lr {lrs}")
+        rep.summary = "the stored scheduler and optimizer disagree about the LR"
+    return rep

@@ -1,0 +1,303 @@
+"""``lrguard ckpt``: inspect, verify and pick training checkpoints without executing them.
+
+Sub-commands: ``show PATH...`` (structure, resume verdict, security), ``verify PATH...`` (plus CRCs,
+storage sizes, sidecar manifest, optional NaN/Inf scan) and ``last-good DIR``. Exit codes: 0 fine,
+1 incomplete for resume / corrupt / suspicious / dangerous, 2 unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+from rich.table import Table
+
+from lrguard.checkpoint.inspect import inspect_path, is_problem, last_good
+from lrguard.errors import InputError
+
+EXIT_OK, EXIT_PROBLEM, EXIT_BAD_INPUT = 0, 1, 2
+PROGRESS_MIN_BYTES = 256 << 20
+_VERDICT_STYLE = {
+    "safe": "green",
+    "suspicious": "yellow",
+    "dangerous": "bold red",
+    "seamless": "green",
+    "jump": "bold red",
+    "refuse": "yellow",
+    "unknown": "yellow",
+    "incomplete": "yellow",
+}
+
+HELP = """\
+Inspect PyTorch / YOLOv5 / Ultralytics / Lightning checkpoints, safetensors files and HF Trainer
+checkpoint directories WITHOUT executing them (no torch needed, no pickle code runs).
+
+  show PATH...     what the file holds, what --resume / resume=True will do to the LR, security verdict
+  verify PATH...   show + every zip CRC, storage sizes, sidecar manifest (--nonfinite: NaN/Inf scan)
+  last-good DIR    the newest intact, resumable checkpoint among DIR/*.pt (or DIR/weights/*.pt)
+
+Exit codes: 0 fine, 1 incomplete for resume / stripped / corrupt / suspicious / dangerous, 2 unreadable.
+"""
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``lrguard ckpt`` and its sub-commands."""
+    p = subparsers.add_parser(
+        "ckpt",
+        help="inspect/verify checkpoints without executing them",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="ckpt_command", metavar="ACTION", parser_class=type(p))
+    show = sub.add_parser(
+        "show",
+        help="structure, resume verdict and security of each file",
+        description="Show what each checkpoint holds and what resuming from it does to the LR.",
+    )
+    show.add_argument("paths", nargs="+", metavar="PATH", help="checkpoint file or HF checkpoint directory")
+    show.add_argument("--json", action="store_true", help="JSON record (a list of them for several paths)")
+    show.add_argument("--tensors", action="store_true", help="also list storages and bytes by dtype")
+    verify = sub.add_parser(
+        "verify",
+        help="check integrity (CRCs, sizes, storages, manifest)",
+        description="Verify each file fully: zip CRC-32s and sizes, pickle STOP, storage "
+        "sizes, sidecar manifest; --nonfinite also scans float tensors for NaN/Inf.",
+    )
+    verify.add_argument("paths", nargs="+", metavar="PATH")
+    verify.add_argument("--json", action="store_true", help="machine-readable output")
+    verify.add_argument("--nonfinite", action="store_true", help="scan float tensors for NaN/Inf")
+    lg = sub.add_parser(
+        "last-good",
+        help="newest intact, resumable checkpoint in a directory",
+        description="Verify every DIR/*.pt (or DIR/weights/*.pt) and name the newest one that is "
+        "intact, safe and resumable. Prints its path (exit 0) or exits 1 if none is.",
+    )
+    lg.add_argument("directory", metavar="DIR")
+    lg.add_argument("--json", action="store_true", help="machine-readable output")
+    for sp in (show, verify, lg):
+        sp.set_defaults(handler=run)
+    p.set_defaults(handler=run, _ckpt_parser=p)
+
+
+def _progress(console: Console, paths: list[Path]) -> Any:
+    total = sum(p.stat().st_size for p in paths if p.is_file())
+    if total < PROGRESS_MIN_BYTES or not console.is_terminal:
+        return nullcontext(None)
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``lrguard ckpt``; return the exit code."""
+    cmd = getattr(args, "ckpt_command", None)
+    if cmd is None:
+        args._ckpt_parser.print_help()
+        return EXIT_BAD_INPUT
+    err = Console(stderr=True)
+    out = Console()
+    if cmd == "last-good":
+        return _last_good(args, out, err)
+    paths = [Path(p) for p in args.paths]
+    records: list[dict[str, Any]] = []
+    status = EXIT_OK
+    check = cmd == "verify"
+    with _progress(err, paths) as prog:
+        for path in paths:
+            task = prog.add_task(path.name, total=path.stat().st_size) if prog and path.is_file() else None
+            cb = (lambda n, t=task: prog.advance(t, n)) if task is not None else None
+            try:
+                rec = inspect_path(
+                    path, check_data=check, scan_nonfinite=check and args.nonfinite, progress=cb
+                )
+            except InputError as exc:
+                if len(paths) == 1:
+                    raise
+                print(f"lrguard: {exc.one_line()}", file=sys.stderr)
+                status = EXIT_BAD_INPUT
+                continue
+            records.append(rec)
+            if is_problem(rec) if cmd == "show" else _verify_problem(rec):
+                status = max(status, EXIT_PROBLEM)
+    if args.json:
+        print(
+            json.dumps(
+                records if len(args.paths) > 1 else (records[0] if records else None), indent=1, default=str
+            )
+        )
+    else:
+        for rec in records:
+            render(rec, out, verify=check, tensors=getattr(args, "tensors", False))
+    return status
+
+
+def _verify_problem(rec: dict[str, Any]) -> bool:
+    return not rec["integrity"]["ok"] or rec["security"]["verdict"] != "safe" or is_problem(rec)
+
+
+def _last_good(args: argparse.Namespace, out: Console, err: Console) -> int:
+    chosen, results = last_good(args.directory)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "last_good": chosen["path"] if chosen else None,
+                    "candidates": [
+                        {
+                            "path": str(p),
+                            "epoch": r.get("epoch") if isinstance(r, dict) else None,
+                            "resumable": r is chosen,
+                            "error": r if isinstance(r, str) else None,
+                            "integrity_ok": r["integrity"]["ok"] if isinstance(r, dict) else False,
+                            "stripped": r.get("stripped") if isinstance(r, dict) else None,
+                        }
+                        for p, r in results
+                    ],
+                },
+                indent=1,
+                default=str,
+            )
+        )
+        return EXIT_OK if chosen else EXIT_PROBLEM
+    table = Table(title=f"checkpoints in {args.directory}", show_lines=False)
+    for col in ("file", "epoch", "intact", "security", "resume"):
+        table.add_column(col)
+    for p, r in results:
+        if isinstance(r, str):
+            table.add_row(p.name, "?", "[red]unreadable[/]", "", r)
+            continue
+        ok = (
+            "[green]yes[/]"
+            if r["integrity"]["ok"]
+            else "[red]no: " + "; ".join(r["integrity"]["problems"][:1]) + "[/]"
+        )
+        verdict = r["resume"]["verdict"] if not r.get("stripped") else "stripped"
+        mark = " [bold green]<- last good[/]" if r is chosen else ""
+        table.add_row(p.name, str(r.get("epoch")), ok, r["security"]["verdict"], verdict + mark)
+    out.print(table)
+    if chosen is None:
+        out.print("[bold red]no intact, resumable checkpoint found[/]")
+        return EXIT_PROBLEM
+    out.print(f"last good: [bold]{chosen['path']}[/] (epoch {chosen['epoch']})")
+    return EXIT_OK
+
+
+def _fmt_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.1f} {unit}" if unit != "B" else f"{int(size)} B"
+        size /= 1024
+    return f"{n} B"
+
+
+def render(rec: dict[str, Any], console: Console, *, verify: bool = False, tensors: bool = False) -> None:
+    """Print one inspection record for people."""
+    fw = rec["framework"] + (f" {rec['framework_version']}" if rec.get("framework_version") else "")
+    console.print(f"[bold]{rec['path']}[/]  ({rec['format']}, {fw})")
+    line = []
+    if rec.get("epoch") is not None:
+        line.append(f"epoch {rec['epoch']}")
+    if rec.get("global_step") is not None:
+        line.append(f"global_step {rec['global_step']}")
+    if rec.get("stripped"):
+        line.append("[yellow]STRIPPED[/] (" + ", ".join(rec.get("stripped_reasons") or ["finished"]) + ")")
+    if rec.get("best_fitness") is not None:
+        line.append(f"best_fitness {rec['best_fitness']:.4g}")
+    if rec.get("updates") is not None:
+        line.append(f"EMA updates {rec['updates']}")
+    if rec.get("date"):
+        line.append(f"saved {rec['date']}")
+    if line:
+        console.print("  " + " · ".join(line))
+    model = rec.get("model") or rec.get("tensors")
+    if model and model.get("tensors"):
+        dt = ", ".join(f"{k} {_fmt_bytes(v['bytes'])}" for k, v in sorted(model["by_dtype"].items()))
+        cls = f"{rec['model_class']}: " if rec.get("model_class") else ""
+        console.print(f"  model: {cls}{model['params']:,} params in {model['tensors']} tensors ({dt})")
+    if rec.get("train_args"):
+        console.print("  train args: " + ", ".join(f"{k}={v}" for k, v in rec["train_args"].items()))
+    has = rec.get("has") or {}
+    present = [k for k, v in has.items() if v]
+    console.print("  has: " + (", ".join(present) or "nothing recognised"))
+    if rec.get("missing"):
+        console.print("  [yellow]missing for a faithful resume:[/] " + ", ".join(rec["missing"]))
+    if rec.get("not_saved"):
+        console.print("  never saved by this trainer: " + ", ".join(rec["not_saved"]))
+    groups = rec.get("param_groups") or []
+    if groups:
+        table = Table(box=None, padding=(0, 2), show_edge=False)
+        for col in ("group", "tag", "lr", "initial_lr", "lr/initial", "momentum", "weight_decay", "params"):
+            table.add_column(col, justify="right" if col not in ("tag",) else "left")
+        for g in groups:
+            ratio = g["lr"] / g["initial_lr"] if g.get("lr") is not None and g.get("initial_lr") else None
+            table.add_row(
+                str(g["index"]),
+                g.get("tag") or "",
+                _f(g.get("lr")),
+                _f(g.get("initial_lr")),
+                _f(ratio),
+                _f(g.get("momentum")),
+                _f(g.get("weight_decay")),
+                str(g.get("params") or ""),
+            )
+        console.print("  optimizer param groups:")
+        console.print(table)
+    res = rec["resume"]
+    style = _VERDICT_STYLE.get(res["verdict"], "white")
+    console.print(f"  resume: [{style}]{res['verdict'].upper()}[/] — {res['summary']}")
+    for d in res.get("details", []):
+        console.print(f"    · {d}")
+    for p in res.get("problems", []):
+        console.print(f"    [red]✗[/] {p}")
+    integ = rec["integrity"]
+    if verify or not integ["ok"]:
+        state = "[green]OK[/]" if integ["ok"] else "[bold red]FAILED[/]"
+        checked = ", ".join(f"{k} {v:,}" for k, v in integ.get("checked", {}).items())
+        console.print(f"  integrity: {state} ({checked})")
+        for p in integ["problems"]:
+            console.print(f"    [red]✗[/] {p}")
+        for name, n in list(integ.get("nonfinite", {}).items())[:10]:
+            console.print(f"    [red]✗[/] {name}: {n} NaN/Inf")
+        if integ.get("manifest"):
+            man = integ["manifest"]
+            console.print(
+                f"    manifest {man['path']}: "
+                + ("[green]matches[/]" if man["ok"] else f"[red]{man['problem']}[/]")
+            )
+    sec = rec["security"]
+    style = _VERDICT_STYLE.get(sec["verdict"], "white")
+    n_glob = len(sec["globals"])
+    console.print(f"  security: [{style}]{sec['verdict'].upper()}[/] ({n_glob} distinct globals)")
+    for g in sec["globals"]:
+        if g["verdict"] != "safe":
+            offs = ", ".join(str(o) for o in g["offsets"][:5])
+            console.print(
+                f"    [{_VERDICT_STYLE[g['verdict']]}]{g['verdict']}[/] {g['name']} "
+                f"at offset {offs} — {g['reason']}"
+            )
+    if sec.get("call_chains"):
+        console.print(
+            f"    [bold red]dangerous[/] call on a call result at offset(s) {sec['call_chains'][:5]}"
+        )
+    if tensors and rec.get("tensors"):
+        for k, v in sorted(rec["tensors"]["by_dtype"].items()):
+            console.print(
+                f"    {k}: {v['tensors']} storages, {v['params']:,} elements, {_fmt_bytes(v['bytes'])}"
+            )
+    console.print()
+
+
+def _f(x: Any) -> str:
+    return "" if x is None else f"{x:.6g}"

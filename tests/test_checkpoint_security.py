@@ -1,0 +1,198 @@
+"""Malicious pickles: lrguard lists their globals, says 'dangerous', and never runs them."""
+
+from __future__ import annotations
+
+import io
+import pickle
+import struct
+import zipfile
+
+import pytest
+
+from lrguard.checkpoint import load
+from lrguard.checkpoint.pickle_walk import read_pickle
+from lrguard.checkpoint.security import assess, classify_global
+from lrguard.cli.main import main
+
+
+def _marker_cmd(marker):
+    return f"touch {marker}"
+
+
+def _global(module, name):
+    return b"c" + module.encode() + b"\n" + name.encode() + b"\n"
+
+
+def _str(s):
+    b = s.encode()
+    return b"X" + struct.pack("<I", len(b)) + b
+
+
+def corpus(marker):
+    """Pickles that would create `marker` if unpickled by pickle.loads."""
+    cmd = _marker_cmd(marker)
+
+    class Reduce:
+        def __reduce__(self):
+            import os
+
+            return (os.system, (cmd,))
+
+    p = {}
+    p["reduce_os_system_p2"] = pickle.dumps({"epoch": 1, "x": Reduce()}, protocol=2)
+    p["reduce_os_system_p4_stack_global"] = pickle.dumps([Reduce()], protocol=4)
+    # protocol 0 text GLOBAL
+    p["proto0_text_global"] = b"cos\nsystem\n(V" + cmd.encode() + b"\ntR."
+    # nested REDUCE: getattr(__import__('os'), 'system')(cmd)
+    p["nested_reduce_getattr_chain"] = (
+        b"\x80\x02"
+        + _global("builtins", "getattr")
+        + b"("
+        + _global("builtins", "__import__")
+        + b"("
+        + _str("os")
+        + b"tR"
+        + _str("system")
+        + b"tR("
+        + _str(cmd)
+        + b"tR."
+    )
+    # STACK_GLOBAL with operands fetched through the memo (memo trick)
+    p["stack_global_via_memo"] = (
+        b"\x80\x04"
+        + _str("posix")
+        + b"\x94"
+        + _str("system")
+        + b"\x94"
+        + b"h\x00h\x01\x93("
+        + _str(cmd)
+        + b"tR."
+    )
+    # memo trick: a harmless-looking global stored, then overwritten memo slot used for the call
+    p["memo_overwrite"] = (
+        b"\x80\x02"
+        + _global("collections", "OrderedDict")
+        + b"q\x00"
+        + _global("subprocess", "call")
+        + b"q\x000h\x00]"
+        + _str("sh")
+        + b"a"
+        + _str("-c")
+        + b"a"
+        + _str(cmd)
+        + b"a\x85R."
+    )
+    # INST opcode (protocol 0 instance creation calls the class)
+    p["inst_opcode"] = b"(V" + cmd.encode() + b"\nios\nsystem\n."
+    # BUILD with __setstate__ on an object created through NEWOBJ of a dangerous class
+    p["newobj_eval"] = (
+        b"\x80\x02" + _global("builtins", "eval") + _str(f"__import__('os').system({cmd!r})") + b"\x85R."
+    )
+    return p
+
+
+@pytest.fixture
+def marker(tmp_path):
+    return tmp_path / "PWNED"
+
+
+def test_corpus_is_really_malicious(marker, tmp_path):
+    # Sanity check of the corpus itself in a throw-away subprocess: pickle.loads does create the marker.
+    import subprocess
+    import sys
+
+    data = corpus(marker)["proto0_text_global"]
+    subprocess.run(
+        [sys.executable, "-c", "import pickle,sys; pickle.loads(sys.stdin.buffer.read())"],
+        input=data,
+        check=False,
+        capture_output=True,
+    )
+    assert marker.exists()
+    marker.unlink()
+
+
+@pytest.mark.parametrize("name", sorted(corpus("/tmp/x")))
+def test_walker_never_executes_and_flags_dangerous(marker, name):
+    data = corpus(marker)[name]
+    res = read_pickle(data)
+    rep = assess(res.globals, res.calls)
+    assert rep.verdict == "dangerous", (name, [(g.name, g.verdict) for g in rep.globals])
+    assert all(g.offsets for g in rep.globals)
+    assert not marker.exists()
+
+
+def _zip_with(data_pkl: bytes, path):
+    # An otherwise valid torch-style zip: torch.save layout with a malicious data.pkl.
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("archive/data.pkl", data_pkl)
+        zf.writestr("archive/byteorder", "little")
+        zf.writestr("archive/data/0", b"\x00" * 16)
+        zf.writestr("archive/version", "3\n")
+
+
+def test_malicious_data_pkl_in_valid_zip(tmp_path, marker, capsys):
+    path = tmp_path / "last.pt"
+    _zip_with(corpus(marker)["reduce_os_system_p2"], path)
+    loaded = load(path)
+    assert loaded.root["epoch"] == 1
+    assert main(["ckpt", "show", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "DANGEROUS" in out and "system" in out
+    assert main(["ckpt", "verify", "--json", str(path)]) == 1
+    import json
+
+    rec = json.loads(capsys.readouterr().out)
+    assert rec["security"]["verdict"] == "dangerous"
+    assert not marker.exists()
+
+
+def test_torch_zip_with_injected_global_is_dangerous(tmp_path, marker):
+    torch = pytest.importorskip("torch")
+    good = tmp_path / "good.pt"
+    torch.save({"epoch": 1, "w": torch.ones(2)}, good)
+    with zipfile.ZipFile(good) as zf:
+        entries = {n: zf.read(n) for n in zf.namelist()}
+    bad = tmp_path / "bad.pt"
+    with zipfile.ZipFile(bad, "w", zipfile.ZIP_STORED) as zf:
+        for n, b in entries.items():
+            zf.writestr(n, corpus(marker)["reduce_os_system_p2"] if n.endswith("data.pkl") else b)
+    res = load(bad)
+    assert assess(res.pickle.globals, res.pickle.calls).verdict == "dangerous"
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "dotted, verdict",
+    [
+        ("torch._utils._rebuild_tensor_v2", "safe"),
+        ("collections.OrderedDict", "safe"),
+        ("models.yolo.DetectionModel", "safe"),
+        ("ultralytics.nn.tasks.DetectionModel", "safe"),
+        ("torch.HalfStorage", "safe"),
+        ("mypackage.Thing", "suspicious"),
+        ("os.system", "dangerous"),
+        ("posix.system", "dangerous"),
+        ("builtins.eval", "dangerous"),
+        ("builtins.getattr", "dangerous"),
+        ("subprocess.Popen", "dangerous"),
+        ("torch.serialization.load", "dangerous"),
+        ("runpy._run_code", "dangerous"),
+        ("torch.float16", "safe"),
+        ("torch.save", "suspicious"),
+        ("torch.load", "dangerous"),
+    ],
+)
+def test_classification(dotted, verdict):
+    assert classify_global(dotted)[0] == verdict
+
+
+def test_real_torch_checkpoint_is_safe(tmp_path):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "m.pt"
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    torch.save({"model": model, "optimizer": opt.state_dict(), "epoch": 0}, path)
+    loaded = load(path)
+    assert assess(loaded.pickle.globals, loaded.pickle.calls).verdict == "safe"
+    _ = io  # keep import for readers of this corpus
