@@ -54,10 +54,7 @@ def inspect_path(
     loaded = load(path)
     structure = describe(loaded.root, loaded.storages)
     facts = facts_from_root(path, loaded.root)
-    if structure.framework == LIGHTNING:
-        resume = check_lightning(loaded.root)
-    else:
-        resume = check_resume(facts, structure, path)
+    resume = check_lightning(loaded.root) if structure.framework == LIGHTNING else check_resume(facts, structure, path)
     security = assess(loaded.pickle.globals, loaded.pickle.calls)
     if check_data or scan_nonfinite:
         integrity = verify(path, loaded=loaded, scan_nonfinite=scan_nonfinite, progress=progress)
