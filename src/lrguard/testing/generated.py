@@ -120,9 +120,10 @@ def write_generated_run(
         names += [f"lr/pg{j}" for j in range(lr.shape[1])]
         lines = [",".join(names)]
         t = 0.0
-        starts = {0} | {
-            int(np.nonzero(epochs == s.start_epoch)[0][0]) for s in sessions[1:] if np.any(epochs == s.start_epoch)
-        }
+        # Row where each session begins: sessions may repeat epochs (rewinds, appended runs), so count
+        # rows rather than searching the epoch column.
+        lengths = [max(s.stop_epoch - s.start_epoch, 0) for s in sessions]
+        starts = {int(r) for r, length in zip(np.cumsum([0, *lengths[:-1]]), lengths, strict=True) if length}
         for k in range(n):
             t = 10.0 if k in starts else t + 10.0
             vals = [t, *losses[k], 0.5, 0.5, 0.4, 0.2, *losses[k], *lr[k]]
