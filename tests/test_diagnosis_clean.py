@@ -1,0 +1,74 @@
+"""Normal behaviour is never reported at warning or above (runs generated from the schedule functions)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import causes, generated_diagnosis, warnings_or_worse
+from lrguard.schedules import ScheduleSpec, SessionPlan
+
+PROFILES = ["yolov5", "yolov5-v6.1", "ultralytics-8.4", "ultralytics-8.3", "ultralytics-8.4-musgd"]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("cos", [False, True], ids=["linear", "cosine"])
+@pytest.mark.parametrize("resume_at", [None, 37], ids=["one-session", "seamless-resume"])
+def test_generated_clean_run_has_no_warning(tmp_path, profile, cos, resume_at):
+    spec = ScheduleSpec(lr0=0.01, lrf=0.01, epochs=120, nb=40, cos_lr=cos)
+    sessions = [SessionPlan(0, 120, spec)]
+    if resume_at:
+        sessions = [SessionPlan(0, resume_at, spec), SessionPlan(resume_at, 120, spec, resumed=True)]
+    d = generated_diagnosis(tmp_path / "exp", profile, sessions)
+    assert warnings_or_worse(d) == [], [(f.cause, f.epoch, f.title) for f in d.findings]
+    assert causes(d)[0] == "warmup"
+    assert d.spec.nb == 40
+    if resume_at and profile.startswith("ultralytics"):
+        assert [s.start for s in d.sessions] == ["start", "resume"]
+        assert d.sessions[1].first_epoch == resume_at + 1
+
+
+def test_generated_clean_yolov5_reference_run_findings(tmp_path):
+    """E=300, nb=100: the flat hand-off rows 3-4 are on plan; only the warmup info is reported."""
+    spec = ScheduleSpec(lr0=0.01, lrf=0.01, epochs=300, nb=100)
+    d = generated_diagnosis(tmp_path / "exp", "yolov5", [SessionPlan(0, 300, spec)])
+    assert causes(d) == ["warmup"]
+    w = d.findings[0]
+    assert w.epoch == 0 and w.data["warmup_iterations"] == 300 and w.data["batches_per_epoch"] == 100
+    assert d.worst.value == "info"
+    assert not d.failing(d.worst.__class__("warning"))
+
+
+def test_generated_partial_run_still_being_written_is_clean(tmp_path):
+    spec = ScheduleSpec(lr0=0.01, lrf=0.01, epochs=300, nb=100)
+    run_dir = tmp_path / "exp"
+    d = generated_diagnosis(run_dir, "yolov5", [SessionPlan(0, 50, spec)])
+    csv = run_dir / "results.csv"
+    csv.write_text(csv.read_text() + "                  50,   0.0")
+    from lrguard.diagnosis import diagnose
+    from lrguard.readers import read_run
+
+    d = diagnose(read_run(run_dir))
+    assert warnings_or_worse(d) == []
+    assert any("incomplete" in n for n in d.notes)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    e=st.integers(min_value=12, max_value=400),
+    lr0=st.sampled_from([0.001, 0.002, 0.005, 0.01, 0.02, 0.1]),
+    lrf=st.sampled_from([0.01, 0.05, 0.1, 0.2]),
+    cos=st.booleans(),
+    nb=st.integers(min_value=3, max_value=400),
+    warmup=st.sampled_from([0.0, 0.5, 1.0, 3.0, 5.0]),
+    resume_frac=st.floats(min_value=0.05, max_value=0.95),
+    profile=st.sampled_from(["yolov5", "ultralytics-8.4", "ultralytics-8.3"]),
+)
+def test_generated_random_clean_configs_never_warn(tmp_path_factory, e, lr0, lrf, cos, nb, warmup, resume_frac, profile):
+    spec = ScheduleSpec(lr0=lr0, lrf=lrf, epochs=e, nb=nb, cos_lr=cos, warmup_epochs=warmup)
+    s = min(max(int(resume_frac * e), 1), e - 1)
+    sessions = [SessionPlan(0, s, spec), SessionPlan(s, e, spec, resumed=True)]
+    d = generated_diagnosis(tmp_path_factory.mktemp("run") / "exp", profile, sessions)
+    bad = warnings_or_worse(d)
+    assert bad == [], [(f.cause.value, f.epoch, f.title) for f in bad]
