@@ -224,6 +224,7 @@ def detect_lr_departures(ctx: Context) -> list[Finding]:
             and np.isfinite(obs[nxt])
             and obs[nxt] < lr_a * (1 - ctx.tol)
             and prev is not None
+            and _ok(prev.cfg_err, ctx)
             and ctx.close(float(obs[nxt]), float(ctx.planned[nxt, ctx.ref]), 3 * ctx.tol)
         ):
             evidence.append(f"the next epoch is back on plan ({obs[nxt]:.6g}): one epoch ran at lr0 = {base:.6g}")
@@ -275,8 +276,12 @@ def detect_lr_departures(ctx: Context) -> list[Finding]:
                         data,
                     )
                 )
+                # The rebuilt schedule explains every later row it reproduces, including the rows
+                # where a cosine climbs back: those are not new departures.
+                explained = _rows_following(ctx, i, pred_fn=lambda rows, c=cand: base * c.lf(_lf_x(ctx, rows), ctx.profile))
+                skip.update(j for j in ups if j > i and j <= explained[-1])
                 if spec.cos_lr:
-                    findings.extend(_past_end(ctx, cur, n_cfg))
+                    findings.extend(_past_end(ctx, explained, n_cfg))
                 continue
 
         if _ok(cur.cfg_err, ctx) and prev is not None and not _ok(prev.cfg_err, ctx):
@@ -360,9 +365,31 @@ def _hyp_changed(
     )
 
 
-def _past_end(ctx: Context, cur: Stretch, period: int) -> list[Finding]:
-    x = ctx.epoch_index[cur.rows] - ctx.profile.log_lag
-    past = cur.rows[x > period]
+def _lf_x(ctx: Context, rows: np.ndarray) -> np.ndarray:
+    return np.maximum(ctx.epoch_index[rows] - ctx.profile.log_lag, 0).astype(float)
+
+
+def _rows_following(ctx: Context, i: int, pred_fn) -> np.ndarray:
+    """Rows ``i, i+1, ...`` of the same lineage whose reference LR matches ``pred_fn(rows)``."""
+    end = ctx.run.n_rows - 1
+    for s in ctx.sessions:
+        if s.first_row > i and s.start in ("restart", "rewind"):
+            end = s.first_row - 1
+            break
+    rows = np.arange(i, end + 1)
+    pred = pred_fn(rows)
+    obs = ctx.obs[rows]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ok = np.abs(obs - pred) <= 3 * ctx.tol * np.maximum(np.abs(obs), 1e-30)
+    bad = np.nonzero(~ok)[0]
+    stop = int(bad[0]) if bad.size else rows.size
+    return rows[: max(stop, 1)]
+
+
+def _past_end(ctx: Context, rows: np.ndarray, period: int) -> list[Finding]:
+    """First row of ``rows`` where a cosine of half-period ``period`` climbs back (x mod 2N in (N, 2N))."""
+    x = ctx.epoch_index[rows] - ctx.profile.log_lag
+    past = rows[np.mod(x, 2 * period) > period]
     if past.size == 0:
         return []
     i = int(past[0])
