@@ -36,3 +36,9 @@ def test_loss_bumps_nan(tmp_path):
     )
     box = run.train_losses["train/box_loss"]
     assert np.all(np.isfinite(box[:5])) and np.all(np.isnan(box[5:]))
+
+
+def test_time_column_restarts_after_a_one_epoch_session(tmp_path):
+    sessions = [SessionPlan(0, 1, UL), SessionPlan(1, 2, UL, resumed=True), SessionPlan(2, 10, UL, resumed=True)]
+    run = read_run(write_generated_run(tmp_path / "exp", get_profile("ultralytics-8.4"), sessions))
+    assert run.session_starts == [1, 2]
