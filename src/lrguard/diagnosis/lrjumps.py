@@ -71,13 +71,33 @@ def _fit_stretch(ctx: Context, rows: np.ndarray) -> Stretch:
     return Stretch(rows=rows, cfg_err=cfg_err, epochs_fit=e_fit, epochs_err=e_err, base_fit=b, base_err=b_err)
 
 
-def _stretches(ctx: Context) -> tuple[list[Stretch], list[int]]:
-    """Cut post-warmup rows into stretches; return them and the rows where the LR stepped up."""
+def _is_break_down(ctx: Context, current: list[int], i: int) -> bool:
+    """Whether row ``i`` drops far more than the rows before it were falling (a schedule change).
+
+    A smooth schedule falls by similar amounts from one row to the next (linear: the same amount;
+    cosine: slowly changing), so a drop of at least 5% that is more than three times the recent
+    per-row decrease marks a new schedule (e.g. total epochs reduced on resume).
+    """
+    if len(current) < 3:
+        return False
+    obs = ctx.obs
+    prev = current[-1]
+    drop = float(obs[prev] - obs[i])
+    if not drop > max(0.05, 10 * ctx.tol) * float(obs[prev]):
+        return False
+    recent = np.array(current[-6:])
+    steps = obs[recent[:-1]] - obs[recent[1:]]
+    return drop > 3 * max(float(np.median(steps)), 0.0)
+
+
+def _stretches(ctx: Context) -> tuple[list[Stretch], list[int], list[int]]:
+    """Cut post-warmup rows into stretches; return them and the rows where the LR stepped up / down."""
     obs = ctx.obs
     n = ctx.run.n_rows
     usable = ~ctx.in_warmup & np.isfinite(obs)
     groups: list[list[int]] = []
     ups: list[int] = []
+    downs: list[int] = []
     current: list[int] = []
     for i in range(n):
         if not usable[i]:
@@ -97,10 +117,14 @@ def _stretches(ctx: Context) -> tuple[list[Stretch], list[int]]:
                 groups.append(current)
                 current = []
                 ups.append(i)
+            elif _is_break_down(ctx, current, i):
+                groups.append(current)
+                current = []
+                downs.append(i)
         current.append(i)
     if current:
         groups.append(current)
-    return [_fit_stretch(ctx, np.array(g)) for g in groups], ups
+    return [_fit_stretch(ctx, np.array(g)) for g in groups], ups, downs
 
 
 def _ok(err: float, ctx: Context) -> bool:
@@ -178,7 +202,7 @@ def _finding(
 
 def detect_lr_departures(ctx: Context) -> list[Finding]:
     """Explain every upward step of the reference LR after warmup (see module docstring)."""
-    stretches, ups = _stretches(ctx)
+    stretches, ups, downs = _stretches(ctx)
     if not stretches:
         return []
     obs = ctx.obs
@@ -193,9 +217,10 @@ def detect_lr_departures(ctx: Context) -> list[Finding]:
         return _time_budget(ctx, stretches, ups)
 
     skip: set[int] = set()
-    for i in ups:
+    for i in sorted(ups + downs):
         if i in skip:
             continue
+        down = i in downs
         k = by_first[i]
         prev = stretches[k - 1] if k > 0 else None
         cur = stretches[k]
@@ -204,7 +229,7 @@ def detect_lr_departures(ctx: Context) -> list[Finding]:
         s_epoch, how = _resume_note(ctx, i)
         s_idx = s_epoch - ctx.profile.epoch_base
         head = (
-            f"line {int(ctx.run.table.line_numbers[i])} (epoch {_epoch(ctx, i)}): {_col(ctx)} rose from {lr_b:.6g} "
+            f"line {int(ctx.run.table.line_numbers[i])} (epoch {_epoch(ctx, i)}): {_col(ctx)} {'fell' if down else 'rose'} from {lr_b:.6g} "
             f"to {lr_a:.6g} ({rise:+.1%}); the plan from {_config_name(ctx)} has {ctx.planned[i, ctx.ref]:.6g} there"
         )
         evidence = [head] + ([how] if how else [])
@@ -219,7 +244,8 @@ def detect_lr_departures(ctx: Context) -> list[Finding]:
         # M10: one row at lr0, then straight back to the old curve.
         nxt = i + 1
         if (
-            abs(lr_a / base - 1.0) < 0.02
+            not down
+            and abs(lr_a / base - 1.0) < 0.02
             and nxt < ctx.run.n_rows
             and np.isfinite(obs[nxt])
             and obs[nxt] < lr_a * (1 - ctx.tol)
@@ -304,8 +330,9 @@ def detect_lr_departures(ctx: Context) -> list[Finding]:
             if _ok(cur.base_err, ctx) and cur.base_fit is not None:
                 findings.append(_hyp_changed(ctx, i, base, cur.base_fit, evidence, data, lr_b))
                 continue
-        # M13: resumed row repeats the previous LR (tiny blip), then back on plan.
-        if ctx.close(lr_a, lr_b, 3 * ctx.tol):
+        # M13: resumed row repeats the previous LR (tiny blip), then back on plan. A drop no
+        # mechanism explains is not reported: only upward departures are a problem on their own.
+        if down or ctx.close(lr_a, lr_b, 3 * ctx.tol):
             continue
         evidence.append(
             f"no known mechanism reproduces it: implied total epochs after the step {cur.epochs_fit} "
