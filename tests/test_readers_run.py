@@ -191,3 +191,17 @@ def test_not_a_run(tmp_path):
 def test_lr_array_matches_columns(tmp_path):
     run = read_run(gen(tmp_path, "yolov5"))
     np.testing.assert_array_equal(run.lr[:, 1], run.table.column("x/lr1"))
+
+
+def test_explicit_csv_file_is_the_one_read(tmp_path):
+    """A results.csv copy under another name is read, not the results.csv that may sit next to it."""
+    d = gen(tmp_path, "yolov5")
+    other = tmp_path / "backup.csv"
+    lines = (d / "results.csv").read_text().splitlines()[:11]
+    other.write_text("\n".join(lines) + "\n")
+    run = read_run(other)
+    assert run.n_rows == 10 and run.files["results"] == other
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "copy.csv").write_text("\n".join(lines) + "\n")
+    assert read_run(alone / "copy.csv").n_rows == 10
