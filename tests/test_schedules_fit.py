@@ -103,3 +103,17 @@ def test_implied_lr0():
     spec = ScheduleSpec(lr0=0.01, lrf=0.01, epochs=300)
     x = np.arange(10, 20, dtype=float)
     np.testing.assert_allclose(implied_lr0(0.02 * spec.lf(x, prof), x, spec, prof), 0.02)
+
+
+def test_best_integer_epochs_never_divides_by_zero_with_the_v6_0_offset():
+    """YOLOv5 <= v6.0 divides by E - 1: a candidate E = 1 used to print a numpy RuntimeWarning."""
+    import warnings
+
+    prof = get_profile("yolov5-v6.0")
+    spec = ScheduleSpec(lr0=0.0625, lrf=0.5, epochs=3)
+    x = np.array([1.0])
+    lr = 0.0625 * spec.lf(x, prof)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got, err = best_integer_epochs(lr, x, spec, prof)
+    assert got == 3 and err < 1e-9

@@ -78,7 +78,9 @@ def best_integer_epochs(
     if est.size == 0:
         return None, math.inf
     centre = float(np.median(est))
-    lo, hi = max(1, math.floor(centre * 0.98) - 2), math.ceil(centre * 1.02) + 2
+    # E must exceed the linear offset (YOLOv5 <= v6.0 divides by E - 1).
+    lo = max(1 + profile.linear_offset, math.floor(centre * 0.98) - 2)
+    hi = max(lo, math.ceil(centre * 1.02) + 2)
     candidates = np.arange(lo, hi + 1)
     best: tuple[int | None, float] = (None, math.inf)
     for cand in candidates:
