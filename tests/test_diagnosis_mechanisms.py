@@ -10,6 +10,8 @@ import shutil
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from conftest import causes, generated_diagnosis, warnings_or_worse
 from lrguard.diagnosis import diagnose
@@ -317,3 +319,37 @@ def test_generated_copy_of_run_diagnoses_identically(tmp_path):
     shutil.copytree(src, tmp_path / "b")
     da, db = diagnose(read_run(src)), diagnose(read_run(tmp_path / "b"))
     assert [(f.cause, f.epoch) for f in da.findings] == [(f.cause, f.epoch) for f in db.findings]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    e1=st.integers(min_value=20, max_value=3000),
+    k=st.floats(min_value=0.3, max_value=3.0),
+    frac=st.floats(min_value=0.15, max_value=0.9),
+    lrf=st.sampled_from([0.01, 0.1, 0.2]),
+    cos=st.booleans(),
+    nb=st.integers(min_value=5, max_value=500),
+    profile=st.sampled_from(["yolov5", "ultralytics-8.4", "ultralytics-8.3"]),
+)
+def test_generated_random_epochs_change_named_at_the_right_epoch(tmp_path_factory, e1, k, frac, lrf, cos, nb, profile):
+    """Any visible change of total epochs on a resume after warmup (up or down, still above the epoch
+    reached) is epochs-changed-on-resume at the first row on the new curve, with both E recovered."""
+    e2, s = int(e1 * k), int(frac * e1)
+    assume(e2 > s + 5 and abs(e2 - e1) > 0.05 * e1 and s > 10)
+    assume(s * nb > max(3 * nb, 100) + 2 * nb)  # resumed after warmup
+    prof = get_profile(profile)
+    a = ScheduleSpec(lr0=0.01, lrf=lrf, epochs=e1, nb=nb, cos_lr=cos)
+    b = a.with_(epochs=e2)
+    x = s - prof.log_lag
+    assume(abs(float(b.lf(x, prof)) / float(a.lf(x, prof)) - 1) > 0.02)  # visible at the seam
+    d = generated_diagnosis(
+        tmp_path_factory.mktemp("run") / "exp",
+        profile,
+        [SessionPlan(0, s, a), SessionPlan(s, min(e2, s + 30), b, resumed=True)],
+    )
+    got = [
+        (f.cause.value, f.epoch, f.data.get("implied_epochs_before"), f.data.get("implied_epochs_after"))
+        for f in warnings_or_worse(d)
+    ]
+    want_epoch = s + prof.epoch_base + (1 if prof.resume_row_restored else 0)
+    assert got == [("epochs-changed-on-resume", want_epoch, e1, e2)]
