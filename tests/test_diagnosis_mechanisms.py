@@ -353,3 +353,38 @@ def test_generated_random_epochs_change_named_at_the_right_epoch(tmp_path_factor
     ]
     want_epoch = s + prof.epoch_base + (1 if prof.resume_row_restored else 0)
     assert got == [("epochs-changed-on-resume", want_epoch, e1, e2)]
+
+
+def test_generated_restart_from_weights_ultralytics(tmp_path, monkeypatch):
+    """M2 in Ultralytics: args.yaml model: runs/detect/train/weights/last.pt (relative to the cwd)."""
+    runs = tmp_path / "runs" / "detect"
+    write_generated_run(runs / "train", get_profile("ultralytics-8.4"), [SessionPlan(0, 100, UL)])
+    monkeypatch.chdir(tmp_path)
+    d = generated_diagnosis(
+        runs / "train2",
+        "ultralytics-8.4",
+        [SessionPlan(0, 50, UL.with_(epochs=50))],
+        config={"model": "runs/detect/train/weights/last.pt", "pretrained": True},
+    )
+    f = only(d, "restart-from-weights")
+    assert f.epoch == 1 and f.data["previous_last_lr"] == pytest.approx(0.000199, rel=1e-3)
+    assert "yolo train" in f.fix and "warmup_epochs=0" in f.fix
+    assert causes(d, 1) == ["restart-from-weights"]
+
+
+def test_generated_yolov5_resume_seen_through_event_files(tmp_path):
+    """YOLOv5 writes no seam into results.csv; two TensorBoard event files show the second process."""
+    from test_readers_tfevents import write_events
+
+    spec = V5.with_(nb=2)  # 100-iteration floor: warmup lasts 50 epochs
+    run_dir = write_generated_run(
+        tmp_path / "exp", get_profile("yolov5"), [SessionPlan(0, 20, spec), SessionPlan(20, 100, spec, resumed=True)]
+    )
+    write_events(run_dir / "events.out.tfevents.1000000000.host.1.0", list(range(20)), t0=1.0e9)
+    write_events(run_dir / "events.out.tfevents.1100000000.host.2.0", list(range(20, 100)), t0=1.1e9)
+    d = diagnose(read_run(run_dir))
+    assert [(s.first_epoch, s.start) for s in d.sessions] == [(0, "start"), (20, "resume")]
+    assert "TensorBoard" in d.sessions[1].evidence
+    f = only(d, "warmup-reentered-on-resume")
+    assert f.severity.value == "info" and f.epoch == 20
+    assert warnings_or_worse(d) == []
