@@ -225,7 +225,7 @@ def detect_lr_departures(ctx: Context) -> list[Finding]:
         prev = stretches[k - 1] if k > 0 else None
         cur = stretches[k]
         lr_b, lr_a = float(obs[i - 1]), float(obs[i])
-        rise = lr_a / lr_b - 1.0
+        rise = ctx.rel(lr_a, lr_b)  # inf after a logged LR of 0
         s_epoch, how = _resume_note(ctx, i)
         s_idx = s_epoch - ctx.profile.epoch_base
         head = (
@@ -245,7 +245,7 @@ def detect_lr_departures(ctx: Context) -> list[Finding]:
         nxt = i + 1
         if (
             not down
-            and abs(lr_a / base - 1.0) < 0.02
+            and abs(ctx.rel(lr_a, base)) < 0.02
             and nxt < ctx.run.n_rows
             and np.isfinite(obs[nxt])
             and obs[nxt] < lr_a * (1 - ctx.tol)

@@ -73,7 +73,9 @@ def best_integer_epochs(
     lr_a = np.asarray(lr, dtype=float)
     x_a = np.asarray(x, dtype=float)
     b = spec.lr0 if base is None else base
-    est = implied_epochs(lr_a / b, x_a, spec.lrf, cos_lr=spec.cos_lr, offset=profile.linear_offset)
+    with np.errstate(divide="ignore", invalid="ignore"):  # lr0 of 0 in a (broken) config
+        ratio = lr_a / b
+    est = implied_epochs(ratio, x_a, spec.lrf, cos_lr=spec.cos_lr, offset=profile.linear_offset)
     est = est[np.isfinite(est)]
     if est.size == 0:
         return None, math.inf
@@ -117,7 +119,8 @@ def estimate_nb(
     if rows.size == 0:
         return None, math.inf
     epochs = np.arange(rows.shape[0])
-    ref = profile.reference_group
+    # A results.csv may log fewer groups than the profile has (the context falls back to group 0 too).
+    ref = profile.reference_group if profile.reference_group < rows.shape[1] else 0
     if candidates is None:
         cands: set[int] = set()
         r0 = rows[0, ref] / max(spec.lr0 * profile.lr_scale(ref), 1e-30)
@@ -135,6 +138,8 @@ def estimate_nb(
         candidates = sorted(cands)
     best: tuple[int | None, float] = (None, math.inf)
     denom = np.maximum(np.abs(rows), 1e-30)
+    if not np.isfinite(rows).any():
+        return None, math.inf
     for nb in candidates:
         pred = logged_lr(spec.with_(nb=int(nb)), profile, epochs, rows.shape[1])
         err = float(np.nanmax(np.abs(pred - rows) / denom))
