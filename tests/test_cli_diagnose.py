@@ -268,3 +268,13 @@ def test_import_and_diagnose_json_do_not_import_torch(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
+
+
+def test_html_unavailable_fails_before_any_output(tmp_path, capsys):
+    target = tmp_path / "report.html"
+    code, out, err = run_cli(capsys, "--html", str(target), str(clean_run(tmp_path)))
+    if code == 2:  # the HTML report is a separate feature; until it exists: one line, nothing else
+        assert out == "" and err.startswith("lrguard: ") and err.count("\n") == 1 and str(target) in err
+        assert not target.exists()
+    else:
+        assert code == 0 and target.is_file()
