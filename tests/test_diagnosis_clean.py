@@ -7,6 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import causes, generated_diagnosis, warnings_or_worse
+from lrguard.diagnosis import diagnose
+from lrguard.readers import read_run
 from lrguard.schedules import ScheduleSpec, SessionPlan
 
 PROFILES = ["yolov5", "yolov5-v6.1", "ultralytics-8.4", "ultralytics-8.3", "ultralytics-8.4-musgd"]
@@ -46,9 +48,6 @@ def test_generated_partial_run_still_being_written_is_clean(tmp_path):
     d = generated_diagnosis(run_dir, "yolov5", [SessionPlan(0, 50, spec)])
     csv = run_dir / "results.csv"
     csv.write_text(csv.read_text() + "                  50,   0.0")
-    from lrguard.diagnosis import diagnose
-    from lrguard.readers import read_run
-
     d = diagnose(read_run(run_dir))
     assert warnings_or_worse(d) == []
     assert any("incomplete" in n for n in d.notes)
@@ -72,3 +71,27 @@ def test_generated_random_clean_configs_never_warn(tmp_path_factory, e, lr0, lrf
     d = generated_diagnosis(tmp_path_factory.mktemp("run") / "exp", profile, sessions)
     bad = warnings_or_worse(d)
     assert bad == [], [(f.cause.value, f.epoch, f.title) for f in bad]
+
+
+def test_generated_ultralytics_82_padded_csv_without_time_is_clean(tmp_path):
+    """8.0-8.2 write '%23s,' / '%23.5g,' cells and no time column."""
+    from lrguard.frameworks import get_profile
+    from lrguard.testing.generated import write_generated_run
+
+    spec = ScheduleSpec(lr0=0.01, lrf=0.01, epochs=100, nb=40)
+    run_dir = write_generated_run(
+        tmp_path / "exp", get_profile("ultralytics-8.3"), [SessionPlan(0, 30, spec), SessionPlan(30, 100, spec, resumed=True)]
+    )
+    csv = run_dir / "results.csv"
+    lines = csv.read_text().splitlines()
+    header = [h for h in lines[0].split(",") if h != "time"]
+    out = [",".join(f"{h:>23s}" for h in header)]
+    for ln in lines[1:]:
+        cells = ln.split(",")
+        del cells[1]
+        out.append(",".join(f"{float(c):>23.5g}" for c in cells))
+    csv.write_text("\n".join(out) + "\n")
+    d = diagnose(read_run(run_dir))
+    assert d.profile.name == "ultralytics-8.3" and d.run.time is None
+    assert warnings_or_worse(d) == []
+    assert d.spec.nb == 40
