@@ -95,3 +95,32 @@ def test_generated_ultralytics_82_padded_csv_without_time_is_clean(tmp_path):
     assert d.profile.name == "ultralytics-8.3" and d.run.time is None
     assert warnings_or_worse(d) == []
     assert d.spec.nb == 40
+
+
+def test_real_ultralytics_84190_interrupted_and_resumed_rows_are_clean(tmp_path):
+    """The LR and time values of the real 8.4.190 run in feasibility.md §1.4 (epochs=4, SGD, resumed at 3)."""
+    run_dir = tmp_path / "train"
+    run_dir.mkdir()
+    header = (
+        "epoch,time,train/box_loss,train/cls_loss,train/dfl_loss,metrics/precision(B),metrics/recall(B),"
+        "metrics/mAP50(B),metrics/mAP50-95(B),val/box_loss,val/cls_loss,val/dfl_loss,lr/pg0,lr/pg1,lr/pg2"
+    )
+    rows = [
+        "1,0.32,3.1,4.2,1.9,0,0,0,0,3.2,4.3,2.0,0.00166667,0.00166667,0.085",
+        "2,0.88,3.0,4.1,1.9,0,0,0,0,3.1,4.2,2.0,0.0037625,0.0037625,0.0537625",
+        "3,0.29,3.0,4.0,1.8,0,0,0,0,3.1,4.1,2.0,0.00420833,0.00420833,0.020875",
+        "4,0.87,2.9,3.9,1.8,0,0,0,0,3.0,4.0,1.9,0.002575,0.002575,0.002575",
+    ]
+    (run_dir / "results.csv").write_text("\n".join([header, *rows]) + "\n")
+    (run_dir / "args.yaml").write_text(
+        "task: detect\nmode: train\nepochs: 4\noptimizer: SGD\nlr0: 0.01\nlrf: 0.01\nwarmup_epochs: 3.0\n"
+        "warmup_bias_lr: 0.1\ncos_lr: false\nclose_mosaic: 10\ntime: null\nresume: false\n"
+    )
+    d = diagnose(read_run(run_dir, framework_version="8.4.190"))
+    assert d.profile.name == "ultralytics-8.4"
+    assert [(s.first_epoch, s.start) for s in d.sessions] == [(1, "start"), (3, "resume")]
+    assert d.spec.nb == 2
+    assert warnings_or_worse(d) == []
+    assert float(abs(d.planned[:, 0] - d.run.lr[:, 0]).max()) < 1e-8
+    inferred = diagnose(read_run(run_dir))  # no version recorded: bias in lr/pg2 + time column -> 8.4
+    assert inferred.profile.name == "ultralytics-8.4" and warnings_or_worse(inferred) == []
