@@ -5,10 +5,13 @@ from __future__ import annotations
 import io
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rich.console import Console
 
 from lrguard.cli.main import main
 from lrguard.diagnosis import diagnose
+from lrguard.errors import LrguardError
 from lrguard.readers import read_run
 from lrguard.reports.jsonreport import render_json
 from lrguard.reports.terminal import render_terminal
@@ -66,3 +69,44 @@ def test_jumbled_epoch_column(tmp_path, epochs, capsys):
     assert main(["diagnose", "--json", str(d)]) in (0, 1)
     assert main(["diagnose", str(d)]) in (0, 1)
     assert capsys.readouterr().err == ""
+
+
+_cell = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=32), st.just(0.0), st.just(""), st.floats(min_value=0, max_value=0.1)
+)
+_configs = [
+    None,
+    "epochs: 0\n",
+    "epochs: -5\nhyp: {lr0: 0, lrf: 1}\n",
+    "epochs: abc\ncos_lr: true\nhyp: {lrf: 2, warmup_epochs: -1}\n",
+    "optimizer: auto\ntime: 1\nclose_mosaic: 50\nepochs: 3\n",
+    "hyp: 5\nweights: weights/last.pt\n",
+    "lr0: .nan\nlrf: .inf\nwarmup_epochs: .nan\n",
+]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # garbage values may overflow; only crashes matter here
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    yolo=st.booleans(),
+    epochs=st.lists(st.integers(min_value=-2, max_value=12), min_size=1, max_size=25),
+    ngroups=st.integers(min_value=1, max_value=8),
+    with_time=st.booleans(),
+    config=st.sampled_from(_configs),
+    data=st.data(),
+)
+def test_fuzzed_tables_never_crash(tmp_path_factory, yolo, epochs, ngroups, with_time, config, data):
+    pre = "x/lr" if yolo else "lr/pg"
+    header = ["epoch", "train/box_loss", "train/cls_loss"] + (["time"] if with_time and not yolo else [])
+    header += [f"{pre}{j}" for j in range(ngroups)]
+    rows = [[e] + [data.draw(_cell) for _ in header[1:]] for e in epochs]
+    d = tmp_path_factory.mktemp("fuzz")
+    (d / "results.csv").write_text("\n".join([",".join(header)] + [",".join(map(str, r)) for r in rows]) + "\n")
+    if config is not None:
+        (d / ("opt.yaml" if yolo else "args.yaml")).write_text(config)
+    try:
+        run = read_run(d)
+    except LrguardError:
+        return
+    diagnose_all_ways(d)
+    assert run.n_rows == len(epochs)
