@@ -124,3 +124,20 @@ def test_real_ultralytics_84190_interrupted_and_resumed_rows_are_clean(tmp_path)
     assert float(abs(d.planned[:, 0] - d.run.lr[:, 0]).max()) < 1e-8
     inferred = diagnose(read_run(run_dir))  # no version recorded: bias in lr/pg2 + time column -> 8.4
     assert inferred.profile.name == "ultralytics-8.4" and warnings_or_worse(inferred) == []
+
+
+@pytest.mark.parametrize("profile", ["ultralytics-8.4", "ultralytics-8.3"])
+def test_generated_ultralytics_without_warmup_leaves_nb_unknown(tmp_path, profile):
+    """warmup_epochs: 0 switches warmup off: no row depends on nb, so nb must not be reported (it was 1)."""
+    spec = ScheduleSpec(lr0=0.01, lrf=0.01, epochs=100, nb=50, warmup_epochs=0)
+    d = generated_diagnosis(tmp_path / "exp", profile, [SessionPlan(0, 100, spec)])
+    assert d.spec.nb is None
+    assert d.schedule_dict()["batches_per_epoch"] is None
+    assert warnings_or_worse(d) == [] and "warmup" not in causes(d)
+
+
+def test_generated_yolov5_warmup_zero_still_has_the_floor_and_nb(tmp_path):
+    spec = ScheduleSpec(lr0=0.01, lrf=0.01, epochs=100, nb=50, warmup_epochs=0)
+    d = generated_diagnosis(tmp_path / "exp", "yolov5", [SessionPlan(0, 100, spec)])
+    assert d.spec.nb == 50  # 100-iteration floor: 2 epochs of warmup
+    assert warnings_or_worse(d) == []

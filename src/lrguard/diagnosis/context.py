@@ -159,6 +159,8 @@ def build_context(run: Run) -> Context:
     spec = _spec_from_hyp(run, profile)
     obs = run.lr[:, ref]
 
+    # Ultralytics switches warmup off for warmup_epochs <= 0 (YOLOv5 keeps its iteration floor).
+    warmup_off = profile.warmup_zero_disables and spec.warmup_epochs <= 0
     # The first fresh stretch (epoch index 0 upwards) carries the warmup that determines nb.
     first = sessions[0]
     lr0_source = "config"
@@ -177,7 +179,9 @@ def build_context(run: Run) -> Context:
                 notes.append(f"optimizer=auto: lr0 {spec.lr0:.6g} read from the logged LR (args.yaml's lr0 is ignored)")
         n_fit = ramp_end - first.first_row + 1
         nb, err = estimate_nb(run.lr[first.first_row : first.first_row + n_fit], spec, profile, n_fit)
-        if nb is not None and err <= max(20 * tol, 5e-3):
+        if warmup_off:
+            pass  # no row depends on nb, so it stays unknown
+        elif nb is not None and err <= max(20 * tol, 5e-3):
             spec = spec.with_(nb=nb)
         elif nb is not None:
             notes.append("the warmup rows do not match the configuration exactly; batches per epoch unknown")
@@ -191,7 +195,7 @@ def build_context(run: Run) -> Context:
         # The row after warmup hands over with a flat step in YOLOv5; it is still on plan.
     else:
         in_warmup = np.zeros(run.n_rows, dtype=bool)
-        for s in sessions:
+        for s in sessions if not warmup_off else []:
             if s.start in ("start", "restart") and epoch_index[s.first_row] == 0:
                 end = _ramp_end(obs, s.first_row, s.last_row)
                 in_warmup[s.first_row : end + 1] = True
