@@ -111,13 +111,8 @@ def scenario(path: Path, size_gb: float, n_tensors: int, repeat: int) -> None:
         t_read, t_verify = run(plain_read, repeat), run(ver, repeat)
         print(f"  [{label}]")
         print(f"    torch.load(map_location='cpu'): {t_torch * 1000:8.1f} ms")
-        print(
-            f"    lrguard ckpt show (inspect):    {t_insp * 1000:8.1f} ms   {t_torch / t_insp:6.1f}x faster"
-        )
-        print(
-            f"    plain sequential read:          {t_read * 1000:8.1f} ms"
-            f"   {size / t_read / 2**30:5.2f} GiB/s"
-        )
+        print(f"    lrguard ckpt show (inspect):    {t_insp * 1000:8.1f} ms   {t_torch / t_insp:6.1f}x faster")
+        print(f"    plain sequential read:          {t_read * 1000:8.1f} ms   {size / t_read / 2**30:5.2f} GiB/s")
         print(
             f"    lrguard ckpt verify (all CRCs): {t_verify * 1000:8.1f} ms"
             f"   {size / t_verify / 2**30:5.2f} GiB/s"
@@ -129,9 +124,7 @@ def scenario(path: Path, size_gb: float, n_tensors: int, repeat: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size-gb", type=float, default=1.0)
-    ap.add_argument(
-        "--tensors", default="4000,500", help="comma-separated model tensor counts (x2 with momentum)"
-    )
+    ap.add_argument("--tensors", default="4000,500", help="comma-separated model tensor counts (x2 with momentum)")
     ap.add_argument("--dir", type=Path, default=None)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()

@@ -1,8 +1,60 @@
+"""Shared helpers for the lrguard test suite.
+
+Runs written by :func:`lrguard.testing.generated.write_generated_run` are *generated* from lrguard's
+own schedule functions, not produced by a real trainer; tests that use them say so in their names.
+"""
+
 from __future__ import annotations
 
+import hashlib
 import sys
 from pathlib import Path
 
+import pytest
+
 SRC = Path(__file__).resolve().parents[1] / "src"
-if str(SRC) not in sys.path:
+if str(SRC) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(SRC))
+
+
+from lrguard.diagnosis import diagnose
+from lrguard.frameworks import get_profile
+from lrguard.readers import read_run
+from lrguard.schedules import ScheduleSpec, SessionPlan
+from lrguard.testing.generated import write_generated_run
+
+
+def generated_diagnosis(run_dir: Path, profile: str, sessions, *, read: dict | None = None, **kwargs):
+    """Write a generated run and diagnose it."""
+    write_generated_run(run_dir, get_profile(profile), sessions, **kwargs)
+    return diagnose(read_run(run_dir, **(read or {})))
+
+
+def causes(d, min_rank: int = 0) -> list[str]:
+    return [f.cause.value for f in d.findings if f.severity.rank >= min_rank]
+
+
+def warnings_or_worse(d):
+    return [f for f in d.findings if f.severity.rank >= 1]
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """Relative path -> sha256 of every file below ``root`` (directories as '<dir>')."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root).as_posix()
+        out[rel] = "<dir>" if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+@pytest.fixture
+def v5_spec() -> ScheduleSpec:
+    return ScheduleSpec(lr0=0.01, lrf=0.01, epochs=300, nb=100)
+
+
+@pytest.fixture
+def ul_spec() -> ScheduleSpec:
+    return ScheduleSpec(lr0=0.01, lrf=0.01, epochs=100, nb=50)
+
+
+__all__ = ["ScheduleSpec", "SessionPlan", "causes", "generated_diagnosis", "tree_digest", "warnings_or_worse"]

@@ -11,9 +11,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from lrguard.checkpoint import load, read_facts  # noqa: E402
-from lrguard.checkpoint.placeholders import StorageRef, TensorRecord  # noqa: E402
-from lrguard.errors import InputError  # noqa: E402
+from lrguard.checkpoint import load, read_facts
+from lrguard.checkpoint.placeholders import StorageRef, TensorRecord
+from lrguard.errors import InputError
 
 
 def _yolo_like(epoch=4, epochs=10, lr0=0.01, lrf=0.01):

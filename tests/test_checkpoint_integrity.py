@@ -17,9 +17,7 @@ torch = pytest.importorskip("torch")
 @pytest.fixture
 def good(tmp_path):
     path = tmp_path / "good.pt"
-    torch.save(
-        {"epoch": 2, "a": torch.arange(1000.0), "b": torch.ones(10, 10).half(), "c": torch.zeros(3)}, path
-    )
+    torch.save({"epoch": 2, "a": torch.arange(1000.0), "b": torch.ones(10, 10).half(), "c": torch.zeros(3)}, path)
     return path
 
 

@@ -59,14 +59,7 @@ def corpus(marker):
     )
     # STACK_GLOBAL with operands fetched through the memo (memo trick)
     p["stack_global_via_memo"] = (
-        b"\x80\x04"
-        + _str("posix")
-        + b"\x94"
-        + _str("system")
-        + b"\x94"
-        + b"h\x00h\x01\x93("
-        + _str(cmd)
-        + b"tR."
+        b"\x80\x04" + _str("posix") + b"\x94" + _str("system") + b"\x94" + b"h\x00h\x01\x93(" + _str(cmd) + b"tR."
     )
     # memo trick: a harmless-looking global stored, then overwritten memo slot used for the call
     p["memo_overwrite"] = (
@@ -85,9 +78,7 @@ def corpus(marker):
     # INST opcode (protocol 0 instance creation calls the class)
     p["inst_opcode"] = b"(V" + cmd.encode() + b"\nios\nsystem\n."
     # BUILD with __setstate__ on an object created through NEWOBJ of a dangerous class
-    p["newobj_eval"] = (
-        b"\x80\x02" + _global("builtins", "eval") + _str(f"__import__('os').system({cmd!r})") + b"\x85R."
-    )
+    p["newobj_eval"] = b"\x80\x02" + _global("builtins", "eval") + _str(f"__import__('os').system({cmd!r})") + b"\x85R."
     return p
 
 

@@ -159,9 +159,7 @@ def _load_zip(path: Path, size: int, limits: Limits) -> Loaded:
             raise InputError(path, "zip archive without data.pkl (not a torch checkpoint)")
         info = next(i for i in infos if i.filename == entry)
         if info.file_size > limits.max_pickle_bytes:
-            raise InputError(
-                path, f"{entry} declares {info.file_size} bytes, over the {limits.max_pickle_bytes} limit"
-            )
+            raise InputError(path, f"{entry} declares {info.file_size} bytes, over the {limits.max_pickle_bytes} limit")
         if info.compress_type == zipfile.ZIP_STORED:
             data = _read_stored(path, info)  # raw: torch may write CRC 0 (set_crc32_options(False))
         else:

@@ -82,9 +82,7 @@ def _summary(path: Path) -> dict[str, Any]:
     }
 
 
-def save_atomic(
-    obj_or_writer: Any, path: str | Path, *, save: Callable[[Any, IO[bytes]], None] | None = None
-) -> Path:
+def save_atomic(obj_or_writer: Any, path: str | Path, *, save: Callable[[Any, IO[bytes]], None] | None = None) -> Path:
     """Save a checkpoint atomically and write its sidecar manifest.
 
     Args:

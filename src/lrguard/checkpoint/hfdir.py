@@ -95,14 +95,11 @@ def inspect_dir(path: Path) -> dict[str, Any]:
         resume["problems"].append("missing for an exact resume: " + ", ".join(missing))
     if resume["problems"]:
         resume["verdict"] = "jump" if any("jump" in p for p in resume["problems"]) else "incomplete"
-        resume["summary"] = "resume_from_checkpoint will not continue exactly: " + "; ".join(
-            resume["problems"]
-        )
+        resume["summary"] = "resume_from_checkpoint will not continue exactly: " + "; ".join(resume["problems"])
     else:
         resume["verdict"] = "seamless"
         resume["summary"] = (
-            f"resume_from_checkpoint continues at step {step}: optimizer, scheduler and RNG "
-            "state are consistent"
+            f"resume_from_checkpoint continues at step {step}: optimizer, scheduler and RNG state are consistent"
         )
     return {
         "has": has,

@@ -79,9 +79,7 @@ def inspect_path(
         "updates": facts.updates,
         "date": facts.date,
         "train_args": _key_args(facts.train_args),
-        "train_results_rows": len(next(iter(facts.train_results.values()), []))
-        if facts.train_results
-        else None,
+        "train_results_rows": len(next(iter(facts.train_results.values()), [])) if facts.train_results else None,
         "model": structure.model,
         "tensors": structure.by_dtype,
         "keys": structure.keys,
@@ -176,9 +174,7 @@ def _inspect_hf(
         "global_step": info["global_step"],
         "stripped": False,
         "has": info["has"],
-        "missing": [
-            k for k, v in info["has"].items() if not v and k in ("optimizer", "scheduler", "rng", "model")
-        ],
+        "missing": [k for k, v in info["has"].items() if not v and k in ("optimizer", "scheduler", "rng", "model")],
         "param_groups": info["param_groups"],
         "scheduler": info["scheduler"],
         "last_logged_lr": info["last_logged_lr"],
@@ -222,9 +218,7 @@ def resumable(record: dict[str, Any]) -> bool:
     )
 
 
-def last_good(
-    directory: str | Path, progress: Progress | None = None
-) -> tuple[dict[str, Any] | None, list[Any]]:
+def last_good(directory: str | Path, progress: Progress | None = None) -> tuple[dict[str, Any] | None, list[Any]]:
     """Among ``DIR/*.pt`` (or ``DIR/weights/*.pt``) find the newest intact, resumable checkpoint.
 
     Files are ranked by stored epoch, then modification time (newest first); each is fully verified.

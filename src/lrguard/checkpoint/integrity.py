@@ -183,9 +183,7 @@ def _check_region(
             spans[e.name] = (-1, e.size)
             continue
         if data + e.size > end:
-            problems.append(
-                f"{e.name}: data runs past the end of the file or into the next entry (truncated)"
-            )
+            problems.append(f"{e.name}: data runs past the end of the file or into the next entry (truncated)")
             continue
         spans[e.name] = (data, e.size)
         if small:
@@ -274,8 +272,7 @@ def verify(
         try:
             with ThreadPoolExecutor(max_workers=max(threads, 1)) as pool:
                 futures = [
-                    pool.submit(_check_region, fd, a, b, es, progress)
-                    for a, b, es in _batches(entries, start_dir)
+                    pool.submit(_check_region, fd, a, b, es, progress) for a, b, es in _batches(entries, start_dir)
                 ]
                 loaded = _load_for_verify(path, loaded, report)  # walks the pickle while the CRCs run
                 if loaded is not None:
@@ -411,11 +408,7 @@ def check_manifest(path: Path, size: int | None = None) -> dict[str, Any] | None
         return {"ok": False, "problem": f"unreadable manifest ({exc})", "path": side.name}
     size = path.stat().st_size if size is None else size
     pending = man.get("pending") if isinstance(man.get("pending"), dict) else {}
-    earlier = (
-        [e for e in man.get("earlier", []) if isinstance(e, dict)]
-        if isinstance(man.get("earlier"), list)
-        else []
-    )
+    earlier = [e for e in man.get("earlier", []) if isinstance(e, dict)] if isinstance(man.get("earlier"), list) else []
     entries = [("committed", man), ("pending", pending)] + [("pending", e) for e in earlier]
     candidates = [(k, e) for k, e in entries if e.get("size") == size]
     if not candidates:

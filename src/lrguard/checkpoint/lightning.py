@@ -23,9 +23,7 @@ def check_lightning(root: Any) -> ResumeReport:
     groups = param_groups(root)
     lrs = [g.get("lr") for g in groups]
     scheds = d.get(C.LIGHTNING_SCHEDULERS)
-    rep = ResumeReport(
-        UNKNOWN, "", schedule={"lrs": lrs, "epoch": d.get("epoch"), "global_step": d.get("global_step")}
-    )
+    rep = ResumeReport(UNKNOWN, "", schedule={"lrs": lrs, "epoch": d.get("epoch"), "global_step": d.get("global_step")})
     if not groups:
         rep.summary = "no optimizer state: fit(ckpt_path=...) would restart the optimizer"
         rep.problems.append("no optimizer state")
@@ -38,9 +36,7 @@ def check_lightning(root: Any) -> ResumeReport:
         return rep
     s = as_dict(scheds[0]) or {}
     last_lr = s.get("_last_lr")
-    rep.schedule.update(
-        {"last_epoch": s.get("last_epoch"), "_last_lr": last_lr, "base_lrs": s.get("base_lrs")}
-    )
+    rep.schedule.update({"last_epoch": s.get("last_epoch"), "_last_lr": last_lr, "base_lrs": s.get("base_lrs")})
     if (
         isinstance(last_lr, list)
         and len(last_lr) == len(lrs)

@@ -262,13 +262,9 @@ def read_pickle(
             elif op == 0x52:  # REDUCE
                 args = stack.pop()
                 func = stack[-1]
-                rebuild = (
-                    rebuilders.get(id(func)) if type(func) is GlobalRef and type(args) is tuple else None
-                )
+                rebuild = rebuilders.get(id(func)) if type(func) is GlobalRef and type(args) is tuple else None
                 value = rebuild(func, args, empty, "reduce") if rebuild is not None else NotImplemented
-                stack[-1] = (
-                    value if value is not NotImplemented else call(func, args, None, "reduce", "REDUCE")
-                )
+                stack[-1] = value if value is not NotImplemented else call(func, args, None, "reduce", "REDUCE")
             elif op == 0x58:  # BINUNICODE
                 need(4)
                 (k,) = _U32(buf, pos)

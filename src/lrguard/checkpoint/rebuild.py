@@ -258,9 +258,7 @@ def _tensor_v2(ref: GlobalRef, args: tuple[Any, ...], kwargs: dict[Any, Any], ki
         dtype, itemsize = TORCH_DTYPES.get(args[6].name, (args[6].name, 1))
     requires_grad = len(args) > 4 and args[4] is True
     numel = storage.numel * storage.itemsize // itemsize if itemsize != storage.itemsize else storage.numel
-    return TensorRecord(
-        dtype, size, stride, storage.key, offset, itemsize, numel, storage.location, requires_grad
-    )
+    return TensorRecord(dtype, size, stride, storage.key, offset, itemsize, numel, storage.location, requires_grad)
 
 
 def _parameter(ref: GlobalRef, args: tuple[Any, ...], kwargs: dict[Any, Any], kind: str) -> Any:

@@ -197,8 +197,7 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
     if facts.stripped or not facts.has_optimizer:
         epochs = sched["epochs"]
         how = (
-            f"YOLOv5 refuses: 'training to {int(epochs) if epochs else '?'} epochs is finished, nothing to "
-            "resume'"
+            f"YOLOv5 refuses: 'training to {int(epochs) if epochs else '?'} epochs is finished, nothing to resume'"
             if fw == YOLOV5
             else "Ultralytics says it is not resumable and starts a NEW training"
         )
@@ -206,9 +205,7 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
             REFUSE,
             f"{cmd} from this file will not continue the run: it is stripped (finished training). {how}.",
         )
-        wbl = _num(
-            (args.get("hyp") or {}).get("warmup_bias_lr") if fw == YOLOV5 else args.get("warmup_bias_lr")
-        )
+        wbl = _num((args.get("hyp") or {}).get("warmup_bias_lr") if fw == YOLOV5 else args.get("warmup_bias_lr"))
         lr0 = sched["lr0"]
         rep.details.append(
             "Training on from these weights (--weights / YOLO(file).train()) starts a fresh schedule with "
@@ -317,9 +314,7 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
                     new_lr0 = cfg_sched["lr0"] or sched["lr0"]
                     new_lrf = cfg_sched["lrf"] if cfg_sched["lrf"] is not None else lrf
                     new_cos = cfg_sched["cos_lr"]
-                    reason = (
-                        "opt.yaml was edited (" + "; ".join(diffs) + "); --resume takes every option from it"
-                    )
+                    reason = "opt.yaml was edited (" + "; ".join(diffs) + "); --resume takes every option from it"
             else:
                 diffs = [
                     f"{k}: checkpoint {_show(sched[k])} vs args.yaml {_show(cfg_sched[k])}"
@@ -328,9 +323,7 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
                 ]
                 if diffs:
                     report.details.append(
-                        "args.yaml differs from the checkpoint ("
-                        + "; ".join(diffs)
-                        + "); resume=True uses the "
+                        "args.yaml differs from the checkpoint (" + "; ".join(diffs) + "); resume=True uses the "
                         "checkpoint's train_args, so these edits are ignored."
                     )
         results = run / C.RESULTS_CSV
@@ -343,9 +336,7 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
                     f"{epoch}: resuming rewinds {last_logged - epoch} epoch(s) and appends duplicate rows."
                 )
             elif last_logged < epoch:
-                report.details.append(
-                    f"results.csv ends at epoch {last_logged}, before the checkpoint's {epoch}."
-                )
+                report.details.append(f"results.csv ends at epoch {last_logged}, before the checkpoint's {epoch}.")
             else:
                 report.details.append(f"results.csv ends at the checkpoint's epoch {epoch}.")
     if fw == ULTRALYTICS and sched["time"]:
@@ -370,9 +361,7 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
         after = (new_lr0 or base) * lf(start, eff_E, new_lrf, new_cos, False)
         if math.isclose(before, after, rel_tol=1e-3):
             report.verdict = SEAMLESS
-            report.summary = (
-                f"{cmd} continues the LR schedule without a jump (options changed but the LR agrees)."
-            )
+            report.summary = f"{cmd} continues the LR schedule without a jump (options changed but the LR agrees)."
         else:
             report.verdict = JUMP
             direction = "up" if after > before else "down"
@@ -384,9 +373,7 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
         return report
     if report.problems:
         report.verdict = UNKNOWN
-        report.summary = (
-            f"{cmd} restores the optimizer, but the stored LR state is inconsistent (see problems)."
-        )
+        report.summary = f"{cmd} restores the optimizer, but the stored LR state is inconsistent (see problems)."
         return report
     report.verdict = SEAMLESS
     # YOLOv5 trains epoch `start` at the stored lf(epoch) (one-epoch lag); Ultralytics steps first: lf(start).

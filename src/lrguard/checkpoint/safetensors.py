@@ -127,9 +127,7 @@ def read_header(path: str | Path) -> SafetensorsHeader:
         if item is not None and e - b != numel * item:
             out.problems.append(f"{name}: {e - b} bytes for {numel} x {t.get('dtype')}")
         if e > out.buffer_size:
-            out.problems.append(
-                f"{name}: data ends at {e}, past the {out.buffer_size}-byte buffer (truncated)"
-            )
+            out.problems.append(f"{name}: data ends at {e}, past the {out.buffer_size}-byte buffer (truncated)")
         spans.append((b, e, name))
     spans.sort()
     pos = 0

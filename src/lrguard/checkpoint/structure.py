@@ -95,11 +95,7 @@ def detect_framework(root: Any) -> tuple[str, str | None]:
         return LIGHTNING, v if isinstance(v, str) else None
     if C.CKPT_ULTRALYTICS_ARGS in d or any(c.startswith("ultralytics.") for c in classes):
         return ULTRALYTICS, version if isinstance(version, str) else None
-    if (
-        C.CKPT_YOLOV5_OPT in d
-        or "wandb_id" in d
-        or any(c.startswith(("models.", "yolov5.models.")) for c in classes)
-    ):
+    if C.CKPT_YOLOV5_OPT in d or "wandb_id" in d or any(c.startswith(("models.", "yolov5.models.")) for c in classes):
         pip = d.get("yolov5pip_version")
         if isinstance(pip, str):
             return YOLOV5, f"pip {pip}"
@@ -156,9 +152,7 @@ def describe(root: Any, storages: dict[str, StorageRef] | None = None) -> Struct
         "rng": any(k in d for k in ("rng_state", "rng_states", "random_states")),
         "loops": C.LIGHTNING_LOOPS in d,
         "train_args": bool(
-            as_dict(d.get(C.CKPT_ULTRALYTICS_ARGS))
-            or as_dict(d.get(C.CKPT_YOLOV5_OPT))
-            or C.LIGHTNING_HPARAMS in d
+            as_dict(d.get(C.CKPT_ULTRALYTICS_ARGS)) or as_dict(d.get(C.CKPT_YOLOV5_OPT)) or C.LIGHTNING_HPARAMS in d
         ),
         "train_results": isinstance(d.get(C.CKPT_ULTRALYTICS_RESULTS), dict),
         "best_fitness": d.get(C.CKPT_BEST_FITNESS) is not None,

@@ -13,13 +13,9 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-_EOCD = struct.Struct(
-    "<4s4H2LH"
-)  # signature, disk, cd disk, entries on disk, entries, cd size, cd offset, comment
+_EOCD = struct.Struct("<4s4H2LH")  # signature, disk, cd disk, entries on disk, entries, cd size, cd offset, comment
 _EOCD64_LOC = struct.Struct("<4sLQL")  # signature, disk, eocd64 offset, disks
-_EOCD64 = struct.Struct(
-    "<4sQ2H2L4Q"
-)  # signature, size, made, need, disk, cd disk, n disk, n, cd size, cd offset
+_EOCD64 = struct.Struct("<4sQ2H2L4Q")  # signature, size, made, need, disk, cd disk, n disk, n, cd size, cd offset
 _CENTRAL = struct.Struct("<4s6H3L5H2L")
 _MAX_TAIL = 65536 + 22
 
@@ -133,9 +129,7 @@ def _read(path: str | Path) -> tuple[list[ZipEntry], int]:
         raw = cd[p + 46 : p + 46 + nlen]
         name = raw.decode("utf-8" if flags & 0x800 else "cp437")
         if usize == 0xFFFFFFFF or csize == 0xFFFFFFFF or offset == 0xFFFFFFFF:
-            usize, csize, offset = _zip64_extra(
-                cd[p + 46 + nlen : p + 46 + nlen + xlen], usize, csize, offset
-            )
+            usize, csize, offset = _zip64_extra(cd[p + 46 + nlen : p + 46 + nlen + xlen], usize, csize, offset)
         entries.append(ZipEntry(name, offset + concat, csize, usize, crc, method))
         p += 46 + nlen + xlen + clen
     return entries, start

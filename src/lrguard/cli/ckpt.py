@@ -118,9 +118,7 @@ def run(args: argparse.Namespace) -> int:
             task = prog.add_task(path.name, total=path.stat().st_size) if prog and path.is_file() else None
             cb = (lambda n, t=task: prog.advance(t, n)) if task is not None else None
             try:
-                rec = inspect_path(
-                    path, check_data=check, scan_nonfinite=check and args.nonfinite, progress=cb
-                )
+                rec = inspect_path(path, check_data=check, scan_nonfinite=check and args.nonfinite, progress=cb)
             except InputError as exc:
                 if len(paths) == 1:
                     raise
@@ -131,11 +129,7 @@ def run(args: argparse.Namespace) -> int:
             if is_problem(rec) if cmd == "show" else _verify_problem(rec):
                 status = max(status, EXIT_PROBLEM)
     if args.json:
-        print(
-            json.dumps(
-                records if len(args.paths) > 1 else (records[0] if records else None), indent=1, default=str
-            )
-        )
+        print(json.dumps(records if len(args.paths) > 1 else (records[0] if records else None), indent=1, default=str))
     else:
         for rec in records:
             render(rec, out, verify=check, tensors=getattr(args, "tensors", False))
@@ -178,9 +172,7 @@ def _last_good(args: argparse.Namespace, out: Console, err: Console) -> int:
             table.add_row(p.name, "?", "[red]unreadable[/]", "", r)
             continue
         ok = (
-            "[green]yes[/]"
-            if r["integrity"]["ok"]
-            else "[red]no: " + "; ".join(r["integrity"]["problems"][:1]) + "[/]"
+            "[green]yes[/]" if r["integrity"]["ok"] else "[red]no: " + "; ".join(r["integrity"]["problems"][:1]) + "[/]"
         )
         verdict = r["resume"]["verdict"] if not r.get("stripped") else "stripped"
         mark = " [bold green]<- last good[/]" if r is chosen else ""
@@ -273,8 +265,7 @@ def render(rec: dict[str, Any], console: Console, *, verify: bool = False, tenso
         if integ.get("manifest"):
             man = integ["manifest"]
             console.print(
-                f"    manifest {man['path']}: "
-                + ("[green]matches[/]" if man["ok"] else f"[red]{man['problem']}[/]")
+                f"    manifest {man['path']}: " + ("[green]matches[/]" if man["ok"] else f"[red]{man['problem']}[/]")
             )
     sec = rec["security"]
     style = _VERDICT_STYLE.get(sec["verdict"], "white")
@@ -284,18 +275,13 @@ def render(rec: dict[str, Any], console: Console, *, verify: bool = False, tenso
         if g["verdict"] != "safe":
             offs = ", ".join(str(o) for o in g["offsets"][:5])
             console.print(
-                f"    [{_VERDICT_STYLE[g['verdict']]}]{g['verdict']}[/] {g['name']} "
-                f"at offset {offs} — {g['reason']}"
+                f"    [{_VERDICT_STYLE[g['verdict']]}]{g['verdict']}[/] {g['name']} at offset {offs} — {g['reason']}"
             )
     if sec.get("call_chains"):
-        console.print(
-            f"    [bold red]dangerous[/] call on a call result at offset(s) {sec['call_chains'][:5]}"
-        )
+        console.print(f"    [bold red]dangerous[/] call on a call result at offset(s) {sec['call_chains'][:5]}")
     if tensors and rec.get("tensors"):
         for k, v in sorted(rec["tensors"]["by_dtype"].items()):
-            console.print(
-                f"    {k}: {v['tensors']} storages, {v['params']:,} elements, {_fmt_bytes(v['bytes'])}"
-            )
+            console.print(f"    {k}: {v['tensors']} storages, {v['params']:,} elements, {_fmt_bytes(v['bytes'])}")
     console.print()
 
 

@@ -64,6 +64,12 @@ def run(args: argparse.Namespace) -> int:
     from lrguard.readers import read_run
 
     threshold = None if args.fail_on == "never" else Severity(args.fail_on)
+    write_html = None
+    if args.html:  # fail before any work or output when the HTML report is not built in
+        try:
+            from lrguard.reports.html import write_html
+        except ImportError:
+            raise InputError(args.html, "the HTML report is not available in this version") from None
     paths = args.paths or [None]
     results = []
     for path in paths:
@@ -80,11 +86,7 @@ def run(args: argparse.Namespace) -> int:
 
         for d in results:
             render_terminal(d, verbose=args.verbose)
-    if args.html:
-        try:
-            from lrguard.reports.html import write_html
-        except ImportError:
-            raise InputError(args.html, "the HTML report is not available in this version") from None
+    if write_html is not None:
         write_html(results, args.html)
     if getattr(args, "png", None):
         from lrguard.reports.png import write_png

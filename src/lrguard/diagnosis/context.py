@@ -159,6 +159,8 @@ def build_context(run: Run) -> Context:
     spec = _spec_from_hyp(run, profile)
     obs = run.lr[:, ref]
 
+    # Ultralytics switches warmup off for warmup_epochs <= 0 (YOLOv5 keeps its iteration floor).
+    warmup_off = profile.warmup_zero_disables and spec.warmup_epochs <= 0
     # The first fresh stretch (epoch index 0 upwards) carries the warmup that determines nb.
     first = sessions[0]
     lr0_source = "config"
@@ -178,12 +180,14 @@ def build_context(run: Run) -> Context:
         n_fit = ramp_end - first.first_row + 1
         rows0 = run.lr[first.first_row : first.first_row + n_fit]
         nb, err = estimate_nb(rows0, spec, profile, n_fit)
-        if nb is not None and err <= max(20 * tol, 5e-3):
+        if warmup_off:
+            pass  # no row depends on nb, so it stays unknown
+        elif nb is not None and err <= max(20 * tol, 5e-3):
             spec = spec.with_(nb=nb)
         elif nb is not None:
             notes.append("the first rows do not match a warmup of this configuration; batches per epoch unknown")
         _, lr0_warm = warmup_start(rows0[0], spec, profile)
-        if lr0_warm is not None and lr0_source == "config" and abs(lr0_warm / spec.lr0 - 1) > 0.01:
+        if lr0_warm is not None and lr0_source == "config" and spec.lr0 > 0 and abs(lr0_warm / spec.lr0 - 1) > 0.01:
             notes.append(
                 f"the warmup ramped towards lr0 {lr0_warm:.6g}, but the configuration now says lr0 {spec.lr0:.6g}"
             )
@@ -197,7 +201,7 @@ def build_context(run: Run) -> Context:
         # The row after warmup hands over with a flat step in YOLOv5; it is still on plan.
     else:
         in_warmup = np.zeros(run.n_rows, dtype=bool)
-        for s in sessions:
+        for s in sessions if not warmup_off else []:
             if s.start in ("start", "restart") and epoch_index[s.first_row] == 0:
                 end = _ramp_end(obs, s.first_row, s.last_row)
                 in_warmup[s.first_row : end + 1] = True

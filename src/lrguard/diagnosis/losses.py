@@ -110,7 +110,8 @@ def _excluded_rows(ctx: Context) -> set[int]:
             rows.update({int(w), int(w) + 1, int(w) + 2})
     cm = close_mosaic_row(ctx)
     if cm is not None:
-        rows.update({cm, cm + 1})
+        # The loss level steps when mosaic closes; do not compare rows after it with rows before.
+        rows.update(range(cm, cm + SPIKE_WINDOW))
     return rows
 
 

@@ -73,13 +73,33 @@ def _fit_stretch(ctx: Context, rows: np.ndarray) -> Stretch:
     return Stretch(rows=rows, cfg_err=cfg_err, epochs_fit=e_fit, epochs_err=e_err, base_fit=b, base_err=b_err)
 
 
-def _stretches(ctx: Context) -> tuple[list[Stretch], list[int]]:
-    """Cut post-warmup rows into stretches; return them and the rows where the LR stepped up."""
+def _is_break_down(ctx: Context, current: list[int], i: int) -> bool:
+    """Whether row ``i`` drops far more than the rows before it were falling (a schedule change).
+
+    A smooth schedule falls by similar amounts from one row to the next (linear: the same amount;
+    cosine: slowly changing), so a drop of at least 5% that is more than three times the recent
+    per-row decrease marks a new schedule (e.g. total epochs reduced on resume).
+    """
+    if len(current) < 3:
+        return False
+    obs = ctx.obs
+    prev = current[-1]
+    drop = float(obs[prev] - obs[i])
+    if not drop > max(0.05, 10 * ctx.tol) * float(obs[prev]):
+        return False
+    recent = np.array(current[-6:])
+    steps = obs[recent[:-1]] - obs[recent[1:]]
+    return drop > 3 * max(median(steps), 0.0)
+
+
+def _stretches(ctx: Context) -> tuple[list[Stretch], list[int], list[int]]:
+    """Cut post-warmup rows into stretches; return them and the rows where the LR stepped up / down."""
     obs = ctx.obs
     n = ctx.run.n_rows
     usable = ~ctx.in_warmup & np.isfinite(obs)
     groups: list[list[int]] = []
     ups: list[int] = []
+    downs: list[int] = []
     current: list[int] = []
     for i in range(n):
         if not usable[i]:
@@ -99,10 +119,14 @@ def _stretches(ctx: Context) -> tuple[list[Stretch], list[int]]:
                 groups.append(current)
                 current = []
                 ups.append(i)
+            elif _is_break_down(ctx, current, i):
+                groups.append(current)
+                current = []
+                downs.append(i)
         current.append(i)
     if current:
         groups.append(current)
-    return [_fit_stretch(ctx, np.array(g)) for g in groups], ups
+    return [_fit_stretch(ctx, np.array(g)) for g in groups], ups, downs
 
 
 def _ok(err: float, ctx: Context) -> bool:
@@ -180,7 +204,7 @@ def _finding(
 
 def detect_lr_departures(ctx: Context) -> list[Finding]:
     """Explain every upward step of the reference LR after warmup (see module docstring)."""
-    stretches, ups = _stretches(ctx)
+    stretches, ups, downs = _stretches(ctx)
     if not stretches:
         return []
     obs = ctx.obs
@@ -194,20 +218,24 @@ def detect_lr_departures(ctx: Context) -> list[Finding]:
     if time_mode:
         return _time_budget(ctx, stretches, ups)
 
+    skip: set[int] = set()
     explained: tuple[int, np.ndarray] | None = None  # (first row, predicted LR of every row)
-    for i in ups:
+    for i in sorted(ups + downs):
+        if i in skip:
+            continue
         if explained is not None and i > explained[0] and ctx.close(float(obs[i]), float(explained[1][i]), 3 * ctx.tol):
-            continue  # this step belongs to a schedule already explained (e.g. a cosine climbing back)
+            continue  # this step belongs to a schedule already explained
         explained = None
+        down = i in downs
         k = by_first[i]
         prev = stretches[k - 1] if k > 0 else None
         cur = stretches[k]
         lr_b, lr_a = float(obs[i - 1]), float(obs[i])
-        rise = lr_a / lr_b - 1.0
+        rise = ctx.rel(lr_a, lr_b)  # inf after a logged LR of 0
         s_epoch, how = _resume_note(ctx, i)
         s_idx = s_epoch - ctx.profile.epoch_base
         head = (
-            f"line {int(ctx.run.table.line_numbers[i])} (epoch {_epoch(ctx, i)}): {_col(ctx)} rose from {lr_b:.6g} "
+            f"line {int(ctx.run.table.line_numbers[i])} (epoch {_epoch(ctx, i)}): {_col(ctx)} {'fell' if down else 'rose'} from {lr_b:.6g} "
             f"to {lr_a:.6g} ({rise:+.1%}); the plan from {_config_name(ctx)} has {ctx.planned[i, ctx.ref]:.6g} there"
         )
         evidence = [head] + ([how] if how else [])
@@ -222,11 +250,13 @@ def detect_lr_departures(ctx: Context) -> list[Finding]:
         # M10: one row at lr0, then straight back to the old curve.
         nxt = i + 1
         if (
-            abs(lr_a / base - 1.0) < 0.02
+            not down
+            and abs(ctx.rel(lr_a, base)) < 0.02
             and nxt < ctx.run.n_rows
             and np.isfinite(obs[nxt])
             and obs[nxt] < lr_a * (1 - ctx.tol)
             and prev is not None
+            and _ok(prev.cfg_err, ctx)
             and ctx.close(float(obs[nxt]), float(ctx.planned[nxt, ctx.ref]), 3 * ctx.tol)
         ):
             evidence.append(f"the next epoch is back on plan ({obs[nxt]:.6g}): one epoch ran at lr0 = {base:.6g}")
@@ -252,8 +282,7 @@ def detect_lr_departures(ctx: Context) -> list[Finding]:
             x = np.maximum(ctx.epoch_index[cur.rows] - ctx.profile.log_lag, 0)
             cand = ext_linear if not spec.cos_lr else spec
             pred = base * cand.lf(x, ctx.profile)
-            if _ok(_max_rel(obs[cur.rows], pred), ctx):
-                explained = (i, base * cand.lf(np.maximum(ctx.epoch_index - ctx.profile.log_lag, 0), ctx.profile))
+            if _ok(_max_rel(obs[cur.rows], pred), ctx) or (spec.cos_lr and cur.rows.size):
                 kind = (
                     "cosine keeps its period" if spec.cos_lr else f"the linear schedule now spans {n_cfg + s_idx - 1}"
                 )
@@ -279,8 +308,14 @@ def detect_lr_departures(ctx: Context) -> list[Finding]:
                         data,
                     )
                 )
+                # The rebuilt schedule explains every later row it reproduces, including the rows
+                # where a cosine climbs back: those are not new departures.
+                followed = _rows_following(
+                    ctx, i, pred_fn=lambda rows, c=cand: base * c.lf(_lf_x(ctx, rows), ctx.profile)
+                )
+                skip.update(j for j in ups if j > i and j <= followed[-1])
                 if spec.cos_lr:
-                    findings.extend(_past_end(ctx, cur, n_cfg))
+                    findings.extend(_past_end(ctx, followed, n_cfg))
                 continue
 
         if _ok(cur.cfg_err, ctx) and prev is not None and not _ok(prev.cfg_err, ctx):
@@ -307,8 +342,9 @@ def detect_lr_departures(ctx: Context) -> list[Finding]:
                 findings.append(_hyp_changed(ctx, i, base, cur.base_fit, evidence, data, lr_b))
                 explained = (i, _curve(ctx, spec, cur.base_fit))
                 continue
-        # M13: resumed row repeats the previous LR (tiny blip), then back on plan.
-        if ctx.close(lr_a, lr_b, 3 * ctx.tol):
+        # M13: resumed row repeats the previous LR (tiny blip), then back on plan. A drop no
+        # mechanism explains is not reported: only upward departures are a problem on their own.
+        if down or ctx.close(lr_a, lr_b, 3 * ctx.tol):
             continue
         evidence.append(
             f"no known mechanism reproduces it: implied total epochs after the step {cur.epochs_fit} "
@@ -373,9 +409,31 @@ def _hyp_changed(
     )
 
 
-def _past_end(ctx: Context, cur: Stretch, period: int) -> list[Finding]:
-    x = ctx.epoch_index[cur.rows] - ctx.profile.log_lag
-    past = cur.rows[x > period]
+def _lf_x(ctx: Context, rows: np.ndarray) -> np.ndarray:
+    return np.maximum(ctx.epoch_index[rows] - ctx.profile.log_lag, 0).astype(float)
+
+
+def _rows_following(ctx: Context, i: int, pred_fn) -> np.ndarray:
+    """Rows ``i, i+1, ...`` of the same lineage whose reference LR matches ``pred_fn(rows)``."""
+    end = ctx.run.n_rows - 1
+    for s in ctx.sessions:
+        if s.first_row > i and s.start in ("restart", "rewind"):
+            end = s.first_row - 1
+            break
+    rows = np.arange(i, end + 1)
+    pred = pred_fn(rows)
+    obs = ctx.obs[rows]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ok = np.abs(obs - pred) <= 3 * ctx.tol * np.maximum(np.abs(obs), 1e-30)
+    bad = np.nonzero(~ok)[0]
+    stop = int(bad[0]) if bad.size else rows.size
+    return rows[: max(stop, 1)]
+
+
+def _past_end(ctx: Context, rows: np.ndarray, period: int) -> list[Finding]:
+    """First row of ``rows`` where a cosine of half-period ``period`` climbs back (x mod 2N in (N, 2N))."""
+    x = ctx.epoch_index[rows] - ctx.profile.log_lag
+    past = rows[np.mod(x, 2 * period) > period]
     if past.size == 0:
         return []
     i = int(past[0])

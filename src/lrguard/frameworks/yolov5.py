@@ -45,7 +45,8 @@ CURRENT = Profile(
     **_COMMON,
 )
 
-# v6.1 (2022-02): linear schedule over E, 100-iteration floor, bias still group 2.
+# v6.1 (2022-02-22): linear schedule over E (a936f5f21), still the 1000-iteration warmup floor
+# (lowered to 100 by 47f265dde on 2022-02-24, in v6.2), bias still group 2.
 V6_1 = Profile(
     name="yolov5-v6.1",
     label="YOLOv5 v6.1",
@@ -53,7 +54,7 @@ V6_1 = Profile(
     bias_group=2,
     warmup_bias_group=2,
     reference_group=1,
-    warmup_floor=100,
+    warmup_floor=1000,
     **_COMMON,
 )
 

@@ -148,7 +148,10 @@ def read_run(
         NotARunError: No run found at ``path``.
     """
     run_dir, notes = find_run_dir(None if path is None else Path(path))
-    files: dict[str, Path] = {"results": run_dir / C.RESULTS_CSV}
+    results = run_dir / C.RESULTS_CSV
+    if path is not None and Path(path).is_file():
+        results = Path(path)  # an explicitly named CSV (e.g. a copy of results.csv) is the one to read
+    files: dict[str, Path] = {"results": results}
     table, csv_notes, header_repeats = parse_results_csv(files["results"])
     notes.extend(csv_notes)
     if len(table) == 0:

@@ -45,7 +45,8 @@ def render_terminal(d: Diagnosis, console=None, verbose: bool = False) -> None:
         f"epochs{nb}; {run.n_rows} rows, reference column {escape(run.lr_columns[d.reference_group])}"
     )
     ref = run.lr[:, d.reference_group]
-    con.print(f"  LR  [green]{sparkline(ref)}[/]  {np.nanmax(ref):.3g} max")
+    peak = f"{np.nanmax(ref):.3g} max" if np.isfinite(ref).any() else "no finite value"
+    con.print(f"  LR  [green]{sparkline(ref)}[/]  {peak}")
     if len(d.sessions) > 1 or verbose:
         t = Table(box=None, pad_edge=False, show_header=True, header_style="dim")
         t.add_column("session")

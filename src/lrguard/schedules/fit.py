@@ -74,12 +74,16 @@ def best_integer_epochs(
     lr_a = np.asarray(lr, dtype=float)
     x_a = np.asarray(x, dtype=float)
     b = spec.lr0 if base is None else base
-    est = implied_epochs(lr_a / b, x_a, spec.lrf, cos_lr=spec.cos_lr, offset=profile.linear_offset)
+    with np.errstate(divide="ignore", invalid="ignore"):  # lr0 of 0 in a (broken) config
+        ratio = lr_a / b
+    est = implied_epochs(ratio, x_a, spec.lrf, cos_lr=spec.cos_lr, offset=profile.linear_offset)
     est = est[np.isfinite(est)]
     if est.size == 0:
         return None, math.inf
     centre = median(est)
-    lo, hi = max(1, math.floor(centre * 0.98) - 2), math.ceil(centre * 1.02) + 2
+    # E must exceed the linear offset (YOLOv5 <= v6.0 divides by E - 1).
+    lo = max(1 + profile.linear_offset, math.floor(centre * 0.98) - 2)
+    hi = max(lo, math.ceil(centre * 1.02) + 2)
     candidates = np.arange(lo, hi + 1)
     best: tuple[int | None, float] = (None, math.inf)
     for cand in candidates:
@@ -138,7 +142,10 @@ def estimate_nb(
     rows = observed[:n_rows]
     if rows.size == 0:
         return None, math.inf
-    ref = profile.reference_group
+    # A results.csv may log fewer groups than the profile has (the context falls back to group 0 too).
+    ref = profile.reference_group if profile.reference_group < rows.shape[1] else 0
+    if not np.isfinite(rows[0]).any():
+        return None, math.inf
     r, lr0_warm = warmup_start(rows[0], spec, profile)
     if lr0_warm is not None:
         spec = spec.with_(lr0=lr0_warm)
@@ -163,7 +170,7 @@ def estimate_nb(
         first_err.append((float(np.nanmax(np.abs(pred - rows[0]) / denom0)), int(nb)))
     first_err.sort()
     best0 = first_err[0][0]
-    shortlist = [nb for err, nb in first_err if err <= best0 * 1.5 + 1e-4][:50]
+    shortlist = [nb for err, nb in first_err if err <= best0 * 1.5 + 1e-4][:5000]
     epochs = np.arange(rows.shape[0])
     denom = np.maximum(np.abs(rows), 1e-30)
     best: tuple[int | None, float] = (None, math.inf)

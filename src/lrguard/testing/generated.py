@@ -120,11 +120,14 @@ def write_generated_run(
         names += [f"lr/pg{j}" for j in range(lr.shape[1])]
         lines = [",".join(names)]
         t = 0.0
-        starts = {0} | {
-            int(np.nonzero(epochs == s.start_epoch)[0][0]) for s in sessions[1:] if np.any(epochs == s.start_epoch)
-        }
+        # Row where each session begins: sessions may repeat epochs (rewinds, appended runs), so count
+        # rows rather than searching the epoch column.
+        lengths = [max(s.stop_epoch - s.start_epoch, 0) for s in sessions]
+        starts = {int(r) for r, length in zip(np.cumsum([0, *lengths[:-1]]), lengths, strict=True) if length}
         for k in range(n):
-            t = 10.0 if k in starts else t + 10.0
+            # Each session's clock restarts below where the previous session's ended (its first row
+            # included), as the trainer's does, so that a one-epoch session still shows the restart.
+            t = 10.0 - 0.01 * sorted(starts).index(k) if k in starts else t + 10.0
             vals = [t, *losses[k], 0.5, 0.5, 0.4, 0.2, *losses[k], *lr[k]]
             lines.append(f"{int(ep_col[k])}," + ",".join(f"{v:.6g}" for v in vals))
         args = {
