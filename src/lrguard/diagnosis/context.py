@@ -125,7 +125,9 @@ def _spec_from_hyp(run: Run, profile: Profile) -> ScheduleSpec:
             return default
         return v if math.isfinite(v) else default
 
-    epochs = int(num("epochs", 100)) or 100
+    epochs = int(num("epochs", 100))
+    if epochs < 1:  # a broken config: fall back to the epochs the file reaches
+        epochs = max(int(run.epochs.max()) - profile.epoch_base + 1, 1)
     return ScheduleSpec(
         lr0=num("lr0", 0.01),
         lrf=num("lrf", 0.01),

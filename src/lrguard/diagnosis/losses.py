@@ -13,6 +13,7 @@ from lrguard.numeric import median, row_medians
 SPIKE_RATIO = 1.5
 SPIKE_WINDOW = 8
 SPIKE_MAD_Z = 5.0
+EXPLOSION_RATIO = 10.0
 
 
 def loss_effect(ctx: Context, row: int, window: int = 3) -> tuple[str | None, dict]:
@@ -116,7 +117,13 @@ def _excluded_rows(ctx: Context) -> set[int]:
 
 
 def detect_loss_spikes(ctx: Context, lr_event_rows: set[int]) -> list[Finding]:
-    """Train-loss spikes with the LR on plan (LR events explain their own loss rises)."""
+    """Train-loss spikes with the LR on plan (LR events explain their own loss rises).
+
+    A row is a spike when its summed train loss is at least ``SPIKE_RATIO`` times the median of the
+    previous ``SPIKE_WINDOW`` rows of the same run and clears a robust z-score in log space (noisy
+    histories raise the bar), outside warmup, restarts, close_mosaic and LR events. An explosion of
+    ``EXPLOSION_RATIO`` times or more is reported anywhere, even right after the first row.
+    """
     total = ctx.total_train_loss()
     if total is None:
         return []
@@ -125,53 +132,74 @@ def detect_loss_spikes(ctx: Context, lr_event_rows: set[int]) -> list[Finding]:
         excluded.update(range(r, r + 4))
     findings: list[Finding] = []
     n = ctx.run.n_rows
-    if n <= SPIKE_WINDOW:
+    if n < 2:
         return findings
-    # Rolling median of the previous SPIKE_WINDOW rows, vectorised; only candidate rows are examined.
-    windows = np.lib.stride_tricks.sliding_window_view(total[:-1], SPIKE_WINDOW)
+    # Rolling median of up to SPIKE_WINDOW previous rows, vectorised (NaN-padded at the start);
+    # only rows above SPIKE_RATIO times it are examined one by one.
+    padded = np.concatenate([np.full(SPIKE_WINDOW, np.nan), total[:-1]])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, SPIKE_WINDOW)
     with np.errstate(invalid="ignore"):
         medians = row_medians(windows)
-        candidates = np.nonzero(total[SPIKE_WINDOW:] >= SPIKE_RATIO * medians)[0] + SPIKE_WINDOW
+        candidates = np.nonzero(total >= SPIKE_RATIO * medians)[0]
+    reported: set[int] = set()
     for i in (int(c) for c in candidates):
-        if i in excluded or not np.isfinite(total[i]):
+        if i == 0 or i in reported or not np.isfinite(total[i]):
             continue
-        if ctx.session_of_row[i - SPIKE_WINDOW] != ctx.session_of_row[i] and ctx.sessions[
-            ctx.session_of_row[i]
-        ].start in ("restart", "rewind"):
-            continue
-        hist = total[i - SPIKE_WINDOW : i]
+        # History comes from the same run: a restart or rewind starts a new lineage, a resume does not.
+        lineage_start = max(
+            (x.first_row for x in ctx.sessions if x.first_row <= i and x.start in ("start", "restart", "rewind")),
+            default=0,
+        )
+        hist = total[max(lineage_start, i - SPIKE_WINDOW) : i]
         hist = hist[np.isfinite(hist)]
-        if hist.size < 3:
+        if hist.size == 0 or np.any(hist <= 0):
             continue
         med = median(hist)
-        if med <= 0 or total[i] < SPIKE_RATIO * med or np.any(hist <= 0):
-            continue
-        # Robust z-score in log space: a noisy loss history (tiny datasets, mosaic) raises the bar.
-        logs = np.log(hist)
-        mad = 1.4826 * median(np.abs(logs - median(logs)))
-        if np.log(total[i] / med) < SPIKE_MAD_Z * max(mad, 0.05):
-            continue
+        ratio = total[i] / med
+        explosion = ratio >= EXPLOSION_RATIO
+        if not explosion:
+            if i in excluded or hist.size < 3 or ratio < SPIKE_RATIO:
+                continue
+            # Robust z-score in log space: a noisy loss history (tiny datasets, mosaic) raises the bar.
+            logs = np.log(hist)
+            mad = 1.4826 * median(np.abs(logs - median(logs)))
+            if np.log(ratio) < SPIKE_MAD_Z * max(mad, 0.05):
+                continue
         epoch = int(ctx.run.epochs[i])
         lr_i = float(ctx.obs[i])
         plan_i = float(ctx.planned[i, ctx.ref])
         on_plan = ctx.close(lr_i, plan_i, 3 * ctx.tol)
+        worst = max(
+            ctx.run.train_losses,
+            key=lambda c: (
+                (
+                    ctx.run.train_losses[c][i]
+                    / max(median(ctx.run.train_losses[c][max(lineage_start, i - SPIKE_WINDOW) : i]), 1e-30)
+                )
+                if np.isfinite(ctx.run.train_losses[c][i])
+                else -1.0
+            ),
+        )
         findings.append(
             Finding(
                 cause=Cause.LOSS_SPIKE,
                 severity=Severity.WARNING,
                 epoch=epoch,
                 row=i,
-                title=f"train loss spiked at epoch {epoch} (x{total[i] / med:.2f} the recent median)",
+                title=(
+                    f"train loss {'exploded' if explosion else 'spiked'} at epoch {epoch} "
+                    f"(x{ratio:.2f} the recent median)"
+                ),
                 evidence=[
                     f"line {int(ctx.run.table.line_numbers[i])}: train loss {total[i]:.4g} vs median {med:.4g} "
-                    f"of the previous {SPIKE_WINDOW} epochs",
+                    f"of the previous {hist.size} epoch(s); largest rise in {worst}",
                     f"LR {'on plan' if on_plan else 'off plan'} there: {lr_i:.6g} (planned {plan_i:.6g})",
                 ],
                 fix=fixes.instability(ctx.run, ctx.spec.lr0),
-                data={"loss": float(total[i]), "median_before": med, "lr": lr_i, "planned_lr": plan_i},
+                data={"loss": float(total[i]), "median_before": med, "ratio": ratio, "lr": lr_i, "planned_lr": plan_i},
             )
         )
-        excluded.update(range(i, i + SPIKE_WINDOW))
+        reported.update(range(i, i + SPIKE_WINDOW))
     return findings
 
 

@@ -18,7 +18,8 @@ from lrguard.diagnosis.context import Context
 from lrguard.diagnosis.losses import loss_effect
 from lrguard.model import Cause, Finding, Framework, Severity
 from lrguard.numeric import median
-from lrguard.schedules.fit import best_integer_epochs
+from lrguard.schedules.curve import nw_of
+from lrguard.schedules.fit import best_integer_epochs, implied_epochs
 from lrguard.schedules.spec import ScheduleSpec
 
 
@@ -452,31 +453,58 @@ def _past_end(ctx: Context, rows: np.ndarray, period: int) -> list[Finding]:
 
 
 def _time_budget(ctx: Context, stretches: list[Stretch], ups: list[int]) -> list[Finding]:
-    fits = [s.epochs_fit for s in stretches if s.epochs_fit is not None]
-    first = ups[0] if ups else stretches[0].first
+    """Ultralytics ``time=``: the total epochs are re-estimated after every epoch (M7).
+
+    Every post-warmup row implies its own total epochs; the finding points at the first row where
+    that estimate grew (the schedule was stretched), or at the first upward LR step.
+    """
+    rows = np.array([r for s in stretches for r in s.rows], dtype=int)
+    if ctx.spec.nb:
+        # The row where warmup ends also shows lr0 * lf(e) of the schedule in force: include it.
+        nw = nw_of(ctx.spec, ctx.profile)
+        handoff = np.nonzero(ctx.in_warmup & (ctx.epoch_index * ctx.spec.nb + ctx.spec.nb - 1 > nw))[0]
+        rows = np.union1d(rows, handoff).astype(int)
+    base = ctx.spec.lr0 * ctx.profile.lr_scale(ctx.ref)
+    implied: list[tuple[int, int]] = []
+    if rows.size and base > 0:
+        x = np.maximum(ctx.epoch_index[rows] - ctx.profile.log_lag, 0)
+        est = implied_epochs(ctx.obs[rows] / base, x, ctx.spec.lrf, cos_lr=ctx.spec.cos_lr)
+        implied = [(int(r), round(float(e))) for r, e in zip(rows, est, strict=True) if np.isfinite(e)]
+    grew = next((implied[k][0] for k in range(1, len(implied)) if implied[k][1] > implied[k - 1][1]), None)
+    distinct = [e for k, (_, e) in enumerate(implied) if k == 0 or e != implied[k - 1][1]]
+    candidates = [r for r in (grew, ups[0] if ups else None) if r is not None]
+    first = min(candidates) if candidates else (implied[0][0] if implied else stretches[0].first)
     evidence = [
         f"args.yaml: time={ctx.run.hyp.get('time')} h, epochs={ctx.run.config.get('epochs')}: the trainer "
-        "re-plans the total epochs after every epoch",
-        "implied total epochs along the run: "
-        + " -> ".join(str(e) for e in fits[:12])
-        + (" ..." if len(fits) > 12 else ""),
+        "re-plans the total epochs from the measured epoch time after every epoch and rebuilds the scheduler",
+        "total epochs implied by the logged LR, epoch by epoch: "
+        + " -> ".join(str(e) for e in distinct[:14])
+        + (" ..." if len(distinct) > 14 else ""),
     ]
+    if grew is not None:
+        evidence.append(f"the estimate first grew at epoch {_epoch(ctx, grew)}: the schedule was stretched mid-run")
     if ups:
         evidence.append(
             f"the LR stepped up {len(ups)} time(s), first at epoch {_epoch(ctx, ups[0])} "
             f"({ctx.obs[ups[0] - 1]:.6g} -> {ctx.obs[ups[0]]:.6g})"
         )
-    final = fits[-1] if fits else None
+    evidence.append(
+        "a resume restarts the time budget and re-estimates from the new session's speed, which can make the LR "
+        "jump at the resumed epoch"
+    )
+    final = implied[-1][1] if implied else None
+    moving = len(distinct) > 1 or bool(ups)
     return [
         _finding(
             ctx,
             Cause.TIME_BUDGET_REESTIMATION,
             first,
-            "time= re-estimates the total epochs every epoch; the LR curve follows a moving target",
+            "time= re-estimates the total epochs every epoch; the LR follows a moving target"
+            + (f" ({distinct[0]} -> {distinct[-1]} epochs)" if len(distinct) > 1 else ""),
             evidence,
             fixes.time_budget(ctx.run, final),
-            {"implied_epochs": fits},
-            Severity.WARNING if ups else Severity.INFO,
+            {"implied_epochs": [e for _, e in implied]},
+            Severity.WARNING if moving else Severity.INFO,
         )
     ]
 

@@ -170,13 +170,20 @@ def estimate_nb(
         first_err.append((float(np.nanmax(np.abs(pred - rows[0]) / denom0)), int(nb)))
     first_err.sort()
     best0 = first_err[0][0]
-    shortlist = [nb for err, nb in first_err if err <= best0 * 1.5 + 1e-4][:5000]
+    ties = sorted(nb for err, nb in first_err if err <= best0 * 1.5 + 1e-4)
+    # Many nb reproduce a 5-6 digit row equally well when nb is large: rank an even sample of them
+    # on all rows, preferring the middle of the tie set when the rows cannot tell them apart.
+    if len(ties) > 50:
+        ties = [ties[int(k)] for k in np.linspace(0, len(ties) - 1, 50)]
+    middle = ties[len(ties) // 2]
     epochs = np.arange(rows.shape[0])
     denom = np.maximum(np.abs(rows), 1e-30)
     best: tuple[int | None, float] = (None, math.inf)
-    for nb in shortlist:
+    best_key = (math.inf, math.inf)
+    for nb in ties:
         pred = logged_lr(spec.with_(nb=nb), profile, epochs, rows.shape[1])
         err = float(np.nanmax(np.abs(pred - rows) / denom))
-        if err < best[1]:
-            best = (nb, err)
+        key = (round(err, 6), abs(nb - middle))
+        if key < best_key:
+            best, best_key = (nb, err), key
     return (best[0], best0) if best[0] is not None else (None, math.inf)

@@ -26,10 +26,11 @@ def linear_lf(x: ArrayLike, epochs: float, lrf: float, *, clamp: bool = False, o
     Returns:
         ``lf(x)`` with the shape of ``x``.
     """
-    frac = 1.0 - np.asarray(x, dtype=float) / (float(epochs) - offset)
-    if clamp:
-        frac = np.maximum(frac, 0.0)
-    return frac * (1.0 - lrf) + lrf
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        frac = 1.0 - np.asarray(x, dtype=float) / (float(epochs) - offset)
+        if clamp:
+            frac = np.maximum(frac, 0.0)
+        return frac * (1.0 - lrf) + lrf
 
 
 def cosine_lf(x: ArrayLike, epochs: float, lrf: float) -> np.ndarray:
@@ -47,4 +48,5 @@ def cosine_lf(x: ArrayLike, epochs: float, lrf: float) -> np.ndarray:
         ``lf(x)`` with the shape of ``x``.
     """
     xs = np.asarray(x, dtype=float)
-    return ((1.0 - np.cos(xs * np.pi / float(epochs))) / 2.0) * (lrf - 1.0) + 1.0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return ((1.0 - np.cos(xs * np.pi / float(epochs))) / 2.0) * (lrf - 1.0) + 1.0
