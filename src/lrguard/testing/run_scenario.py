@@ -31,6 +31,8 @@ from lrguard.testing.scenarios import (
     write_scenario_json,
 )
 
+BASE_ULTRALYTICS_LR0 = 0.01  # lr0 and lrf of the Ultralytics time-budget scenario
+BASE_ULTRALYTICS_LRF = 0.01
 _MODULES = {
     "yolov5": "lrguard.testing.yolov5_scenarios",
     "ultralytics": "lrguard.testing.ultralytics_scenarios",
@@ -44,6 +46,40 @@ def _float(cell: str) -> float:
         return math.nan
 
 
+def _implied_epochs(lr: float, lr0: float, lrf: float, x: int) -> float:
+    """The E of the linear schedule ``lr0 * ((1 - x/E)(1 - lrf) + lrf)`` that gives ``lr`` at ``x``."""
+    remaining = 1 - (lr / lr0 - lrf) / (1 - lrf)
+    return x / remaining if remaining > 0 else math.inf
+
+
+def _first_plan_increase(rows: list[dict[str, str]], column: str) -> int | None:
+    """First Ultralytics row whose LR is above the linear schedule planned one epoch earlier.
+
+    Row k (1-based) logs ``lr0 * lf_E(k - 1)``; in ``time`` mode E is re-estimated after every
+    epoch, and the LR of row k exceeds what the previous plan gave exactly when the implied E grew.
+    Row 1 is warmup and row 2 carries the first plan, so the search starts at row 3.
+    """
+    lr0, lrf = float(BASE_ULTRALYTICS_LR0), float(BASE_ULTRALYTICS_LRF)
+    implied = [_implied_epochs(_float(row[column]), lr0, lrf, int(float(row["epoch"])) - 1) for row in rows]
+    return next((i for i in range(2, len(rows)) if implied[i] > implied[i - 1] + 0.5), None)
+
+
+def _first_loss_spike(rows: list[dict[str, str]], factor: float = 10.0) -> int | None:
+    """First row where a train loss is more than ``factor`` times its value in the previous row."""
+    columns = [name for name in rows[0] if name.startswith("train/")]
+    for i in range(1, len(rows)):
+        if any(_float(rows[i][c]) > factor * _float(rows[i - 1][c]) for c in columns):
+            return i
+    return None
+
+
+_HOW = {
+    "nonfinite": "first row with a non-finite cell",
+    "time-budget-reestimation": "first row (from row 3) whose implied linear-schedule epochs E grew by > 0.5",
+    "loss-spike": "first row where a train/ loss is more than 10x its value in the previous row",
+}
+
+
 def _resolve_expected(
     info: ScenarioInfo, rows: list[dict[str, str]], lr_cols: list[str]
 ) -> list[dict[str, Any]]:
@@ -51,6 +87,7 @@ def _resolve_expected(
     epochs = [int(float(row["epoch"])) for row in rows]
     resolved = []
     for cause, epoch in info.expected:
+        how = _HOW.get(cause, "the row of the static expectation (the later one if the epoch repeats)")
         if cause == "nonfinite":
             row = next(
                 (
@@ -61,15 +98,17 @@ def _resolve_expected(
                 None,
             )
         elif cause == "time-budget-reestimation":
-            weight = lr_cols[0]  # 8.4.190: pg0 is the weight group (bias is pg2)
-            values = [_float(row[weight]) for row in rows]
-            row = next((i for i in range(2, len(values)) if values[i] > values[i - 1] * (1 + 1e-6)), None)
+            row = _first_plan_increase(rows, lr_cols[0])  # 8.4.190: pg0 is the weight group
+        elif cause == "loss-spike":
+            row = _first_loss_spike(rows)
         else:
             matches = [i for i, value in enumerate(epochs) if value == epoch]
             row = matches[-1] if matches else None  # a repeated epoch value: the later (new) session
         if row is None:
             raise RuntimeError(f"{info.name}: no row in results.csv shows the expected {cause!r}")
-        resolved.append({"cause": cause, "epoch": epochs[row], "row": row})
+        if epoch is not None and epochs[row] != epoch:
+            raise RuntimeError(f"{info.name}: expected {cause!r} at epoch {epoch}, found row {row}")
+        resolved.append({"cause": cause, "epoch": epochs[row], "row": row, "how": how})
     return resolved
 
 

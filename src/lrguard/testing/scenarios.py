@@ -156,7 +156,8 @@ SCENARIOS: dict[str, ScenarioInfo] = {
         ),
         _info(
             "yolov5/diverging",
-            "lr0=1e6 (and warmup_bias_lr=1e6): the losses explode and turn non-finite.",
+            "6 epochs with hyp lr0=1.0 (100x the default): the validation losses of the EMA model turn "
+            "NaN after the first epoch and the cls loss explodes.",
             "",
             ("nonfinite", None),
         ),
@@ -181,7 +182,8 @@ SCENARIOS: dict[str, ScenarioInfo] = {
         _info(
             "ultralytics/time-budget",
             "`time=0.003` hours with epochs=100: the trainer re-estimates the number of epochs (and "
-            "rebuilds the scheduler) after every epoch.",
+            "rebuilds the scheduler) after every epoch; the expected row is the first whose LR lies "
+            "above the schedule planned one epoch earlier (the implied number of epochs grew).",
             "M7",
             ("time-budget-reestimation", None),
         ),
@@ -194,9 +196,10 @@ SCENARIOS: dict[str, ScenarioInfo] = {
         ),
         _info(
             "ultralytics/diverging",
-            "lr0=1e6 (and warmup_bias_lr=1e6): the losses explode and turn non-finite.",
+            "6 epochs with lr0=1.0 (the largest value 8.4.190 accepts) and nbs=8 (an optimizer step "
+            "every batch): the cls loss explodes; 8.4.190 never writes a non-finite loss row here.",
             "",
-            ("nonfinite", None),
+            ("loss-spike", None),
         ),
     )
 }
@@ -329,7 +332,7 @@ def write_scenario_json(ctx: ScenarioContext, expected: list[dict[str, Any]], ex
         "mechanism": info.mechanism,
         "recipe_version": RECIPE_VERSION,
         "expected": expected,
-        "run_dir": info.run_subdir,
+        "run_subdir": info.run_subdir,
         "original_run_dir": info.original_subdir,
         **ctx.record,
         "steps": ctx.steps,

@@ -130,11 +130,13 @@ def epochs_changed(ctx: ScenarioContext) -> None:
 def diverging(ctx: ScenarioContext) -> None:
     """A learning rate far too large: the losses blow up.
 
-    Ultralytics 8.4.190 reloads last.pt and repeats an epoch whose loss is not finite, and gives up
-    with a ``RuntimeError`` after three attempts; that error ends the run like a real crash would.
+    8.4.190 rejects ``lr0 > 1``, so this uses ``lr0=1.0`` with ``nbs=8`` (no gradient
+    accumulation: an optimizer step every batch). 8.4.190 also reloads last.pt and repeats an epoch
+    whose loss is not finite, and gives up with a ``RuntimeError`` after three attempts; such an
+    error would end the run like a real crash does, so it is recorded rather than raised.
     """
     try:
-        _train(ctx, "exp", epochs=6, lr0=1e6, warmup_bias_lr=1e6)
+        _train(ctx, "exp", epochs=6, lr0=1.0, nbs=8)
     except RuntimeError as error:
         ctx.step("crash", error=str(error))
         ctx.record["crash"] = str(error)

@@ -194,8 +194,8 @@ def appended(ctx: ScenarioContext) -> None:
 
 
 def diverging(ctx: ScenarioContext) -> None:
-    """A learning rate far too large: the losses blow up."""
-    hyp = _hyp_file(ctx, lr0=1e6, warmup_bias_lr=1e6)
+    """A learning rate far too large (lr0=1.0, 100x the default): the losses blow up."""
+    hyp = _hyp_file(ctx, lr0=1.0)
     _train(ctx, "exp", epochs=6, hyp=str(hyp))
 
 
