@@ -109,6 +109,17 @@ def _is_local_host(host: Any) -> bool:
         return False
 
 
+def _is_address(host: Any) -> bool:
+    """Whether ``host`` is an IP address literal (resolving it needs no name lookup)."""
+    if isinstance(host, bytes):
+        host = host.decode(errors="replace")
+    try:
+        ipaddress.ip_address(str(host).strip("[]").split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
 def _record(message: str) -> None:
     """Append one line to the network log named by :data:`NETLOG_ENV`, if any."""
     path = os.environ.get(NETLOG_ENV)
@@ -125,7 +136,7 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
         if internet and isinstance(address, tuple) and not _is_local_host(address[0]):
             _record(f"refused connect {address!r}")
             raise ConnectionRefusedError(f"lrguard network guard: refused connect to {address!r}")
-    elif event == "socket.getaddrinfo" and not _is_local_host(args[0]):
+    elif event == "socket.getaddrinfo" and not _is_local_host(args[0]) and not _is_address(args[0]):
         _record(f"refused getaddrinfo {args[0]!r}")
         raise socket.gaierror(socket.EAI_NONAME, f"lrguard network guard: refused lookup of {args[0]!r}")
 

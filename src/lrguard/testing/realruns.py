@@ -46,6 +46,7 @@ __all__ = [
     "load_scenario_json",
     "scenario_dir",
     "trainers_available",
+    "trainers_importable",
 ]
 
 #: Seconds one scenario subprocess may take before it is considered hung.
@@ -60,7 +61,48 @@ def trainers_available() -> bool:
     """Whether both real trainers can be found (without importing them)."""
     from importlib.util import find_spec
 
-    return all(find_spec(name) is not None for name in ("torch", "ultralytics", "yolov5"))
+    return all(find_spec(name) is not None for name in ("torch", "torchvision", "ultralytics", "yolov5"))
+
+
+def trainers_importable(cache_dir: Path, names: Iterable[str] | None = None) -> str | None:
+    """Check that the scenarios can run; return why not, or ``None`` when they can.
+
+    Nothing is checked when every selected scenario is already complete in ``cache_dir`` (the tests
+    then only read files). Otherwise both trainers are imported in a subprocess with the offline
+    environment, since a trainer can be installed and still fail at import (e.g. YOLOv5 7.0.14
+    next to setuptools >= 81, which has no ``pkg_resources``).
+
+    Args:
+        cache_dir: The cache directory :func:`ensure_runs` will use.
+        names: The scenarios that will be requested; all when ``None``.
+
+    Returns:
+        ``None`` if the scenarios can run or are complete, else a one-line reason.
+    """
+    cache_dir = Path(cache_dir).resolve()
+    selected = list(SCENARIOS) if names is None else list(names)
+    if all(_is_complete(cache_dir, name) for name in selected if name in SCENARIOS):
+        return None
+    if not trainers_available():
+        return "torch, torchvision, ultralytics or yolov5 is not installed"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    code = (
+        "from lrguard.testing.offline import install_network_guard; install_network_guard(); "
+        "import sys; sys.argv = sys.argv[:1]; import torchvision, ultralytics, yolov5.train"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=_child_env(cache_dir, cache_dir),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=SCENARIO_TIMEOUT_S,
+        check=False,
+    )
+    if result.returncode != 0:
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        return lines[-1] if lines else f"import failed with exit code {result.returncode}"
+    return None
 
 
 def scenario_dir(cache_dir: Path, name: str) -> Path:
@@ -83,15 +125,17 @@ def _dataset(cache_dir: Path, framework: str) -> Path:
     return data_yaml
 
 
-def _child_env(cache_dir: Path, root: Path) -> dict[str, str]:
+def _child_env(cache_dir: Path, root: Path, threads: int | None = None) -> dict[str, str]:
     env = {**os.environ, **prepare_offline(cache_dir)}
+    if threads is not None and "OMP_NUM_THREADS" not in os.environ:
+        env["OMP_NUM_THREADS"] = str(threads)  # parallel scenarios: no oversubscribed OpenMP spinning
     src = str(Path(lrguard.__file__).resolve().parent.parent)  # so the child imports this lrguard
     env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
     env[NETLOG_ENV] = str(root / "network.log")
     return env
 
 
-def _run_one(cache_dir: Path, name: str) -> float:
+def _run_one(cache_dir: Path, name: str, threads: int | None = None) -> float:
     """Run scenario ``name`` in a subprocess; return its wall time in seconds."""
     root = scenario_dir(cache_dir, name)
     (root / COMPLETE_MARKER).unlink(missing_ok=True)
@@ -104,7 +148,7 @@ def _run_one(cache_dir: Path, name: str) -> float:
         result = subprocess.run(
             argv,
             cwd=log_path.parent,
-            env=_child_env(cache_dir, root),
+            env=_child_env(cache_dir, root, threads),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -130,7 +174,9 @@ def ensure_runs(cache_dir: Path, names: Iterable[str] | None = None, jobs: int =
         cache_dir: Where the runs, the dataset and the trainers' config directories live. Reused
             across calls: a scenario that completed before is not run again.
         names: Scenario names (keys of :data:`SCENARIOS`); all of them when ``None``.
-        jobs: How many scenario subprocesses to run at once.
+        jobs: How many scenario subprocesses to run at once. Scenarios of one framework always run
+            one after the other (they share a dataset folder, where the trainer writes its label
+            cache), so more than one job only overlaps YOLOv5 with Ultralytics scenarios.
 
     Returns:
         Scenario name -> the run directory that holds its results.csv and scenario.json. For
@@ -151,11 +197,21 @@ def ensure_runs(cache_dir: Path, names: Iterable[str] | None = None, jobs: int =
     todo = [name for name in selected if not _is_complete(cache_dir, name)]
     for framework in {SCENARIOS[name].framework for name in todo}:
         _dataset(cache_dir, framework)
-    if jobs <= 1:
-        for name in todo:
-            _run_one(cache_dir, name)
+    lanes: dict[str, list[str]] = {}
+    for name in todo:
+        lanes.setdefault(SCENARIOS[name].framework, []).append(name)
+    workers = max(1, min(jobs, len(lanes)))
+    threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None
+
+    def run_lane(lane: list[str]) -> None:
+        for name in lane:
+            _run_one(cache_dir, name, threads)
+
+    if workers == 1:
+        for lane in lanes.values():
+            run_lane(lane)
     else:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            for future in [pool.submit(_run_one, cache_dir, name) for name in todo]:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for future in [pool.submit(run_lane, lane) for lane in lanes.values()]:
                 future.result()
     return {name: scenario_dir(cache_dir, name) / SCENARIOS[name].run_subdir for name in selected}
