@@ -305,6 +305,7 @@ def test_checkpoints(real_runs: dict[str, Path], name: str) -> None:
 @pytest.mark.parametrize("name", ALL)
 def test_scenarios_stayed_offline(real_runs: dict[str, Path], realruns_cache: Path, name: str) -> None:
     root = real_runs[name].parents[1]
+    assert load_scenario_json(real_runs[name])["network_guard"] is True
     assert not (root / "network.log").exists(), (root / "network.log").read_text(encoding="utf-8")
     log = (root / "log.txt").read_text(encoding="utf-8", errors="replace")
     assert "lrguard network guard" not in log

@@ -144,6 +144,11 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
 _installed = False
 
 
+def network_guard_installed() -> bool:
+    """Whether :func:`install_network_guard` ran in this process."""
+    return _installed
+
+
 def install_network_guard() -> None:
     """Install the audit hook of this module once per process (audit hooks cannot be removed)."""
     global _installed

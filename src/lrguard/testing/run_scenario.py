@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lrguard.testing.offline import install_network_guard
+from lrguard.testing.offline import install_network_guard, network_guard_installed
 from lrguard.testing.scenarios import (
     COMPLETE_MARKER,
     RECIPE_VERSION,
@@ -156,6 +156,7 @@ def run(name: str, root: Path, data_yaml: Path) -> Path:
         "batches_per_epoch": module.NB,
         "warmup_iterations": module.NW,
         "train_seconds": round(elapsed, 1),
+        "network_guard": network_guard_installed(),
         "rows": len(rows),
         "epoch_column": [int(float(row["epoch"])) for row in rows],
         "lr_columns": {col: [_float(row[col]) for row in rows] for col in lr_cols},

@@ -28,7 +28,7 @@ SCENARIO_JSON = "scenario.json"
 #: Marker file written in a scenario's directory once it finished successfully.
 COMPLETE_MARKER = ".complete"
 #: Bumped whenever a scenario's recipe changes, so cached runs of an older recipe are redone.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 
 
 class ExpectedFinding(NamedTuple):
