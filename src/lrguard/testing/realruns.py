@@ -47,6 +47,7 @@ __all__ = [
     "scenario_dir",
     "trainers_available",
     "trainers_importable",
+    "wall_seconds",
 ]
 
 #: Seconds one scenario subprocess may take before it is considered hung.
@@ -113,7 +114,7 @@ def scenario_dir(cache_dir: Path, name: str) -> Path:
 def _is_complete(cache_dir: Path, name: str) -> bool:
     root = scenario_dir(cache_dir, name)
     marker = root / COMPLETE_MARKER
-    if not marker.is_file() or marker.read_text(encoding="utf-8").strip() != str(RECIPE_VERSION):
+    if not marker.is_file() or marker.read_text(encoding="utf-8").split()[:1] != [str(RECIPE_VERSION)]:
         return False
     return (root / SCENARIOS[name].run_subdir / SCENARIO_JSON).is_file()
 
@@ -164,7 +165,21 @@ def _run_one(cache_dir: Path, name: str, threads: int | None = None) -> float:
         raise ScenarioError(
             f"scenario {name} failed (exit code {result.returncode}); log {log_path}:\n{tail}"
         )
+    with open(root / COMPLETE_MARKER, "a", encoding="utf-8") as marker:
+        marker.write(f"wall_seconds {elapsed:.1f}\n")
     return elapsed
+
+
+def wall_seconds(cache_dir: Path, name: str) -> float | None:
+    """Wall time of the subprocess that generated scenario ``name`` (None if not recorded)."""
+    marker = scenario_dir(cache_dir, name) / COMPLETE_MARKER
+    if not marker.is_file():
+        return None
+    for line in marker.read_text(encoding="utf-8").splitlines():
+        key, _, value = line.partition(" ")
+        if key == "wall_seconds":
+            return float(value)
+    return None
 
 
 def ensure_runs(cache_dir: Path, names: Iterable[str] | None = None, jobs: int = 1) -> dict[str, Path]:
