@@ -77,7 +77,7 @@ def _expected_text(meta: dict) -> str:
 def write_readme(outdir: Path, metas: dict[str, dict], seconds: float | None) -> None:
     """Write ``outdir/README.md``: how the examples were made, and what each one shows."""
     timing = (
-        f"the scenario processes of these examples took {seconds:.0f} s one after the other on a 2-core CPU"
+        f"their {len(metas)} scenario processes took {seconds:.0f} s of wall time in total on a 2-core CPU"
         if seconds
         else "a few minutes on a CPU"
     )
