@@ -8,6 +8,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
 import yaml
 
 from lrguard.testing.ckpt_peek import peek_checkpoint
@@ -105,3 +106,14 @@ def test_catalogue_is_consistent() -> None:
         assert name == info.name and name.startswith(info.framework + "/")
         assert info.framework in {"yolov5", "ultralytics"}
         assert (info.original_subdir is None) == (info.run_subdir == "runs/exp")
+
+
+def test_trainers_importable_reports_missing_trainers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lrguard.testing import realruns
+
+    monkeypatch.setattr(realruns, "trainers_available", lambda: False)
+    assert "not installed" in (realruns.trainers_importable(tmp_path) or "")
+    with pytest.raises(KeyError):
+        realruns.ensure_runs(tmp_path, ["yolov5/no-such-scenario"])
