@@ -8,9 +8,14 @@ skips, unless ``$CI`` or ``$LRGUARD_REQUIRE_TRAINERS`` is set: then a missing tr
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+if str(SRC) not in sys.path:
+    sys.path.insert(0, str(SRC))
 
 REALRUNS_CACHE_ENV = "LRGUARD_REALRUNS_CACHE"
 REALRUNS_JOBS_ENV = "LRGUARD_REALRUNS_JOBS"
