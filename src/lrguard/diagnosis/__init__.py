@@ -10,7 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from lrguard.diagnosis.context import build_context
-from lrguard.diagnosis.losses import detect_close_mosaic, detect_loss_spikes, detect_nonfinite
+from lrguard.diagnosis.losses import (
+    detect_close_mosaic,
+    detect_loss_spikes,
+    detect_nonfinite,
+)
 from lrguard.diagnosis.lrjumps import detect_lr_departures
 from lrguard.diagnosis.optimizer import detect_auto_optimizer
 from lrguard.diagnosis.restarts import detect_restart_from_weights, detect_restarts_and_rewinds
@@ -40,7 +44,7 @@ def diagnose(run: Run) -> Diagnosis:
     findings.sort(key=lambda f: (f.row if f.row is not None else -1, -f.severity.rank))
     notes = list(run.notes) + ctx.notes
     nan_val = [c for c, v in run.val_losses.items() if (~np.isfinite(v) & ~run.table.missing.get(c, False)).any()]
-    if nan_val:
+    if nan_val and not any(f.cause.value == "nonfinite" for f in findings):
         notes.append(
             f"validation losses are nan on some rows ({', '.join(nan_val)}): the model made no prediction there "
             "(normal for an untrained model; not a training instability)"

@@ -166,9 +166,7 @@ def _run_one(cache_dir: Path, name: str) -> float:
         log_path = root / "log.txt"
     if result.returncode != 0 or not _is_complete(cache_dir, name):
         tail = "\n".join(log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-40:])
-        raise ScenarioError(
-            f"scenario {name} failed (exit code {result.returncode}); log {log_path}:\n{tail}"
-        )
+        raise ScenarioError(f"scenario {name} failed (exit code {result.returncode}); log {log_path}:\n{tail}")
     with open(root / COMPLETE_MARKER, "a", encoding="utf-8") as marker:
         marker.write(f"wall_seconds {elapsed:.1f}\n")
     return elapsed

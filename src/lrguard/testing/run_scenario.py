@@ -65,8 +65,8 @@ def _first_plan_increase(rows: list[dict[str, str]], column: str) -> int | None:
 
 
 def _first_loss_spike(rows: list[dict[str, str]], factor: float = 10.0) -> int | None:
-    """First row where a train loss is more than ``factor`` times its value in the previous row."""
-    columns = [name for name in rows[0] if name.startswith("train/")]
+    """First row where a train or validation loss is more than ``factor`` times its previous value."""
+    columns = [name for name in rows[0] if name.startswith(("train/", "val/"))]
     for i in range(1, len(rows)):
         if any(_float(rows[i][c]) > factor * _float(rows[i - 1][c]) for c in columns):
             return i
@@ -74,15 +74,13 @@ def _first_loss_spike(rows: list[dict[str, str]], factor: float = 10.0) -> int |
 
 
 _HOW = {
-    "nonfinite": "first row with a non-finite cell",
+    "nonfinite": "first row with a non-finite train loss",
     "time-budget-reestimation": "first row (from row 3) whose implied linear-schedule epochs E grew by > 0.5",
-    "loss-spike": "first row where a train/ loss is more than 10x its value in the previous row",
+    "loss-spike": "first row where a train/ or val/ loss is more than 10x its value in the previous row",
 }
 
 
-def _resolve_expected(
-    info: ScenarioInfo, rows: list[dict[str, str]], lr_cols: list[str]
-) -> list[dict[str, Any]]:
+def _resolve_expected(info: ScenarioInfo, rows: list[dict[str, str]], lr_cols: list[str]) -> list[dict[str, Any]]:
     """Turn the static expectations into (cause, epoch, row) of this run's results.csv."""
     epochs = [int(float(row["epoch"])) for row in rows]
     resolved = []
@@ -93,7 +91,7 @@ def _resolve_expected(
                 (
                     i
                     for i, cells in enumerate(rows)
-                    if any(not math.isfinite(_float(v)) for v in cells.values())
+                    if any(not math.isfinite(_float(v)) for k, v in cells.items() if k.startswith("train/"))
                 ),
                 None,
             )
