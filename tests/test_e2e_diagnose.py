@@ -1,0 +1,78 @@
+"""End to end: `lrguard diagnose` on run directories written by the real, unmodified trainers.
+
+Every scenario of :data:`lrguard.testing.realruns.SCENARIOS` trains YOLOv5 7.0.14 or Ultralytics
+8.4.190 offline on CPU (see ``real_runs`` in conftest.py). For each, the diagnosis must name every
+expected cause at the expected epoch at warning or error, and a clean scenario must raise nothing at
+warning or above. The expected epoch is recorded per run in ``scenario.json`` (for ``time=`` and the
+diverging runs it depends on the run and is read off the results there).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from lrguard.testing.realruns import SCENARIOS, load_scenario_json
+
+pytestmark = [pytest.mark.trainers, pytest.mark.slow]
+
+
+def _diagnose_json(run_dir) -> tuple[int, dict]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "lrguard", "diagnose", "--json", str(run_dir)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    assert not proc.stderr.strip(), proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_real_run_diagnosis(real_runs, name):
+    run_dir = real_runs[name]
+    expected = load_scenario_json(run_dir)["expected"]
+    code, report = _diagnose_json(run_dir)
+    problems = [(f["cause"], f["epoch"]) for f in report["findings"] if f["severity"] in ("warning", "error")]
+    assert report["framework"] == SCENARIOS[name].framework
+    if not expected:
+        assert problems == [], f"{name} is clean but lrguard reported {problems}"
+        assert code == 0
+        return
+    for exp in expected:
+        assert (exp["cause"], exp["epoch"]) in problems, f"{name}: expected {exp}, got {problems}"
+    assert code == 1
+    for f in report["findings"]:
+        if f["severity"] in ("warning", "error"):
+            assert f["fix"], f"{name}: {f['cause']} has no fix"
+            assert f["evidence"], f"{name}: {f['cause']} has no evidence"
+
+
+def test_seed_like_case_is_explained(real_runs):
+    """The brief's case on a real YOLOv5 run: epochs edited in opt.yaml before --resume."""
+    run_dir = real_runs["yolov5/epochs-changed"]
+    _, report = _diagnose_json(run_dir)
+    (finding,) = [f for f in report["findings"] if f["cause"] == "epochs-changed-on-resume"]
+    assert finding["data"]["implied_epochs_before"] == 10
+    assert finding["data"]["implied_epochs_after"] == 20
+    assert finding["data"]["lr_after"] > finding["data"]["lr_before"]
+    assert "epochs: 10" in finding["fix"]
+
+
+def test_sessions_seen_in_real_runs(real_runs):
+    """Resume boundaries: YOLOv5 through its per-process event files, Ultralytics through `time`."""
+    for name, first_resumed in (("yolov5/resume", 5), ("ultralytics/resume", 5)):
+        _, report = _diagnose_json(real_runs[name])
+        starts = [s["first_epoch"] for s in report["sessions"]]
+        assert starts == [report["sessions"][0]["first_epoch"], first_resumed], (name, report["sessions"])
+
+
+def test_checkpoint_facts_of_real_interrupted_run(real_runs):
+    """The diagnosis reads the real last.pt without torch and names the trainer version."""
+    _, report = _diagnose_json(real_runs["ultralytics/interrupted"])
+    assert report["framework_version"] == "8.4.190"
+    assert report["profile"] == "ultralytics-8.4"
