@@ -76,3 +76,23 @@ def test_checkpoint_facts_of_real_interrupted_run(real_runs):
     _, report = _diagnose_json(real_runs["ultralytics/interrupted"])
     assert report["framework_version"] == "8.4.190"
     assert report["profile"] == "ultralytics-8.4"
+
+
+def test_resume_jump_predicted_before_it_happens(real_runs, tmp_path):
+    """An interrupted real YOLOv5 run whose opt.yaml was edited: diagnose warns before --resume."""
+    import shutil
+
+    run = tmp_path / "exp"
+    shutil.copytree(real_runs["yolov5/interrupted"], run)
+    opt = run / "opt.yaml"
+    opt.write_text(opt.read_text(encoding="utf-8").replace("\nepochs: 10\n", "\nepochs: 20\n"), encoding="utf-8")
+    code, report = _diagnose_json(run)
+    (pred,) = [f for f in report["findings"] if f["data"].get("predicted")]
+    assert pred["cause"] == "epochs-changed-on-resume"
+    assert pred["severity"] == "warning" and pred["epoch"] is None
+    assert pred["data"]["lr_after"] > pred["data"]["lr_before"]
+    assert code == 1
+    # The unedited original resumes seamlessly: a note, no finding.
+    code, report = _diagnose_json(real_runs["yolov5/interrupted"])
+    assert code == 0
+    assert any("seamlessly" in n for n in report["notes"])

@@ -141,6 +141,8 @@ class Run:
         hyp: The hyperparameters that drive the schedule (lr0, lrf, warmup_*, ...), merged from
             the configuration files.
         checkpoints: Facts read from checkpoints found under ``weights/``.
+        resume_check: What ``--resume`` / ``resume=True`` from ``weights/last.pt`` would do to the LR
+            (the checkpoint inspector's verdict as plain values), when that file was read.
         session_starts: Row indices where a new training process started, from evidence other
             than the LR (TensorBoard event files, the ``time`` column); row 0 is implied.
         notes: Things the reader noticed (a partly written last line, missing optional files).
@@ -161,6 +163,7 @@ class Run:
     config: dict[str, Any]
     hyp: dict[str, Any]
     checkpoints: list[CheckpointFacts] = field(default_factory=list)
+    resume_check: dict[str, Any] | None = None
     session_starts: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)

@@ -17,7 +17,11 @@ from lrguard.diagnosis.losses import (
 )
 from lrguard.diagnosis.lrjumps import detect_lr_departures
 from lrguard.diagnosis.optimizer import detect_auto_optimizer
-from lrguard.diagnosis.restarts import detect_restart_from_weights, detect_restarts_and_rewinds
+from lrguard.diagnosis.restarts import (
+    detect_restart_from_weights,
+    detect_restarts_and_rewinds,
+    detect_resume_prediction,
+)
 from lrguard.diagnosis.result import Diagnosis
 from lrguard.diagnosis.warmup import detect_warmup, detect_wrong_bias_group
 from lrguard.model import Finding, Run, Severity
@@ -41,8 +45,11 @@ def diagnose(run: Run) -> Diagnosis:
     event_rows = {f.row for f in findings if f.row is not None and f.severity is not Severity.INFO}
     findings += detect_loss_spikes(ctx, event_rows)
     findings += detect_close_mosaic(ctx)
-    findings.sort(key=lambda f: (f.row if f.row is not None else -1, -f.severity.rank))
+    findings += detect_resume_prediction(ctx)
+    findings.sort(key=lambda f: (f.row if f.row is not None else run.n_rows, -f.severity.rank))
     notes = list(run.notes) + ctx.notes
+    if run.resume_check and run.resume_check.get("verdict") in ("seamless", "refuse"):
+        notes.append(f"weights/last.pt: {run.resume_check.get('summary')}")
     nan_val = [c for c, v in run.val_losses.items() if (~np.isfinite(v) & ~run.table.missing.get(c, False)).any()]
     if nan_val and not any(f.cause.value == "nonfinite" for f in findings):
         notes.append(

@@ -218,3 +218,43 @@ def detect_restart_from_weights(ctx: Context) -> list[Finding]:
             data={**data, **data_l},
         )
     ]
+
+
+def detect_resume_prediction(ctx: Context) -> list[Finding]:
+    """What resuming from weights/last.pt *would* do, before anyone runs it (checkpoint inspector).
+
+    A predicted jump (opt.yaml / hyp edited since the checkpoint was written) becomes a warning with
+    no epoch yet; a seamless or refused resume is a note.
+    """
+    check = ctx.run.resume_check
+    if not check:
+        return []
+    verdict = check.get("verdict")
+    if verdict != "jump" or not check.get("jump"):
+        return []
+    jump = check["jump"]
+    reason = str(jump.get("reason", ""))
+    cause = (
+        Cause.EPOCHS_CHANGED_ON_RESUME
+        if "epochs" in reason
+        else Cause.HYP_CHANGED_ON_RESUME
+        if any(k in reason for k in ("lr0", "lrf", "hyp", "cos"))
+        else Cause.LR_OFF_PLAN
+    )
+    name = Path(str(check.get("path", "last.pt"))).name
+    return [
+        Finding(
+            cause=cause,
+            severity=Severity.WARNING,
+            epoch=None,
+            row=None,
+            title=f"resuming from weights/{name} now would make the LR jump at epoch {jump.get('epoch')}",
+            evidence=[str(check.get("summary", "")), *[str(d) for d in check.get("details", [])][:4]],
+            fix=(
+                "undo the edit before resuming (the checkpoint holds the schedule position of the original settings); "
+                "to train with new settings, let the run finish and start a continuation run "
+                "(`lrguard continue RUN --epochs N`)"
+            ),
+            data={"predicted": True, **{k: jump.get(k) for k in ("epoch", "lr_before", "lr_after")}},
+        )
+    ]

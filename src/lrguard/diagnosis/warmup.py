@@ -30,7 +30,7 @@ def detect_warmup(ctx: Context) -> list[Finding]:
             ev = [
                 f"rows epoch {int(run.epochs[i])}..{int(run.epochs[last])}: "
                 + (
-                    f"{nw} warmup iterations ({ctx.spec.nb} batches per epoch, warmup_epochs "
+                    f"{nw} warmup iterations ({ctx.spec.nb} batches per epoch as the warmup rows imply, warmup_epochs "
                     f"{ctx.spec.warmup_epochs:g}" + (f", floor {prof.warmup_floor}" if prof.warmup_floor else "") + ")"
                     if ctx.spec.nb
                     else "the LR ramp"

@@ -46,6 +46,21 @@ def _read_checkpoint_facts(run_dir: Path, notes: list[str]) -> list[CheckpointFa
     return facts
 
 
+def _resume_check(run_dir: Path, facts: list[CheckpointFacts], notes: list[str]) -> dict[str, Any] | None:
+    """The inspector's verdict on resuming from weights/last.pt (``None`` when absent or stripped)."""
+    last = next((f for f in facts if f.path.name == C.LAST_PT), None)
+    if last is None or last.stripped:
+        return None
+    from lrguard.checkpoint import resume_report
+
+    try:
+        report = resume_report(last.path)
+    except InputError as exc:
+        notes.append(f"resume check skipped: {exc.one_line()}")
+        return None
+    return {"path": str(last.path), **report.to_json()}
+
+
 def _bias_column_from_first_row(lr: np.ndarray) -> int | None:
     """Index of the group that starts far above the others (warmup_bias_lr), if any."""
     if lr.shape[0] == 0 or lr.shape[1] < 2:
@@ -185,6 +200,7 @@ def read_run(
         notes.append(f"{C.ULTRALYTICS_ARGS_YAML} missing: using Ultralytics defaults where the LR column does not say")
 
     facts = _read_checkpoint_facts(run_dir, notes) if checkpoints else []
+    resume_check = _resume_check(run_dir, facts, notes) if checkpoints else None
     version = framework_version
     if version is None:
         version = next((f.version for f in facts if f.version), None)
@@ -235,6 +251,7 @@ def read_run(
         config=config,
         hyp=hyp,
         checkpoints=facts,
+        resume_check=resume_check,
         session_starts=sorted(starts),
         notes=notes,
         files=files,

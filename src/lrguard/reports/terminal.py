@@ -59,7 +59,7 @@ def render_terminal(d: Diagnosis, console=None, verbose: bool = False) -> None:
     shown = [f for f in d.findings if verbose or f.severity is not Severity.INFO or f.cause.value == "warmup"]
     for f in shown:
         style = _STYLE[f.severity]
-        where = f"epoch {f.epoch}" if f.epoch is not None else "run"
+        where = f"epoch {f.epoch}" if f.epoch is not None else ("the next resume" if f.data.get("predicted") else "run")
         con.print(f"  [{style}]{f.severity.value.upper():7}[/] [bold]{f.cause.value}[/] at {where}: {escape(f.title)}")
         if f.severity is not Severity.INFO or verbose:
             for line in f.evidence:
