@@ -75,7 +75,7 @@ def test_allowlist_rebuilt_as_plain_data(protocol):
     obj = {
         "od": collections.OrderedDict([("x", 1), ("y", 2)]),
         "ns": argparse.Namespace(epochs=3, p=pathlib.PurePosixPath("/a/b")),
-        "path": pathlib.PurePosixPath("/tmp/x"),
+        "path": pathlib.PurePosixPath("/data/x"),
         "np_scalar": np.float64(0.25),
         "np_int": np.int64(7),
         "arr": np.arange(6, dtype=np.float32).reshape(2, 3),
@@ -86,7 +86,7 @@ def test_allowlist_rebuilt_as_plain_data(protocol):
     got = read_pickle(pickle.dumps(obj, protocol=protocol)).value
     assert got["od"] == {"x": 1, "y": 2}
     assert got["ns"] == {"epochs": 3, "p": "/a/b"}
-    assert got["path"] == "/tmp/x"
+    assert got["path"] == "/data/x"
     assert got["np_scalar"] == 0.25 and isinstance(got["np_scalar"], float)
     assert got["np_int"] == 7
     assert isinstance(got["arr"], np.ndarray) and got["arr"].tolist() == [[0, 1, 2], [3, 4, 5]]
