@@ -125,9 +125,7 @@ def write_readme(outdir: Path, metas: dict[str, dict], seconds: float | None) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("outdir", type=Path)
     parser.add_argument("--cache", type=Path, help="reuse/keep the full runs here (default: a temp dir)")
     parser.add_argument("--jobs", type=int, default=2, help="scenario processes at once (default 2)")

@@ -141,9 +141,7 @@ def test_logged_lr_follows_the_mechanism(real_runs: dict[str, Path], name: str) 
     _, rows = _table(real_runs[name])
     logged = _column(rows, _weight_column(framework))
     model = [_logged_model(name, int(row["epoch"]), True) for row in rows]
-    assert all(_close(a, m) for a, m in zip(logged, model, strict=True)), list(
-        zip(logged, model, strict=True)
-    )
+    assert all(_close(a, m) for a, m in zip(logged, model, strict=True)), list(zip(logged, model, strict=True))
     bias = _column(rows, _bias_column(framework))
     before = SCHEDULES[name][0]
     for row, value in zip(rows[:3], bias[:3], strict=True):  # warmup rows: bias falls from 0.1
@@ -173,9 +171,7 @@ def test_older_checkpoint_rewinds_to_logged_values(real_runs: dict[str, Path]) -
     assert all(_close(a, p) for a, p in zip(lr, planned, strict=True))
 
 
-@pytest.mark.parametrize(
-    "name", ["yolov5/appended", "yolov5/continue-from-last", "ultralytics/continue-from-last"]
-)
+@pytest.mark.parametrize("name", ["yolov5/appended", "yolov5/continue-from-last", "ultralytics/continue-from-last"])
 def test_new_runs_start_with_warmup(real_runs: dict[str, Path], name: str) -> None:
     framework = SCENARIOS[name].framework
     meta = load_scenario_json(real_runs[name])

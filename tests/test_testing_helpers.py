@@ -108,9 +108,7 @@ def test_catalogue_is_consistent() -> None:
         assert (info.original_subdir is None) == (info.run_subdir == "runs/exp")
 
 
-def test_trainers_importable_reports_missing_trainers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_trainers_importable_reports_missing_trainers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from lrguard.testing import realruns
 
     monkeypatch.setattr(realruns, "trainers_available", lambda: False)
