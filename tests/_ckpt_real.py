@@ -20,11 +20,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+if str(SRC) not in sys.path:  # run as a script from a checkout without installing
+    sys.path.insert(0, str(SRC))
+
+from lrguard.testing.offline import apply_offline_env
+from lrguard.testing.synthetic_data import make_dataset
 
 KEYS = (
     "v5_edited_pre_resume",
@@ -42,28 +48,12 @@ KEYS = (
 )
 
 
-def offline_env(root: Path) -> dict[str, str]:
-    """Environment that keeps both trainers offline and their settings under ``root``."""
-    env = dict(os.environ)
-    env.update(
-        YOLO_OFFLINE="1",
-        YOLO_AUTOINSTALL="0",
-        ULTRALYTICS_SKIP_REQUIREMENTS_CHECKS="1",
-        YOLO_CONFIG_DIR=str(root / "cfg"),
-        YOLOV5_CONFIG_DIR=str(root / "cfg5"),
-        MPLCONFIGDIR=str(root / "mpl"),
-        TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1",
-    )
-    return env
-
-
 def real_checkpoints(root: Path, timeout: float = 600) -> dict[str, Path]:
     """Train both trainers into ``root`` (once) and return ``{key: checkpoint path}``."""
     manifest = root / "manifest.json"
     if not manifest.exists():
         proc = subprocess.run(
             [sys.executable, __file__, str(root)],
-            env=offline_env(root),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -73,47 +63,8 @@ def real_checkpoints(root: Path, timeout: float = 600) -> dict[str, Path]:
     return {k: root / v for k, v in json.loads(manifest.read_text()).items()}
 
 
-def _make_data(root: Path, n_train: int = 8, n_val: int = 4, size: int = 64) -> Path:
-    import random
-
-    import numpy as np
-    from PIL import Image
-
-    rng = random.Random(0)
-    nrng = np.random.default_rng(0)
-    colors = {0: (255, 0, 0), 1: (0, 0, 255)}
-    for split, n in (("train", n_train), ("val", n_val)):
-        (root / "images" / split).mkdir(parents=True, exist_ok=True)
-        (root / "labels" / split).mkdir(parents=True, exist_ok=True)
-        for i in range(n):
-            img = nrng.integers(0, 80, (size, size, 3), dtype=np.uint8)
-            lines = []
-            for _ in range(rng.randint(1, 3)):
-                c = rng.randint(0, 1)
-                w, h = rng.randint(size // 8, size // 2), rng.randint(size // 8, size // 2)
-                x0, y0 = rng.randint(0, size - w), rng.randint(0, size - h)
-                img[y0 : y0 + h, x0 : x0 + w] = colors[c]
-                cx, cy = (x0 + w / 2) / size, (y0 + h / 2) / size
-                lines.append(f"{c} {cx:.6f} {cy:.6f} {w / size:.6f} {h / size:.6f}")
-            Image.fromarray(img).save(root / "images" / split / f"{i:04d}.jpg")
-            (root / "labels" / split / f"{i:04d}.txt").write_text("\n".join(lines) + "\n")
-    data = root / "data.yaml"
-    names = "names:\n  0: red\n  1: blue\n"
-    data.write_text(f"path: {root.resolve()}\ntrain: images/train\nval: images/val\n{names}")
-    return data
-
-
 class _Stop(Exception):
     pass
-
-
-def _fonts(root: Path) -> None:
-    import matplotlib
-
-    font = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
-    for d in (root / "cfg" / "Ultralytics", root / "cfg5"):
-        d.mkdir(parents=True, exist_ok=True)
-        shutil.copy(font, d / "Arial.ttf")
 
 
 def _yolov5(data: Path, out: Path) -> dict[str, str]:
@@ -227,8 +178,8 @@ def _ultralytics(data: Path, out: Path) -> dict[str, str]:
 def main(root: Path) -> None:
     """Train both trainers into ``root`` and write ``root/manifest.json``."""
     root.mkdir(parents=True, exist_ok=True)
-    _fonts(root)
-    data = _make_data(root / "data")
+    apply_offline_env(root)  # before the trainers are imported: they read the variables at import
+    data = make_dataset(root / "data", n_train=8, n_val=4)  # batch 4: nb = 2 batches per epoch
     made = {**_yolov5(data, root / "v5"), **_ultralytics(data, root / "ul")}
     missing = [k for k, v in made.items() if not (root / v).exists()]
     if missing:

@@ -4,72 +4,32 @@ Usage: python tests/_continue_real.py yolov5|ultralytics WORKDIR
 
 Writes WORKDIR/summary.json with the two run directories, the continuation file and the command.
 Run as its own process: the trainers parse sys.argv and keep global state. The offline settings
-follow the project's feasibility notes (variant A): env vars plus a local Arial.ttf so neither
-trainer fetches its font.
+are lrguard.testing.offline's (env vars plus a local Arial.ttf so neither trainer fetches its font)
+and the dataset is lrguard.testing.synthetic_data's.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import random
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT / "src") not in sys.path:  # run as a script from a checkout without installing
+    sys.path.insert(0, str(ROOT / "src"))
 
+from lrguard.testing.offline import apply_offline_env
+from lrguard.testing.synthetic_data import make_dataset
 
-def offline_env(work: Path) -> dict[str, str]:
-    """Environment variables that keep both trainers off the network, and the font they would fetch."""
-    import matplotlib
-
-    env = {
-        "YOLO_OFFLINE": "1",
-        "YOLO_AUTOINSTALL": "0",
-        "ULTRALYTICS_SKIP_REQUIREMENTS_CHECKS": "1",
-        "YOLO_CONFIG_DIR": str(work / "cfg"),
-        "YOLOV5_CONFIG_DIR": str(work / "cfg5"),
-        "MPLCONFIGDIR": str(work / "mpl"),
-        "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1",
-        "WANDB_MODE": "disabled",
-        "OMP_NUM_THREADS": "1",  # small models on a shared CPU: threads only contend
-        "COMET_MODE": "disabled",
-    }
-    font = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
-    for d in (work / "cfg" / "Ultralytics", work / "cfg5"):
-        d.mkdir(parents=True, exist_ok=True)
-        shutil.copy(font, d / "Arial.ttf")
-    return env
-
-
-def make_data(root: Path, n_train: int, n_val: int = 4, size: int = 64, seed: int = 0) -> Path:
-    """A tiny YOLO-format detection dataset: coloured rectangles on noise."""
-    import numpy as np
-    from PIL import Image
-
-    rng = random.Random(seed)
-    nrng = np.random.default_rng(seed)
-    colors = {0: (255, 0, 0), 1: (0, 0, 255)}
-    for split, n in (("train", n_train), ("val", n_val)):
-        (root / "images" / split).mkdir(parents=True, exist_ok=True)
-        (root / "labels" / split).mkdir(parents=True, exist_ok=True)
-        for i in range(n):
-            img = nrng.integers(0, 80, (size, size, 3), dtype=np.uint8)
-            lines = []
-            for _ in range(rng.randint(1, 2)):
-                c = rng.randint(0, 1)
-                w, h = rng.randint(size // 6, size // 2), rng.randint(size // 6, size // 2)
-                x0, y0 = rng.randint(0, size - w), rng.randint(0, size - h)
-                img[y0 : y0 + h, x0 : x0 + w] = colors[c]
-                lines.append(f"{c} {(x0 + w / 2) / size:.6f} {(y0 + h / 2) / size:.6f} {w / size:.6f} {h / size:.6f}")
-            Image.fromarray(img).save(root / "images" / split / f"{i:04d}.jpg")
-            (root / "labels" / split / f"{i:04d}.txt").write_text("\n".join(lines) + "\n")
-    data = root / "data.yaml"
-    data.write_text(f"path: {root.resolve()}\ntrain: images/train\nval: images/val\nnames:\n  0: red\n  1: blue\n")
-    return data
+#: Variables set on top of lrguard.testing.offline's: no experiment loggers, one intra-op thread.
+EXTRA_ENV = {
+    "WANDB_MODE": "disabled",
+    "OMP_NUM_THREADS": "1",  # small models on a shared CPU: threads only contend
+    "COMET_MODE": "disabled",
+}
 
 
 def lrguard_continue(run_dir: Path, epochs: int, out: Path) -> dict:
@@ -96,7 +56,7 @@ def yolov5(work: Path) -> dict:
 
     Continuation: 5 epochs, so rows 4 (after the hard-coded 100 warmup iterations) follow the new schedule.
     """
-    data = make_data(work / "data", n_train=26)
+    data = make_dataset(work / "data", n_train=26, n_val=4)  # batch 1: nb = 26
     hyp = work / "hyp.yaml"
     from lrguard.plan.continuation import YOLOV5_HYP_DEFAULTS
 
@@ -121,7 +81,7 @@ def yolov5(work: Path) -> dict:
 
 def ultralytics(work: Path) -> dict:
     """Original: 4 epochs, 16 images, batch 8 (nb 2), warmup 1 epoch, SGD. Continuation: 3 epochs, warmup off."""
-    data = make_data(work / "data", n_train=16)
+    data = make_dataset(work / "data", n_train=16, n_val=4)  # batch 8: nb = 2
     code = f"""
 from ultralytics import YOLO
 YOLO("yolov8n.yaml").train(data={str(data)!r}, epochs=4, imgsz=64, batch=8, workers=0, device="cpu", pretrained=False,
@@ -148,7 +108,7 @@ def main() -> None:
     """Entry point: python tests/_continue_real.py yolov5|ultralytics WORKDIR."""
     which, work = sys.argv[1], Path(sys.argv[2]).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    os.environ.update(offline_env(work))
+    apply_offline_env(work, EXTRA_ENV)  # the trainer processes inherit it
     os.chdir(work)
     summary = {"yolov5": yolov5, "ultralytics": ultralytics}[which](work)
     (work / "summary.json").write_text(json.dumps(summary, indent=2))
