@@ -72,6 +72,8 @@ def _yolov5(data: Path, out: Path) -> dict[str, str]:
     from yolov5 import train
     from yolov5.utils.callbacks import Callbacks
 
+    from lrguard.testing.yolov5_scenarios import Interrupted, interrupt_callbacks
+
     base = dict(
         data=str(data),
         cfg="yolov5n.yaml",
@@ -92,14 +94,8 @@ def _yolov5(data: Path, out: Path) -> dict[str, str]:
             setattr(o, k, v)
         return o
 
-    def stop_after_epoch1(last: object, epoch: int, *args: object) -> None:  # after last.pt is written
-        if epoch == 1:
-            raise _Stop
-
-    cb = Callbacks()
-    cb.register_action("on_model_save", callback=stop_after_epoch1)
-    with contextlib.suppress(_Stop):
-        train.main(opt(epochs=3, name="interrupted", save_period=1), cb)
+    with contextlib.suppress(Interrupted):  # stopped right after epoch 1 is saved to last.pt
+        train.main(opt(epochs=3, name="interrupted", save_period=1), interrupt_callbacks(1))
     train.main(opt(epochs=2, name="finished"), Callbacks())
 
     # The classic LR jump: copy the interrupted run, edit epochs 3 -> 5 in its opt.yaml, --resume it and
@@ -113,14 +109,8 @@ def _yolov5(data: Path, out: Path) -> dict[str, str]:
     cfg.update(epochs=5, save_dir=str(edited))
     (edited / "opt.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
 
-    def stop_after_epoch2(last: object, epoch: int, *args: object) -> None:
-        if epoch == 2:
-            raise _Stop
-
-    cb = Callbacks()
-    cb.register_action("on_model_save", callback=stop_after_epoch2)
-    with contextlib.suppress(_Stop):
-        train.main(opt(resume=str(edited / "weights" / "last.pt")), cb)
+    with contextlib.suppress(Interrupted):
+        train.main(opt(resume=str(edited / "weights" / "last.pt")), interrupt_callbacks(2))
     return {
         "v5_edited_pre_resume": "v5/edited/weights/pre_resume.pt",
         "v5_edited_resumed_last": "v5/edited/weights/last.pt",

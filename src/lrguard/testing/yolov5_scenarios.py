@@ -49,7 +49,7 @@ class Interrupted(Exception):
     """Raised by a callback to stop a training process the way a crash or Ctrl-C would."""
 
 
-def _interrupt_after(epoch: int) -> Callbacks:
+def interrupt_callbacks(epoch: int) -> Callbacks:
     """Callbacks that stop training right after ``epoch`` (0-based) has been saved to last.pt."""
 
     def on_model_save(last: Path, current: int, final_epoch: bool, best_fitness: Any, fi: Any) -> None:
@@ -67,7 +67,7 @@ def _train(ctx: ScenarioContext, name: str, interrupt_after: int | None = None, 
     settings = {**BASE, "data": str(ctx.data_yaml), "project": str(ctx.runs), "name": name, **overrides}
     for key, value in settings.items():
         setattr(opt, key, value)
-    callbacks = _interrupt_after(interrupt_after) if interrupt_after is not None else Callbacks()
+    callbacks = interrupt_callbacks(interrupt_after) if interrupt_after is not None else Callbacks()
     ctx.step("train", call="yolov5.train.main(opt)", opt=settings, cli=_as_cli(settings))
     try:
         yolov5_train.main(opt, callbacks)
