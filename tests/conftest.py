@@ -93,3 +93,15 @@ def real_runs(realruns_cache: Path) -> dict[str, Path]:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     return ensure_runs(realruns_cache, jobs=int(os.environ.get(REALRUNS_JOBS_ENV, "2")))
+
+
+# Hypothesis: CI draws the same examples every run (derandomize), so a red CI always reproduces;
+# HYPOTHESIS_PROFILE=thorough explores many more examples locally.
+from hypothesis import settings as _hyp_settings
+
+_hyp_settings.register_profile("ci", derandomize=True, print_blob=True)
+_hyp_settings.register_profile("thorough", max_examples=400)
+if os.environ.get("HYPOTHESIS_PROFILE"):
+    _hyp_settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
+elif os.environ.get("CI"):
+    _hyp_settings.load_profile("ci")

@@ -74,60 +74,76 @@ def _fit_stretch(ctx: Context, rows: np.ndarray) -> Stretch:
     return Stretch(rows=rows, cfg_err=cfg_err, epochs_fit=e_fit, epochs_err=e_err, base_fit=b, base_err=b_err)
 
 
-def _is_break_down(ctx: Context, current: list[int], i: int) -> bool:
+def _is_break_down(ctx: Context, current: np.ndarray, i: int) -> bool:
     """Whether row ``i`` drops far more than the rows before it were falling (a schedule change).
 
-    A smooth schedule falls by similar amounts from one row to the next (linear: the same amount;
-    cosine: slowly changing), so a drop of at least 5% that is more than three times the recent
-    per-row decrease marks a new schedule (e.g. total epochs reduced on resume).
+    Row ``i`` breaks the stretch when it is off the schedule the stretch's rows follow (same lr0,
+    fitted total epochs), e.g. total epochs reduced on resume. When no single schedule fits the
+    stretch, a drop of at least 5% that is more than three times the recent per-row decrease counts.
     """
-    if len(current) < 3:
-        return False
     obs = ctx.obs
-    prev = current[-1]
+    prev = int(current[-1])
     drop = float(obs[prev] - obs[i])
-    if not drop > max(0.05, 10 * ctx.tol) * float(obs[prev]):
+    if not drop > 3 * ctx.tol * float(obs[prev]):
         return False
-    recent = np.array(current[-6:])
+    # Best test: does row i continue the schedule the stretch so far follows (same lr0, fitted E)?
+    base = ctx.spec.lr0 * ctx.profile.lr_scale(ctx.ref)
+    x = np.maximum(ctx.epoch_index[current] - ctx.profile.log_lag, 0).astype(float)
+    e_fit, err = best_integer_epochs(obs[current], x, ctx.spec, ctx.profile, base=base)
+    if e_fit is not None and _ok(err, ctx):
+        x_i = max(float(ctx.epoch_index[i] - ctx.profile.log_lag), 0.0)
+        predicted = base * float(ctx.spec.with_(epochs=e_fit).lf(x_i, ctx.profile))
+        return not ctx.close(float(obs[i]), predicted, 3 * ctx.tol)
+    # Otherwise compare with the recent per-row decrease.
+    if len(current) < 3 or not drop > max(0.05, 10 * ctx.tol) * float(obs[prev]):
+        return False
+    recent = current[-6:]
     steps = obs[recent[:-1]] - obs[recent[1:]]
     return drop > 3 * max(median(steps), 0.0)
 
 
 def _stretches(ctx: Context) -> tuple[list[Stretch], list[int], list[int]]:
-    """Cut post-warmup rows into stretches; return them and the rows where the LR stepped up / down."""
+    """Cut post-warmup rows into stretches; return them and the rows where the LR stepped up / down.
+
+    A stretch ends at a warmup row, at a restart or rewind of the epoch column (a new lineage), at
+    an upward step, and at a drop much steeper than the stretch's recent slope. The candidate rows
+    are found with array operations; only those are examined one by one.
+    """
     obs = ctx.obs
-    n = ctx.run.n_rows
-    usable = ~ctx.in_warmup & np.isfinite(obs)
-    groups: list[list[int]] = []
+    rows = np.nonzero(~ctx.in_warmup & np.isfinite(obs))[0]
+    if rows.size == 0:
+        return [], [], []
+    prev, cur = rows[:-1], rows[1:]
+    warm_count = np.cumsum(ctx.in_warmup)
+    warm_between = (warm_count[cur - 1] - warm_count[prev]) > 0
+    new_start = np.array([s.start in ("restart", "rewind") for s in ctx.sessions], dtype=bool)
+    sess = ctx.session_of_row
+    new_lineage = (sess[cur] != sess[prev]) & new_start[sess[cur]]
+    up = obs[cur] > obs[prev] * (1 + ctx.tol)
+    # A drop is a candidate when it is clearly steeper than the step before it; the fit-based test in
+    # _is_break_down then decides whether it leaves the stretch's schedule.
+    step = obs[prev] - obs[cur]
+    step_before = np.concatenate([[np.inf], step[:-1]])
+    big_drop = (step > 3 * ctx.tol * obs[prev]) & (step > 1.3 * step_before)
+    candidates = np.nonzero(warm_between | new_lineage | up | big_drop)[0] + 1
+    groups: list[np.ndarray] = []
     ups: list[int] = []
     downs: list[int] = []
-    current: list[int] = []
-    for i in range(n):
-        if not usable[i]:
-            if current and ctx.in_warmup[i]:
-                groups.append(current)
-                current = []
+    start = 0
+    for k in (int(c) for c in candidates):
+        i = int(rows[k])
+        if warm_between[k - 1] or new_lineage[k - 1]:
+            pass
+        elif up[k - 1]:
+            ups.append(i)
+        elif _is_break_down(ctx, rows[start:k], i):
+            downs.append(i)
+        else:
             continue
-        if current:
-            prev = current[-1]
-            new_lineage = ctx.session_of_row[i] != ctx.session_of_row[prev] and ctx.sessions[
-                ctx.session_of_row[i]
-            ].start in ("restart", "rewind")
-            if new_lineage:
-                groups.append(current)
-                current = []
-            elif obs[i] > obs[prev] * (1 + ctx.tol):
-                groups.append(current)
-                current = []
-                ups.append(i)
-            elif _is_break_down(ctx, current, i):
-                groups.append(current)
-                current = []
-                downs.append(i)
-        current.append(i)
-    if current:
-        groups.append(current)
-    return [_fit_stretch(ctx, np.array(g)) for g in groups], ups, downs
+        groups.append(rows[start:k])
+        start = k
+    groups.append(rows[start:])
+    return [_fit_stretch(ctx, g) for g in groups if g.size], ups, downs
 
 
 def _ok(err: float, ctx: Context) -> bool:
@@ -314,7 +330,7 @@ def detect_lr_departures(ctx: Context) -> list[Finding]:
                 followed = _rows_following(
                     ctx, i, pred_fn=lambda rows, c=cand: base * c.lf(_lf_x(ctx, rows), ctx.profile)
                 )
-                skip.update(j for j in ups if j > i and j <= followed[-1])
+                skip.update(j for j in ups + downs if j > i and j <= followed[-1])
                 if spec.cos_lr:
                     findings.extend(_past_end(ctx, followed, n_cfg))
                 continue

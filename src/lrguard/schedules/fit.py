@@ -85,13 +85,13 @@ def best_integer_epochs(
     lo = max(1 + profile.linear_offset, math.floor(centre * 0.98) - 2)
     hi = max(lo, math.ceil(centre * 1.02) + 2)
     candidates = np.arange(lo, hi + 1)
-    best: tuple[int | None, float] = (None, math.inf)
-    for cand in candidates:
-        pred = b * spec.with_(epochs=int(cand)).lf(x_a, profile)
-        err = float(np.max(np.abs(pred - lr_a) / np.maximum(np.abs(lr_a), 1e-30)))
-        if err < best[1]:
-            best = (int(cand), err)
-    return best
+    # All candidates at once: rows = candidate E, columns = logged rows.
+    pred = b * spec.lf_of(x_a[None, :], candidates[:, None].astype(float), profile)
+    errs = np.max(np.abs(pred - lr_a[None, :]) / np.maximum(np.abs(lr_a), 1e-30)[None, :], axis=1)
+    if not np.isfinite(errs).any():
+        return None, math.inf
+    k = int(np.nanargmin(errs))
+    return int(candidates[k]), float(errs[k])
 
 
 def warmup_start(row0: np.ndarray, spec: ScheduleSpec, profile: Profile) -> tuple[float | None, float | None]:
@@ -113,6 +113,28 @@ def warmup_start(row0: np.ndarray, spec: ScheduleSpec, profile: Profile) -> tupl
     if not (0.0 < r < 1.0) or not np.isfinite(r):
         return None, None
     return r, w0 / r
+
+
+def _first_row(spec: ScheduleSpec, profile: Profile, nb: np.ndarray, n_groups: int) -> np.ndarray:
+    """Logged LR of epoch 0 for every candidate ``nb`` at once, ``(len(nb), n_groups)``.
+
+    Same rule as :func:`lrguard.schedules.curve.logged_lr` for the first row, where ``lf(0) = 1``:
+    the warmup value at the epoch's last iteration ``nb - 1``.
+    """
+    we = float(spec.warmup_epochs)
+    if profile.warmup_capped:
+        we = min(we, max(spec.epochs - 1, 0))
+    if we <= 0 and profile.warmup_zero_disables:
+        nw = np.zeros_like(nb)
+    else:
+        nw = np.maximum(np.round(we * nb), profile.warmup_floor)
+    bases = np.array([spec.lr0 * profile.lr_scale(j) for j in range(n_groups)])
+    starts = np.zeros(n_groups)
+    if profile.warmup_bias_group < n_groups:
+        starts[profile.warmup_bias_group] = spec.warmup_bias_lr
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(nw > 0, np.minimum(nb - 1, nw) / nw, 1.0)
+    return starts[None, :] + (bases - starts)[None, :] * frac[:, None]
 
 
 def estimate_nb(
@@ -163,14 +185,15 @@ def estimate_nb(
                 span = max(3, int(0.05 * guess))
                 cands.update(range(max(1, int(guess) - span), int(guess) + span + 1))
         candidates = sorted(cands)
-    first_err: list[tuple[float, int]] = []
+    cand = np.asarray(sorted(set(int(c) for c in candidates)), dtype=float)
     denom0 = np.maximum(np.abs(rows[0]), 1e-30)
-    for nb in candidates:
-        pred = logged_lr(spec.with_(nb=int(nb)), profile, np.array([0]), rows.shape[1])[0]
-        first_err.append((float(np.nanmax(np.abs(pred - rows[0]) / denom0)), int(nb)))
-    first_err.sort()
-    best0 = first_err[0][0]
-    ties = sorted(nb for err, nb in first_err if err <= best0 * 1.5 + 1e-4)
+    pred0 = _first_row(spec, profile, cand, rows.shape[1])
+    with np.errstate(invalid="ignore"):
+        err0 = np.nanmax(np.abs(pred0 - rows[0][None, :]) / denom0[None, :], axis=1)
+    if not np.isfinite(err0).any():
+        return None, math.inf
+    best0 = float(np.nanmin(err0))
+    ties = [int(c) for c in cand[err0 <= best0 * 1.5 + 1e-4]]
     # Many nb reproduce a 5-6 digit row equally well when nb is large: rank an even sample of them
     # on all rows, preferring the middle of the tie set when the rows cannot tell them apart.
     if len(ties) > 50:

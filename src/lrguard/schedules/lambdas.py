@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 
-def linear_lf(x: ArrayLike, epochs: float, lrf: float, *, clamp: bool = False, offset: int = 0) -> np.ndarray:
+def linear_lf(x: ArrayLike, epochs: ArrayLike, lrf: float, *, clamp: bool = False, offset: int = 0) -> np.ndarray:
     """Linear decay from 1 at ``x = 0`` to ``lrf`` at ``x = epochs - offset``.
 
     ``lf(x) = (1 - x / (epochs - offset)) * (1 - lrf) + lrf``. YOLOv5 never clamps, so past the end
@@ -18,7 +18,7 @@ def linear_lf(x: ArrayLike, epochs: float, lrf: float, *, clamp: bool = False, o
 
     Args:
         x: Epoch index (scheduler ``last_epoch``).
-        epochs: Total epochs ``E`` of the schedule.
+        epochs: Total epochs ``E`` of the schedule (broadcasts against ``x``).
         lrf: Final LR fraction.
         clamp: Clamp ``1 - x/E`` at 0 (Ultralytics >= 8.1).
         offset: 1 for YOLOv5 <= v6.0, which divided by ``E - 1``.
@@ -27,13 +27,13 @@ def linear_lf(x: ArrayLike, epochs: float, lrf: float, *, clamp: bool = False, o
         ``lf(x)`` with the shape of ``x``.
     """
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        frac = 1.0 - np.asarray(x, dtype=float) / (float(epochs) - offset)
+        frac = 1.0 - np.asarray(x, dtype=float) / (np.asarray(epochs, dtype=float) - offset)
         if clamp:
             frac = np.maximum(frac, 0.0)
         return frac * (1.0 - lrf) + lrf
 
 
-def cosine_lf(x: ArrayLike, epochs: float, lrf: float) -> np.ndarray:
+def cosine_lf(x: ArrayLike, epochs: ArrayLike, lrf: float) -> np.ndarray:
     """Half-cosine from 1 at ``x = 0`` to ``lrf`` at ``x = epochs`` (``one_cycle(1, lrf, epochs)``).
 
     The function is periodic: past ``epochs`` it climbs back towards 1 (period ``2 * epochs``),
@@ -49,4 +49,4 @@ def cosine_lf(x: ArrayLike, epochs: float, lrf: float) -> np.ndarray:
     """
     xs = np.asarray(x, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return ((1.0 - np.cos(xs * np.pi / float(epochs))) / 2.0) * (lrf - 1.0) + 1.0
+        return ((1.0 - np.cos(xs * np.pi / np.asarray(epochs, dtype=float))) / 2.0) * (lrf - 1.0) + 1.0

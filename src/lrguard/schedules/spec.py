@@ -37,6 +37,12 @@ class ScheduleSpec:
         """Return a copy with ``changes`` applied."""
         return replace(self, **changes)
 
+    def lf_of(self, x: Any, epochs: Any, profile: Profile) -> np.ndarray:
+        """Like :meth:`lf` with the total epochs given as an array that broadcasts against ``x``."""
+        if self.cos_lr:
+            return cosine_lf(x, epochs, self.lrf)
+        return linear_lf(x, epochs, self.lrf, clamp=profile.linear_clamp, offset=profile.linear_offset)
+
     def lf(self, x: Any, profile: Profile) -> np.ndarray:
         """Evaluate this schedule's multiplier at epoch index ``x`` under ``profile``'s rules."""
         if self.cos_lr:
