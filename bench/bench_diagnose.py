@@ -72,6 +72,12 @@ def main() -> int:
         py = sys.executable
         cmds = {
             "python -c 'import numpy'": [py, "-c", "import numpy"],
+            # What any CLI on lrguard's required dependencies pays before doing anything.
+            "import numpy+yaml+argparse+...": [
+                py,
+                "-c",
+                "import numpy, yaml, argparse, dataclasses, json, pathlib, enum",
+            ],
             "lrguard diagnose --json": [py, "-m", "lrguard", "diagnose", "--json", "exp"],
             "lrguard diagnose (terminal)": [py, "-m", "lrguard", "diagnose", "exp"],
         }

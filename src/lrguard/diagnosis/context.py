@@ -82,7 +82,11 @@ def split_sessions(run: Run, profile: Profile) -> list[Session]:
     n = epochs.shape[0]
     hinted = set(run.session_starts)
     bounds: list[tuple[int, str, str]] = [(0, "start", "first row")]
-    for i in range(1, n):
+    # Only rows where the epoch does not advance by one, or that other evidence marks, can start a
+    # session: find them with array operations and look at those alone.
+    seams = np.nonzero(np.diff(epochs) != 1)[0] + 1 if n > 1 else np.zeros(0, dtype=int)
+    candidates = sorted(set(int(i) for i in seams) | {i for i in hinted if 0 < i < n})
+    for i in candidates:
         prev, cur = int(epochs[i - 1]), int(epochs[i])
         line = int(run.table.line_numbers[i])
         if cur == profile.epoch_base and prev >= cur:

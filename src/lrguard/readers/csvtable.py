@@ -74,6 +74,11 @@ def parse_results_csv(path: Path) -> tuple[Table, list[str], list[int]]:
     if len(set(header)) != len(header):
         dup = sorted({h for h in header if header.count(h) > 1})
         raise InputError(path, f"duplicate column names in the header: {', '.join(dup)}")
+    body = lines[first + 1 :]
+    fast = _parse_plain_body(body, len(header))
+    if fast is not None:
+        # Common case: no blank line, no repeated header, no empty cell - parsed in C in one go.
+        return _table(path, header, fast, np.arange(first + 2, first + 2 + len(body)), None), notes, []
     data_lines: list[str] = []
     line_numbers: list[int] = []
     header_repeats: list[int] = []
@@ -87,14 +92,44 @@ def parse_results_csv(path: Path) -> tuple[Table, list[str], list[int]]:
         data_lines.append(line)
         line_numbers.append(idx + 1)
     arr, missing = _parse_cells(path, header, data_lines, line_numbers)
-    table = Table(
+    return _table(path, header, arr, np.array(line_numbers, dtype=int), missing), notes, header_repeats
+
+
+def _table(
+    path: Path, header: list[str], arr: np.ndarray, line_numbers: np.ndarray, missing: np.ndarray | None
+) -> Table:
+    if missing is None:
+        missing = np.zeros(arr.shape, dtype=bool)
+    return Table(
         path=path,
         columns=header,
         values={name: arr[:, j].copy() for j, name in enumerate(header)},
-        line_numbers=np.array(line_numbers, dtype=int),
+        line_numbers=line_numbers,
         missing={name: missing[:, j].copy() for j, name in enumerate(header)},
     )
-    return table, notes, header_repeats
+
+
+def _parse_plain_body(body: list[str], ncol: int) -> np.ndarray | None:
+    """Parse data lines with numpy's C reader when nothing unusual is in them, else ``None``."""
+    if not body:
+        return None
+    text = "\n".join(body)
+    if (
+        EPOCH_COLUMN in text  # a repeated header line
+        or ",," in text
+        or text.count(",") != (ncol - 1) * len(body)
+        or any(
+            not line.strip() or line.rstrip().endswith(",") or line.lstrip().startswith(",")
+            for line in (body[0], body[-1])
+        )
+        or "\n\n" in text
+    ):
+        return None
+    try:
+        arr = np.loadtxt(io.StringIO(text), delimiter=",", dtype=float, ndmin=2, comments=None)
+    except ValueError:
+        return None
+    return arr if arr.shape == (len(body), ncol) else None
 
 
 def _parse_cells(
@@ -107,7 +142,7 @@ def _parse_cells(
     if all(line.count(",") == ncol - 1 for line in data_lines) and ",," not in "".join(data_lines):
         try:
             # Fast path: numpy's C parser (handles the padding); falls through on empty cells or garbage.
-            arr = np.loadtxt(io.StringIO("\n".join(data_lines)), delimiter=",", dtype=float, ndmin=2)
+            arr = np.loadtxt(io.StringIO("\n".join(data_lines)), delimiter=",", dtype=float, ndmin=2, comments=None)
             if arr.shape == (len(data_lines), ncol):
                 return arr, np.zeros(arr.shape, dtype=bool)
         except ValueError:
