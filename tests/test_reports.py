@@ -11,7 +11,7 @@ from rich.console import Console
 
 from conftest import generated_diagnosis
 from lrguard.model import Severity
-from lrguard.reports.jsonreport import _plain, diagnosis_dict, render_json
+from lrguard.reports.jsonreport import diagnosis_dict, plain, render_json
 from lrguard.reports.terminal import render_terminal, sparkline
 from lrguard.schedules import ScheduleSpec, SessionPlan
 
@@ -34,7 +34,7 @@ def test_sparkline_edge_cases():
 
 
 def test_plain_turns_nonfinite_and_numpy_into_json_values():
-    got = _plain({"a": np.float64(1.5), "b": float("nan"), "c": (np.int64(3), math.inf), 4: None, "p": object})
+    got = plain({"a": np.float64(1.5), "b": float("nan"), "c": (np.int64(3), math.inf), 4: None, "p": object})
     assert got["a"] == 1.5 and got["b"] is None and got["c"] == [3, None] and got["4"] is None
     assert isinstance(got["p"], str)
 

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         import json
 
-        from lrguard.reports.jsonreport import _plain
+        from lrguard.reports.jsonreport import plain
 
         doc = {
             "run": str(cont.run_path),
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             "planned_jumps": len(cont.plan.jumps) if cont.plan else 0,
             "notes": cont.notes,
         }
-        sys.stdout.write(json.dumps(_plain(doc), indent=2) + "\n")
+        sys.stdout.write(json.dumps(plain(doc), indent=2) + "\n")
     else:
         from rich.console import Console
         from rich.markup import escape

@@ -119,19 +119,10 @@ class Watcher:
 
 def _print_finding(d, f, as_json: bool, verbose: bool) -> None:
     if as_json:
-        lines = d.run.table.line_numbers
-        doc = {
-            "event": "finding",
-            "run": str(d.run.path),
-            "cause": f.cause.value,
-            "severity": f.severity.value,
-            "epoch": f.epoch,
-            "line": int(lines[f.row]) if f.row is not None else None,
-            "title": f.title,
-            "evidence": f.evidence,
-            "fix": f.fix,
-        }
-        print(json.dumps(doc), flush=True)
+        from lrguard.reports.jsonreport import finding_dict, plain
+
+        doc = {"event": "finding", "run": str(d.run.path), **finding_dict(f, d.run.table.line_numbers)}
+        print(json.dumps(plain(doc)), flush=True)
         return
     stamp = time.strftime("%H:%M:%S")
     where = f"epoch {f.epoch}" if f.epoch is not None else "run"

@@ -6,6 +6,8 @@ Param-group order, scheduler step timing, warmup rules and the results.csv forma
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from lrguard.frameworks.profile import Profile
 
 DEFAULTS = {
@@ -23,110 +25,66 @@ DEFAULTS = {
     "optimizer": "auto",
 }
 
-_COMMON = dict(
+# 8.1.47 .. 8.3.x: the scheduler steps at the start of every epoch (PR #9468), so row e (1-based)
+# shows lf(e - 1) of the epoch just trained and a resume is seamless; bias is group 0.
+V8_3 = Profile(
+    name="ultralytics-8.3",
     framework="ultralytics",
+    label="Ultralytics 8.1.47 - 8.3.x",
     epoch_base=1,
     lr_prefix="lr/pg",
+    group_names=("bias", "weight (decay)", "norm weight"),
+    bias_group=0,
+    warmup_bias_group=0,
+    reference_group=1,
+    log_lag=0,
+    resume_row_restored=False,
+    checkpoint_lr_lag=0,
+    linear_clamp=True,
+    warmup_floor=100,
+    warmup_zero_disables=True,
+    significant_digits=6,
     defaults=DEFAULTS,
 )
 
-# 8.0.x: scheduler steps at the end of the epoch (after the LR is captured), no linear clamp.
-V8_0 = Profile(
-    name="ultralytics-8.0",
-    label="Ultralytics 8.0.x",
-    group_names=("bias", "weight (decay)", "norm weight"),
-    bias_group=0,
-    warmup_bias_group=0,
-    reference_group=1,
-    log_lag=1,
-    resume_row_restored=True,
-    checkpoint_lr_lag=0,
-    linear_clamp=False,
-    warmup_floor=100,
-    warmup_zero_disables=True,
-    significant_digits=5,
-    **_COMMON,
-)
-
-# 8.1.0 .. 8.1.4x: step at the end of the epoch after save_model (checkpoint holds the pre-step
-# LR, so the first resumed epoch repeats the previous LR: mechanism M13).
-V8_1_EARLY = Profile(
+# 8.1.0 .. 8.1.46: step at the end of the epoch after save_model (the checkpoint holds the pre-step
+# LR, so the first resumed epoch repeats the previous LR: mechanism M13); 5 digits in the CSV.
+V8_1_EARLY = replace(
+    V8_3,
     name="ultralytics-8.1-early",
     label="Ultralytics 8.1.0 - 8.1.46",
-    group_names=("bias", "weight (decay)", "norm weight"),
-    bias_group=0,
-    warmup_bias_group=0,
-    reference_group=1,
     log_lag=1,
     resume_row_restored=True,
     checkpoint_lr_lag=1,
-    linear_clamp=True,
-    warmup_floor=100,
-    warmup_zero_disables=True,
     significant_digits=5,
-    **_COMMON,
 )
 
-# 8.1.47 .. 8.3.x: step at the start of every epoch (PR #9468), bias is group 0.
-V8_3 = Profile(
-    name="ultralytics-8.3",
-    label="Ultralytics 8.1.47 - 8.3.x",
-    group_names=("bias", "weight (decay)", "norm weight"),
-    bias_group=0,
-    warmup_bias_group=0,
-    reference_group=1,
-    log_lag=0,
-    resume_row_restored=False,
-    checkpoint_lr_lag=0,
-    linear_clamp=True,
-    warmup_floor=100,
-    warmup_zero_disables=True,
-    significant_digits=6,
-    **_COMMON,
-)
-
-# 8.4.0: groups reordered to weight, bn, bias but warmup still gives warmup_bias_lr to group 0
-# (the conv weights): mechanism M9, fixed by PR #23234.
-V8_4_0 = Profile(
-    name="ultralytics-8.4.0",
-    label="Ultralytics 8.4.0 (bias warmup on the weight group)",
-    group_names=("weight (decay)", "norm weight", "bias"),
-    bias_group=2,
-    warmup_bias_group=0,
-    reference_group=0,
-    log_lag=0,
-    resume_row_restored=False,
-    checkpoint_lr_lag=0,
-    linear_clamp=True,
-    warmup_floor=0,
-    warmup_capped=True,
-    warmup_zero_disables=True,
-    significant_digits=6,
-    **_COMMON,
-)
+# 8.0.x: step at the end of the epoch after the LR is captured, checkpoint after the step, no clamp.
+V8_0 = replace(V8_1_EARLY, name="ultralytics-8.0", label="Ultralytics 8.0.x", checkpoint_lr_lag=0, linear_clamp=False)
 
 # 8.4.x after PR #23234 (e.g. 8.4.190): tagged groups weight, bn, bias; no warmup floor; warmup
 # capped at epochs - 1.
-V8_4 = Profile(
+V8_4 = replace(
+    V8_3,
     name="ultralytics-8.4",
     label="Ultralytics 8.4.x (tagged param groups)",
     group_names=("weight (decay)", "norm weight", "bias"),
     bias_group=2,
     warmup_bias_group=2,
     reference_group=0,
-    log_lag=0,
-    resume_row_restored=False,
-    checkpoint_lr_lag=0,
-    linear_clamp=True,
     warmup_floor=0,
     warmup_capped=True,
-    warmup_zero_disables=True,
-    significant_digits=6,
-    **_COMMON,
+)
+
+# 8.4.0: groups already reordered to weight, bn, bias but warmup still gives warmup_bias_lr to
+# group 0 (the conv weights): mechanism M9, fixed by PR #23234.
+V8_4_0 = replace(
+    V8_4, name="ultralytics-8.4.0", label="Ultralytics 8.4.0 (bias warmup on the weight group)", warmup_bias_group=0
 )
 
 # 8.4.x with MuSGD: each of weight/bn/bias/muon split into a boosted (lr x3) and a normal group.
-V8_4_MUSGD = Profile(
+V8_4_MUSGD = replace(
+    V8_4,
     name="ultralytics-8.4-musgd",
     label="Ultralytics 8.4.x with MuSGD (8 param groups)",
     group_names=("weight x3", "weight", "bn x3", "bn", "bias x3", "bias", "muon x3", "muon"),
@@ -134,15 +92,6 @@ V8_4_MUSGD = Profile(
     warmup_bias_group=5,
     reference_group=1,
     group_lr_scale=(3.0, 1.0, 3.0, 1.0, 3.0, 1.0, 3.0, 1.0),
-    log_lag=0,
-    resume_row_restored=False,
-    checkpoint_lr_lag=0,
-    linear_clamp=True,
-    warmup_floor=0,
-    warmup_capped=True,
-    warmup_zero_disables=True,
-    significant_digits=6,
-    **_COMMON,
 )
 
 PROFILES = (V8_4, V8_4_MUSGD, V8_4_0, V8_3, V8_1_EARLY, V8_0)

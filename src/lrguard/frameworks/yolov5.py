@@ -6,9 +6,12 @@ LR, its defaults, and the remedies lrguard suggests (hyp edits and command lines
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from lrguard.frameworks.profile import Profile
 
-DEFAULTS = {
+# data/hyps/hyp.scratch-low.yaml (the default --hyp): every key train.py reads.
+HYP_SCRATCH_LOW: dict[str, float] = {
     "lr0": 0.01,
     "lrf": 0.01,
     "momentum": 0.937,
@@ -16,80 +19,84 @@ DEFAULTS = {
     "warmup_epochs": 3.0,
     "warmup_momentum": 0.8,
     "warmup_bias_lr": 0.1,
+    "box": 0.05,
+    "cls": 0.5,
+    "cls_pw": 1.0,
+    "obj": 1.0,
+    "obj_pw": 1.0,
+    "iou_t": 0.2,
+    "anchor_t": 4.0,
+    "fl_gamma": 0.0,
+    "hsv_h": 0.015,
+    "hsv_s": 0.7,
+    "hsv_v": 0.4,
+    "degrees": 0.0,
+    "translate": 0.1,
+    "scale": 0.5,
+    "shear": 0.0,
+    "perspective": 0.0,
+    "flipud": 0.0,
+    "fliplr": 0.5,
+    "mosaic": 1.0,
+    "mixup": 0.0,
+    "copy_paste": 0.0,
+}
+
+# The schedule-relevant defaults (hyp plus the train.py options that shape the LR).
+DEFAULTS = {
+    **{k: HYP_SCRATCH_LOW[k] for k in ("lr0", "lrf", "momentum", "weight_decay", "warmup_epochs", "warmup_momentum")},
+    "warmup_bias_lr": HYP_SCRATCH_LOW["warmup_bias_lr"],
     "epochs": 100,
     "cos_lr": False,
 }
 
-_COMMON = dict(
+# >= v6.2 (2022-08, incl. v7.0 and the yolov5 7.0.x PyPI package): bias is group 0; the scheduler
+# steps at the end of the epoch, so a row shows the previous epoch's lf and --resume is seamless.
+CURRENT = Profile(
+    name="yolov5",
     framework="yolov5",
+    label="YOLOv5 >= v6.2 (incl. v7.0 / pip yolov5 7.x)",
     epoch_base=0,
     lr_prefix="x/lr",
+    group_names=("bias", "weight (decay)", "norm weight"),
+    bias_group=0,
+    warmup_bias_group=0,
+    reference_group=1,
     log_lag=1,
     resume_row_restored=True,
     checkpoint_lr_lag=0,
     linear_clamp=False,
+    warmup_floor=100,
     significant_digits=5,
     defaults=DEFAULTS,
     fixed_nbs=64,
 )
 
-# >= v6.2 (2022-08, incl. v7.0 and the yolov5 7.0.x PyPI package): bias is group 0.
-CURRENT = Profile(
-    name="yolov5",
-    label="YOLOv5 >= v6.2 (incl. v7.0 / pip yolov5 7.x)",
-    group_names=("bias", "weight (decay)", "norm weight"),
-    bias_group=0,
-    warmup_bias_group=0,
-    reference_group=1,
-    warmup_floor=100,
-    **_COMMON,
-)
-
 # v6.1 (2022-02-22): linear schedule over E (a936f5f21), still the 1000-iteration warmup floor
 # (lowered to 100 by 47f265dde on 2022-02-24, in v6.2), bias still group 2.
-V6_1 = Profile(
+V6_1 = replace(
+    CURRENT,
     name="yolov5-v6.1",
     label="YOLOv5 v6.1",
     group_names=("norm weight", "weight (decay)", "bias"),
     bias_group=2,
     warmup_bias_group=2,
-    reference_group=1,
     warmup_floor=1000,
-    **_COMMON,
 )
 
-# <= v6.0: linear divides by E-1, 1000-iteration warmup floor, bias group 2.
-V6_0 = Profile(
-    name="yolov5-v6.0",
-    label="YOLOv5 v4.0 - v6.0",
-    group_names=("norm weight", "weight (decay)", "bias"),
-    bias_group=2,
-    warmup_bias_group=2,
-    reference_group=1,
-    warmup_floor=1000,
-    linear_offset=1,
-    **_COMMON,
-)
+# <= v6.0: as v6.1, but the linear schedule divides by E - 1.
+V6_0 = replace(V6_1, name="yolov5-v6.0", label="YOLOv5 v4.0 - v6.0", linear_offset=1)
 
 # master between PR #7376 and PR #8356 (2022-04 .. 2022-06): bias moved to group 0 but warmup
 # still gave warmup_bias_lr to group 2 (the norm weights). Mechanism M9.
-MASTER_2022_04 = Profile(
+MASTER_2022_04 = replace(
+    CURRENT,
     name="yolov5-master-2022-04",
     label="YOLOv5 master 2022-04-11 .. 2022-06-27 (bias warmup on the wrong group)",
-    group_names=("bias", "weight (decay)", "norm weight"),
-    bias_group=0,
     warmup_bias_group=2,
-    reference_group=1,
-    warmup_floor=100,
-    **_COMMON,
 )
 
 PROFILES = (CURRENT, V6_1, V6_0, MASTER_2022_04)
-
-
-def resume_command(run_dir: str) -> str:
-    """Return the command that resumes the run in ``run_dir`` from its last.pt."""
-    return f"python train.py --resume {run_dir}/weights/last.pt"
 
 
 def hyp_from_config(opt: dict, hyp_file: dict | None = None) -> dict:

@@ -25,43 +25,13 @@ import yaml
 
 from lrguard.diagnosis.result import Diagnosis
 from lrguard.errors import InputError
+from lrguard.frameworks import yolov5
 from lrguard.model import Framework
 from lrguard.plan.config import PlanConfig
 from lrguard.plan.scenario import Plan, Segment, find_jumps
 from lrguard.schedules.curve import logged_lr
 from lrguard.schedules.spec import ScheduleSpec
 
-# YOLOv5's data/hyps/hyp.scratch-low.yaml: the keys train.py reads besides the schedule ones.
-YOLOV5_HYP_DEFAULTS: dict[str, Any] = {
-    "lr0": 0.01,
-    "lrf": 0.01,
-    "momentum": 0.937,
-    "weight_decay": 0.0005,
-    "warmup_epochs": 3.0,
-    "warmup_momentum": 0.8,
-    "warmup_bias_lr": 0.1,
-    "box": 0.05,
-    "cls": 0.5,
-    "cls_pw": 1.0,
-    "obj": 1.0,
-    "obj_pw": 1.0,
-    "iou_t": 0.2,
-    "anchor_t": 4.0,
-    "fl_gamma": 0.0,
-    "hsv_h": 0.015,
-    "hsv_s": 0.7,
-    "hsv_v": 0.4,
-    "degrees": 0.0,
-    "translate": 0.1,
-    "scale": 0.5,
-    "shear": 0.0,
-    "perspective": 0.0,
-    "flipud": 0.0,
-    "fliplr": 0.5,
-    "mosaic": 1.0,
-    "mixup": 0.0,
-    "copy_paste": 0.0,
-}
 # Ultralytics arguments worth carrying over from args.yaml into the continuation (besides the schedule).
 ULTRALYTICS_CARRY = (
     "data", "imgsz", "batch", "momentum", "weight_decay", "nbs", "close_mosaic", "box", "cls", "dfl", "single_cls",
@@ -228,7 +198,7 @@ def build_continuation(
         )
     weights_path = Path(weights) if weights else run.path / "weights" / "last.pt"
     if run.framework is Framework.YOLOV5:
-        base = dict(YOLOV5_HYP_DEFAULTS)
+        base = dict(yolov5.HYP_SCRATCH_LOW)
         hyp_file = run.files.get("hyp")
         if hyp_file is not None and hyp_file.is_file():
             from lrguard.readers.yamlfile import load_yaml_mapping

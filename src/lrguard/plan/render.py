@@ -106,11 +106,11 @@ def render_plan(plan: Plan, console=None) -> None:
 
 def plan_dict(plan: Plan) -> dict[str, Any]:
     """JSON-ready dict: config, segments, per-epoch curve, jumps, lints, notes."""
-    from lrguard.reports.jsonreport import _plain
+    from lrguard.reports.jsonreport import plain
 
     cfg = plan.config
     s = cfg.spec
-    return _plain(
+    return plain(
         {
             "framework": cfg.framework,
             "profile": cfg.profile.name,

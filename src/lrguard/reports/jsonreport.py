@@ -10,13 +10,15 @@ import numpy as np
 
 from lrguard import __version__
 from lrguard.diagnosis.result import Diagnosis
+from lrguard.model import Finding
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """Convert ``value`` to JSON-ready values: numpy scalars to Python, non-finite floats to ``None``."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -24,6 +26,20 @@ def _plain(value: Any) -> Any:
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)
+
+
+def finding_dict(f: Finding, line_numbers: np.ndarray) -> dict[str, Any]:
+    """One finding as in the ``findings`` list of the JSON report (``line`` is 1-based in results.csv)."""
+    return {
+        "cause": f.cause.value,
+        "severity": f.severity.value,
+        "epoch": f.epoch,
+        "line": int(line_numbers[f.row]) if f.row is not None else None,
+        "title": f.title,
+        "evidence": f.evidence,
+        "fix": f.fix,
+        "data": f.data,
+    }
 
 
 def diagnosis_dict(d: Diagnosis) -> dict[str, Any]:
@@ -36,7 +52,7 @@ def diagnosis_dict(d: Diagnosis) -> dict[str, Any]:
     """
     run = d.run
     lines = run.table.line_numbers
-    return _plain(
+    return plain(
         {
             "lrguard_version": __version__,
             "run": str(run.path),
@@ -58,19 +74,7 @@ def diagnosis_dict(d: Diagnosis) -> dict[str, Any]:
                 }
                 for s in d.sessions
             ],
-            "findings": [
-                {
-                    "cause": f.cause.value,
-                    "severity": f.severity.value,
-                    "epoch": f.epoch,
-                    "line": int(lines[f.row]) if f.row is not None else None,
-                    "title": f.title,
-                    "evidence": f.evidence,
-                    "fix": f.fix,
-                    "data": f.data,
-                }
-                for f in d.findings
-            ],
+            "findings": [finding_dict(f, lines) for f in d.findings],
             "notes": d.notes,
             "worst_severity": d.worst.value if d.worst else None,
         }
