@@ -181,6 +181,11 @@ def detect_restart_from_weights(ctx: Context) -> list[Finding]:
         except LrguardError as exc:
             ev.append(f"previous run not readable: {exc.one_line()}")
     lr_now = lr_prev if lr_prev else float(ctx.spec.lr0 * ctx.spec.lrf)
+    if not lr_prev:
+        ev.append(
+            f"the previous run's results.csv is not at hand: the fix assumes it ended its schedule at lr0*lrf = "
+            f"{lr_now:.6g} and keeps the LR there"
+        )
     if lr_prev and lr_prev > 0:
         peak_all = float(np.nanmax(run.lr[first.first_row : first.last_row + 1]))
         if peak_all <= lr_prev * (1 + 10 * ctx.tol):
