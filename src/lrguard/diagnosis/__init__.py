@@ -30,8 +30,15 @@ from lrguard.model import Finding, Run, Severity
 def diagnose(run: Run) -> Diagnosis:
     """Diagnose ``run``: sessions, planned schedule, and findings ordered by row.
 
-    Never raises for odd-but-valid data: what cannot be determined becomes a note.
+    Never raises for odd-but-valid data: what cannot be determined becomes a note. Arithmetic on
+    absurd values (overflow, 0/0) yields inf/NaN, which every detector treats as "not determined",
+    so numpy's floating-point warnings are silenced here rather than at each division.
     """
+    with np.errstate(all="ignore"):
+        return _diagnose(run)
+
+
+def _diagnose(run: Run) -> Diagnosis:
     ctx = build_context(run)
     findings: list[Finding] = []
     findings += detect_warmup(ctx)
