@@ -29,8 +29,8 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 if str(SRC) not in sys.path:  # run as a script from a checkout without installing
     sys.path.insert(0, str(SRC))
 
-from lrguard.testing.offline import apply_offline_env
-from lrguard.testing.synthetic_data import make_dataset
+from harness.offline import apply_offline_env
+from harness.synthetic_data import make_dataset
 
 KEYS = (
     "v5_edited_pre_resume",
@@ -72,7 +72,7 @@ def _yolov5(data: Path, out: Path) -> dict[str, str]:
     from yolov5 import train
     from yolov5.utils.callbacks import Callbacks
 
-    from lrguard.testing.yolov5_scenarios import Interrupted, interrupt_callbacks
+    from harness.yolov5_scenarios import Interrupted, interrupt_callbacks
 
     base = dict(
         data=str(data),

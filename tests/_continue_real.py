@@ -4,8 +4,8 @@ Usage: python tests/_continue_real.py yolov5|ultralytics WORKDIR
 
 Writes WORKDIR/summary.json with the two run directories, the continuation file and the command.
 Run as its own process: the trainers parse sys.argv and keep global state. The offline settings
-are lrguard.testing.offline's (env vars plus a local Arial.ttf so neither trainer fetches its font)
-and the dataset is lrguard.testing.synthetic_data's.
+are harness.offline's (env vars plus a local Arial.ttf so neither trainer fetches its font)
+and the dataset is harness.synthetic_data's.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT / "src") not in sys.path:  # run as a script from a checkout without installing
     sys.path.insert(0, str(ROOT / "src"))
 
-from lrguard.testing.offline import apply_offline_env
-from lrguard.testing.synthetic_data import make_dataset
+from harness.offline import apply_offline_env
+from harness.synthetic_data import make_dataset
 
-#: Variables set on top of lrguard.testing.offline's: no experiment loggers, one intra-op thread.
+#: Variables set on top of harness.offline's: no experiment loggers, one intra-op thread.
 EXTRA_ENV = {
     "WANDB_MODE": "disabled",
     "OMP_NUM_THREADS": "1",  # small models on a shared CPU: threads only contend

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.generated import write_generated_run
 from lrguard.frameworks import ultralytics, yolov5
 from lrguard.schedules import ScheduleSpec, SessionPlan
-from lrguard.testing.generated import write_generated_run
 
 
 def make_runs(root: Path) -> list[Path]:

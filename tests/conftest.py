@@ -1,6 +1,6 @@
 """Shared helpers for the lrguard test suite.
 
-Runs written by :func:`lrguard.testing.generated.write_generated_run` are *generated* from lrguard's
+Runs written by :func:`harness.generated.write_generated_run` are *generated* from lrguard's
 own schedule functions, not produced by a real trainer; tests that use them say so in their names.
 """
 
@@ -18,11 +18,11 @@ if str(SRC) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(SRC))
 
 
+from harness.generated import write_generated_run
 from lrguard.diagnosis import diagnose
 from lrguard.frameworks import get_profile
 from lrguard.readers import read_run
 from lrguard.schedules import ScheduleSpec, SessionPlan
-from lrguard.testing.generated import write_generated_run
 
 
 def generated_diagnosis(run_dir: Path, profile: str, sessions, *, read: dict | None = None, **kwargs):
@@ -84,7 +84,7 @@ def real_runs(realruns_cache: Path) -> dict[str, Path]:
     Without the trainers it skips, unless ``$CI`` or ``$LRGUARD_REQUIRE_TRAINERS`` is set: then a
     missing trainer is an error.
     """
-    from lrguard.testing.realruns import ensure_runs, trainers_importable
+    from harness.realruns import ensure_runs, trainers_importable
 
     problem = trainers_importable(realruns_cache)
     if problem:

@@ -1,6 +1,6 @@
 """``lrguard diagnose`` end to end: exit codes, the --json contract, bad input, read-only behaviour.
 
-Runs are generated from lrguard's schedule functions (lrguard.testing.generated).
+Runs are generated from lrguard's schedule functions (harness.generated).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from conftest import tree_digest
+from harness.generated import write_generated_run
 from lrguard.cli.main import main
 from lrguard.frameworks import get_profile
 from lrguard.schedules import ScheduleSpec, SessionPlan
-from lrguard.testing.generated import write_generated_run
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 V5 = ScheduleSpec(lr0=0.01, lrf=0.01, epochs=300, nb=100)

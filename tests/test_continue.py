@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import yaml
 
+from harness.generated import write_generated_run
 from lrguard.cli.main import main
 from lrguard.diagnosis import diagnose
 from lrguard.frameworks import ultralytics, yolov5
@@ -14,7 +15,6 @@ from lrguard.model import Severity
 from lrguard.plan.continuation import build_continuation, write_continuation
 from lrguard.readers import read_run
 from lrguard.schedules import ScheduleSpec, SessionPlan
-from lrguard.testing.generated import write_generated_run
 
 
 def _finished(tmp_path, profile, name="old", epochs=300, nb=50):

@@ -1,6 +1,6 @@
 """End to end: `lrguard diagnose` on run directories written by the real, unmodified trainers.
 
-Every scenario of :data:`lrguard.testing.realruns.SCENARIOS` trains YOLOv5 7.0.14 or Ultralytics
+Every scenario of :data:`harness.realruns.SCENARIOS` trains YOLOv5 7.0.14 or Ultralytics
 8.4.190 offline on CPU (see ``real_runs`` in conftest.py). For each, the diagnosis must name every
 expected cause at the expected epoch at warning or error, and a clean scenario must raise nothing at
 warning or above. The expected epoch is recorded per run in ``scenario.json`` (for ``time=`` and the
@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from lrguard.testing.realruns import SCENARIOS, load_scenario_json
+from harness.realruns import SCENARIOS, load_scenario_json
 
 pytestmark = [pytest.mark.trainers, pytest.mark.slow]
 

@@ -171,8 +171,8 @@ def test_plan_html_is_self_contained(tmp_path):
 
 
 def test_plan_cli_scenarios(tmp_path, capsys):
+    from harness.generated import write_generated_run
     from lrguard.schedules import ScheduleSpec, SessionPlan
-    from lrguard.testing.generated import write_generated_run
 
     run = write_generated_run(
         tmp_path / "exp", yolov5.CURRENT, [SessionPlan(0, 100, ScheduleSpec(0.01, 0.01, 100, nb=40))]

@@ -1,6 +1,6 @@
 """Reading a whole run directory (readers.run): framework and profile inference, sessions, bad input.
 
-Runs here are generated from lrguard's schedule functions (lrguard.testing.generated), not real trainers.
+Runs here are generated from lrguard's schedule functions (harness.generated), not real trainers.
 """
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import yaml
 
+from harness.generated import write_generated_run
 from lrguard.errors import InputError, NotARunError
 from lrguard.frameworks import get_profile
 from lrguard.model import Framework
 from lrguard.readers import read_run
 from lrguard.schedules import ScheduleSpec, SessionPlan
-from lrguard.testing.generated import write_generated_run
 from test_readers_tfevents import write_events
 
 V5 = ScheduleSpec(lr0=0.01, lrf=0.01, epochs=60, nb=50)

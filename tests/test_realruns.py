@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lrguard.testing.ckpt_peek import peek_checkpoint
-from lrguard.testing.realruns import SCENARIOS, load_scenario_json
-from lrguard.testing.scenarios import cosine_lf, linear_lf, lr_columns, planned_lr, read_results_csv
+from harness.ckpt_peek import peek_checkpoint
+from harness.realruns import SCENARIOS, load_scenario_json
+from harness.scenarios import cosine_lf, linear_lf, lr_columns, planned_lr, read_results_csv
 
 pytestmark = [pytest.mark.trainers, pytest.mark.slow]
 

@@ -5,10 +5,10 @@ import time
 
 import yaml
 
+from harness.generated import write_generated_run
 from lrguard.cli.main import main
 from lrguard.frameworks import yolov5
 from lrguard.schedules import ScheduleSpec, SessionPlan
-from lrguard.testing.generated import write_generated_run
 
 
 def _source(tmp_path, jump: bool):

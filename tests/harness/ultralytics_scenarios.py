@@ -1,6 +1,6 @@
 """The Ultralytics (``ultralytics==8.4.190``) scenarios.
 
-Imported only inside a scenario subprocess whose environment :mod:`lrguard.testing.offline`
+Imported only inside a scenario subprocess whose environment :mod:`harness.offline`
 prepared. Every training, resumes included, runs in-process through the public ``YOLO`` API, which
 is how users resume Ultralytics runs (``YOLO("last.pt").train(resume=True)``).
 
@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from ultralytics import YOLO
 
-from lrguard.testing.scenarios import ScenarioContext
+from harness.scenarios import ScenarioContext
 
 #: Training settings shared by every Ultralytics scenario.
 BASE: dict[str, Any] = {

@@ -4,7 +4,7 @@
 ``cache_dir``, each in its own subprocess with the offline environment, and returns scenario name ->
 run directory. Layout of ``cache_dir``::
 
-    offline/                 trainer config dirs, fonts, matplotlib cache (lrguard.testing.offline)
+    offline/                 trainer config dirs, fonts, matplotlib cache (harness.offline)
     data/<framework>/        the synthetic dataset, one copy per trainer (each writes its own
                              labels/*.cache into the dataset folder)
     scenarios/<framework>/<scenario>/
@@ -25,8 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import lrguard
-from lrguard.testing.offline import NETLOG_ENV, prepare_offline
-from lrguard.testing.scenarios import (
+from harness.offline import NETLOG_ENV, prepare_offline
+from harness.scenarios import (
     COMPLETE_MARKER,
     RECIPE_VERSION,
     SCENARIO_JSON,
@@ -35,7 +35,7 @@ from lrguard.testing.scenarios import (
     ScenarioInfo,
     load_scenario_json,
 )
-from lrguard.testing.synthetic_data import make_dataset
+from harness.synthetic_data import make_dataset
 
 __all__ = [
     "SCENARIOS",
@@ -90,7 +90,7 @@ def trainers_importable(cache_dir: Path, names: Iterable[str] | None = None) -> 
         return "torch, torchvision, ultralytics or yolov5 is not installed"
     cache_dir.mkdir(parents=True, exist_ok=True)
     code = (
-        "from lrguard.testing.offline import install_network_guard; install_network_guard(); "
+        "from harness.offline import install_network_guard; install_network_guard(); "
         "import sys; sys.argv = sys.argv[:1]; import torchvision, ultralytics, yolov5.train"
     )
     result = subprocess.run(
@@ -134,8 +134,10 @@ def _child_env(cache_dir: Path, root: Path) -> dict[str, str]:
     # 2-core machine two spinning OpenMP threads made a YOLOv5 scenario 4-7x slower (measured).
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(name, SCENARIO_THREADS)
-    src = str(Path(lrguard.__file__).resolve().parent.parent)  # so the child imports this lrguard
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
+    # So the child imports this lrguard and this harness (tests/harness is not installed).
+    src = str(Path(lrguard.__file__).resolve().parent.parent)
+    harness_parent = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, harness_parent, env.get("PYTHONPATH", "")) if p)
     env[NETLOG_ENV] = str(root / "network.log")
     return env
 
@@ -147,7 +149,7 @@ def _run_one(cache_dir: Path, name: str) -> float:
     data_yaml = _dataset(cache_dir, SCENARIOS[name].framework)
     log_path = root.parent / f".{root.name}.log"  # the scenario empties its own dir first
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "lrguard.testing.run_scenario", name, str(root), str(data_yaml)]
+    argv = [sys.executable, "-m", "harness.run_scenario", name, str(root), str(data_yaml)]
     started = time.perf_counter()
     with open(log_path, "w", encoding="utf-8") as log:
         result = subprocess.run(

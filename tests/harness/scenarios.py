@@ -2,9 +2,9 @@
 
 Every scenario trains with the unmodified YOLOv5 (pip ``yolov5``) or Ultralytics trainer and
 leaves a run directory. :data:`SCENARIOS` holds the static description; the functions that run
-them live in :mod:`lrguard.testing.yolov5_scenarios` and
-:mod:`lrguard.testing.ultralytics_scenarios` and are only imported inside the scenario's own
-subprocess (see :mod:`lrguard.testing.run_scenario`).
+them live in :mod:`harness.yolov5_scenarios` and
+:mod:`harness.ultralytics_scenarios` and are only imported inside the scenario's own
+subprocess (see :mod:`harness.run_scenario`).
 
 Convention for expected findings: ``epoch`` is the value in the run's own epoch column (YOLOv5
 0-based, Ultralytics 1-based) of the first row whose logged learning rate departs upward from

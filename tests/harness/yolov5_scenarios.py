@@ -1,6 +1,6 @@
 """The YOLOv5 (pip ``yolov5==7.0.14``) scenarios.
 
-Imported only inside a scenario subprocess whose environment :mod:`lrguard.testing.offline`
+Imported only inside a scenario subprocess whose environment :mod:`harness.offline`
 prepared. Fresh runs train in-process through ``yolov5.train.main`` with a fresh ``Callbacks``
 object (``main``'s default one is shared between calls and would keep the loggers of earlier
 runs). Every ``--resume`` runs the real command line, ``python -m yolov5.train --resume
@@ -21,11 +21,11 @@ from typing import Any
 
 import yaml
 
-from lrguard.testing.scenarios import ScenarioContext
+from harness.scenarios import ScenarioContext
 
 sys.argv = sys.argv[:1]  # yolov5.train.parse_opt reads the command line
-from yolov5 import train as yolov5_train  # noqa: E402
-from yolov5.utils.callbacks import Callbacks  # noqa: E402
+from yolov5 import train as yolov5_train
+from yolov5.utils.callbacks import Callbacks
 
 #: Training settings shared by every YOLOv5 scenario.
 BASE: dict[str, Any] = {
@@ -91,7 +91,7 @@ def _as_cli(settings: dict[str, Any]) -> str:
 
 def _resume(ctx: ScenarioContext, checkpoint: Path) -> None:
     """Run ``python -m yolov5.train --resume <checkpoint>`` in a guarded child process."""
-    argv = [sys.executable, "-m", "lrguard.testing.guarded", "yolov5.train", "--resume", str(checkpoint)]
+    argv = [sys.executable, "-m", "harness.guarded", "yolov5.train", "--resume", str(checkpoint)]
     ctx.step(
         "resume",
         command=f"python -m yolov5.train --resume {checkpoint}",

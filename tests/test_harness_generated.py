@@ -1,13 +1,13 @@
-"""The generated-run writer (lrguard.testing.generated) used by the mechanism tests."""
+"""The generated-run writer (harness.generated) used by the mechanism tests."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from harness.generated import write_generated_run
 from lrguard.frameworks import get_profile
 from lrguard.readers import read_run
 from lrguard.schedules import ScheduleSpec, SessionPlan, logged_lr_sessions
-from lrguard.testing.generated import write_generated_run
 
 UL = ScheduleSpec(lr0=0.01, lrf=0.01, epochs=100, nb=50)
 

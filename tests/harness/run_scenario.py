@@ -1,7 +1,7 @@
-"""Run one scenario in this process: ``python -m lrguard.testing.run_scenario NAME SCENARIO_DIR DATA_YAML``.
+"""Run one scenario in this process: ``python -m harness.run_scenario NAME SCENARIO_DIR DATA_YAML``.
 
-The caller (:func:`lrguard.testing.realruns.ensure_runs`) sets the offline environment of
-:mod:`lrguard.testing.offline` and sends the output to the scenario's ``log.txt``. This process
+The caller (:func:`harness.realruns.ensure_runs`) sets the offline environment of
+:mod:`harness.offline` and sends the output to the scenario's ``log.txt``. This process
 installs the network guard, empties ``SCENARIO_DIR``, runs the scenario, then writes
 ``scenario.json`` into the run directory and the completion marker into ``SCENARIO_DIR``.
 """
@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lrguard.testing.offline import install_network_guard, network_guard_installed
-from lrguard.testing.scenarios import (
+from harness.offline import install_network_guard, network_guard_installed
+from harness.scenarios import (
     COMPLETE_MARKER,
     RECIPE_VERSION,
     SCENARIOS,
@@ -34,8 +34,8 @@ from lrguard.testing.scenarios import (
 BASE_ULTRALYTICS_LR0 = 0.01  # lr0 and lrf of the Ultralytics time-budget scenario
 BASE_ULTRALYTICS_LRF = 0.01
 _MODULES = {
-    "yolov5": "lrguard.testing.yolov5_scenarios",
-    "ultralytics": "lrguard.testing.ultralytics_scenarios",
+    "yolov5": "harness.yolov5_scenarios",
+    "ultralytics": "harness.ultralytics_scenarios",
 }
 
 
@@ -128,7 +128,7 @@ def run(name: str, root: Path, data_yaml: Path) -> Path:
     """Run scenario ``name`` into ``root`` and return its run directory.
 
     Args:
-        name: A key of :data:`~lrguard.testing.scenarios.SCENARIOS`.
+        name: A key of :data:`~harness.scenarios.SCENARIOS`.
         root: The scenario directory; emptied first.
         data_yaml: The dataset to train on.
 
@@ -171,13 +171,13 @@ def run(name: str, root: Path, data_yaml: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(prog="python -m lrguard.testing.run_scenario", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m harness.run_scenario", description=__doc__)
     parser.add_argument("name", choices=sorted(SCENARIOS))
     parser.add_argument("root", type=Path)
     parser.add_argument("data_yaml", type=Path)
     args = parser.parse_args(argv)
     if os.environ.get("YOLO_OFFLINE") != "1":
-        raise SystemExit("run_scenario needs the environment of lrguard.testing.offline (YOLO_OFFLINE=1 ...)")
+        raise SystemExit("run_scenario needs the environment of harness.offline (YOLO_OFFLINE=1 ...)")
     run_dir = run(args.name, args.root.resolve(), args.data_yaml.resolve())
     print(f"scenario {args.name}: {run_dir}", flush=True)
     sys.exit(0)

@@ -1,6 +1,6 @@
 """Run a module as ``python -m MODULE ARGS...`` would, with the network guard installed first.
 
-Usage: ``python -m lrguard.testing.guarded MODULE [ARGS...]``. The scenarios use it for the
+Usage: ``python -m harness.guarded MODULE [ARGS...]``. The scenarios use it for the
 trainers' own command lines (``yolov5.train --resume ...``) so that the child processes are held to
 the same no-network rule as the scenario process.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import runpy
 import sys
 
-from lrguard.testing.offline import install_network_guard
+from harness.offline import install_network_guard
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
-        raise SystemExit("usage: python -m lrguard.testing.guarded MODULE [ARGS...]")
+        raise SystemExit("usage: python -m harness.guarded MODULE [ARGS...]")
     install_network_guard()
     sys.argv = [args[0], *args[1:]]
     runpy.run_module(args[0], run_name="__main__", alter_sys=True)

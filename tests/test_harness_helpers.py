@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import subprocess
 import sys
@@ -11,12 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lrguard.testing.ckpt_peek import peek_checkpoint
-from lrguard.testing.offline import offline_env, prepare_offline
-from lrguard.testing.scenarios import SCENARIOS, cosine_lf, linear_lf, planned_lr
-from lrguard.testing.synthetic_data import make_dataset
+from harness.ckpt_peek import peek_checkpoint
+from harness.offline import offline_env, prepare_offline
+from harness.scenarios import SCENARIOS, cosine_lf, linear_lf, planned_lr
+from harness.synthetic_data import make_dataset
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
+#: The directory that holds the (uninstalled) harness package.
+TESTS = str(Path(__file__).resolve().parent)
 
 
 def test_dataset_is_yolo_format(tmp_path: Path) -> None:
@@ -45,10 +48,10 @@ def test_offline_env_stays_under_the_cache_dir(tmp_path: Path) -> None:
 
 
 def _guarded(code: str) -> subprocess.CompletedProcess[str]:
-    prelude = "from lrguard.testing.offline import install_network_guard; install_network_guard()\n"
+    prelude = "from harness.offline import install_network_guard; install_network_guard()\n"
     return subprocess.run(
         [sys.executable, "-c", prelude + code],
-        env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": os.pathsep.join((SRC, TESTS)), "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
         timeout=60,
@@ -109,7 +112,7 @@ def test_catalogue_is_consistent() -> None:
 
 
 def test_trainers_importable_reports_missing_trainers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from lrguard.testing import realruns
+    from harness import realruns
 
     monkeypatch.setattr(realruns, "trainers_available", lambda: False)
     assert "not installed" in (realruns.trainers_importable(tmp_path) or "")
