@@ -149,14 +149,38 @@ def _namespace(ref: GlobalRef, args: tuple[Any, ...], kwargs: dict[Any, Any], ki
     return {} if not args else NotImplemented
 
 
+# Bases copyreg._reconstructor may use without running code from the file: ``base.__new__(cls, state)``
+# and ``base.__init__(obj, state)`` of these builtins only build the value.
+RECONSTRUCT_BASES = frozenset(
+    {"object", "dict", "list", "set", "frozenset", "tuple", "int", "float", "str", "bytes", "bytearray", "complex"}
+)
+
+
 def _reconstructor(ref: GlobalRef, args: tuple[Any, ...], kwargs: dict[Any, Any], kind: str) -> Any:
-    # copyreg._reconstructor(cls, base, state): protocol 0/1 instances of plain classes.
-    if len(args) == 3 and isinstance(args[0], GlobalRef):
-        inner = REBUILDERS.get((args[0].module, args[0].name))
-        if inner in (_namespace, _ordered_dict) and args[2] is None:
-            return {}
-        return Call(args[0], (), {}, "reconstructor")
-    return NotImplemented
+    # copyreg._reconstructor(cls, base, state): protocol 0/1 instances of plain classes. Any other base
+    # (or a non-global class) is left as a call: the security verdict judges it.
+    if len(args) != 3 or type(args[0]) is not GlobalRef:
+        return NotImplemented
+    base = args[1]
+    if type(base) is not GlobalRef or base.module != "builtins" or base.name not in RECONSTRUCT_BASES:
+        return NotImplemented
+    if base.name != "object" and args[2] is not None and type(args[2]) not in (int, float, str, bytes, tuple, list):
+        return NotImplemented
+    inner = REBUILDERS.get((args[0].module, args[0].name))
+    if inner in (_namespace, _ordered_dict) and args[2] is None:
+        return {}
+    return Call(args[0], (), {}, "reconstructor")
+
+
+def _newobj(ref: GlobalRef, args: tuple[Any, ...], kwargs: dict[Any, Any], kind: str) -> Any:
+    # copyreg.__newobj__(cls, *args) is NEWOBJ; copyreg.__newobj_ex__(cls, args, kwargs) is NEWOBJ_EX.
+    if not args or type(args[0]) is not GlobalRef:
+        return NotImplemented
+    if ref.name == "__newobj_ex__":
+        if len(args) != 3 or type(args[1]) is not tuple or type(args[2]) is not dict:
+            return NotImplemented
+        return Call(args[0], args[1] + tuple(args[2].values()), {}, "newobj")
+    return Call(args[0], args[1:], {}, "newobj")
 
 
 def _set(ref: GlobalRef, args: tuple[Any, ...], kwargs: dict[Any, Any], kind: str) -> Any:
@@ -286,6 +310,8 @@ REBUILDERS: dict[tuple[str, str], Rebuilder] = {
     ("collections", "defaultdict"): _defaultdict,
     ("argparse", "Namespace"): _namespace,
     ("copyreg", "_reconstructor"): _reconstructor,
+    ("copyreg", "__newobj__"): _newobj,
+    ("copyreg", "__newobj_ex__"): _newobj,
     ("builtins", "set"): _set,
     ("builtins", "frozenset"): _set,
     ("builtins", "complex"): _complex,
