@@ -361,7 +361,7 @@ def _load_stream(path: Path, buf: Any, size: int, limits: Limits, tolerant: bool
         loaded.error = f"pickle: {err}"
         return loaded
     assert first is not None
-    if first.value != LEGACY_MAGIC or first.globals:
+    if type(first.value) is not int or first.value != LEGACY_MAGIC or first.globals:
         loaded = Loaded(path, "pickle", first.value, first, file_size=size, streams=[Stream("pickle", 0, first)])
         loaded.streams.extend(_stacked(buf, first.end, "pickle", limits))
         end = loaded.streams[-1].result.end if loaded.streams[-1].result else first.end  # type: ignore[union-attr]

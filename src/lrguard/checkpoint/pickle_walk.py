@@ -46,6 +46,16 @@ _PY2_MODULES = {
     "UserDict": "collections",
     "UserList": "collections",
 }
+# Python 2 names that Python 3's unpickler renames (fix_imports), after the module mapping.
+_PY2_NAMES = {
+    ("builtins", "xrange"): "range",
+    ("builtins", "unicode"): "str",
+    ("builtins", "long"): "int",
+    ("builtins", "basestring"): "str",
+    ("builtins", "unichr"): "chr",
+    ("builtins", "raw_input"): "input",
+    ("builtins", "StandardError"): "Exception",
+}
 _NO_FRAME = 1 << 62
 # Attributes that APPEND(S)/ADDITEMS look up on the object itself (an instance attribute wins).
 _METHOD_KEYS = frozenset({"append", "extend", "add"})
@@ -293,6 +303,7 @@ def read_pickle(
 
     def add_global(module: str, name: str, opname: str) -> GlobalRef:
         module = _PY2_MODULES.get(module, module)
+        name = _PY2_NAMES.get((module, name), name)
         globals_.append(GlobalUse(op_pos, opname, module, name))
         ref = GlobalRef(module, name)
         rebuilders[id(ref)] = REBUILDERS.get((module, name))

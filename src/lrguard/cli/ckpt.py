@@ -1,7 +1,8 @@
 """``lrguard ckpt``: inspect, verify and pick training checkpoints without executing them.
 
 Sub-commands: ``show PATH...`` (structure, resume verdict, security), ``verify PATH...`` (plus CRCs,
-storage sizes, sidecar manifest, optional NaN/Inf scan) and ``last-good DIR``. Exit codes: 0 fine,
+storage sizes, sidecar manifest, optional NaN/Inf scan), ``last-good DIR`` and ``scan PATH...``
+(security only, :mod:`lrguard.cli.ckpt_scan`). Exit codes: 0 fine,
 1 incomplete for resume / corrupt / suspicious / dangerous, 2 unreadable input.
 """
 
@@ -19,6 +20,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColu
 from rich.table import Table
 
 from lrguard.checkpoint.inspect import inspect_path, is_problem, last_good
+from lrguard.cli.ckpt_scan import add_scan_parser
 from lrguard.errors import InputError
 
 EXIT_OK, EXIT_PROBLEM, EXIT_BAD_INPUT = 0, 1, 2
@@ -41,8 +43,10 @@ checkpoint directories WITHOUT executing them (no torch needed, no pickle code r
   show PATH...     what the file holds, what --resume / resume=True will do to the LR, security verdict
   verify PATH...   show + every zip CRC, storage sizes, sidecar manifest (--nonfinite: NaN/Inf scan)
   last-good DIR    the newest intact, resumable checkpoint among DIR/*.pt (or DIR/weights/*.pt)
+  scan PATH...     security verdict only: every pickle in the file judged, never executed
 
-Exit codes: 0 fine, 1 incomplete for resume / stripped / corrupt / suspicious / dangerous, 2 unreadable.
+Exit codes (show/verify/last-good): 0 fine, 1 incomplete for resume / stripped / corrupt / suspicious /
+dangerous, 2 unreadable. scan: 0 safe, 1 suspicious, 3 dangerous, 2 unreadable.
 """
 
 
@@ -82,6 +86,7 @@ def add_parser(subparsers: Any) -> None:
     lg.add_argument("--json", action="store_true", help="machine-readable output")
     for sp in (show, verify, lg):
         sp.set_defaults(handler=run)
+    add_scan_parser(sub)
     p.set_defaults(handler=run, _ckpt_parser=p)
 
 
@@ -277,8 +282,11 @@ def render(rec: dict[str, Any], console: Console, *, verify: bool = False, tenso
             console.print(
                 f"    [{_VERDICT_STYLE[g['verdict']]}]{g['verdict']}[/] {g['name']} at offset {offs} — {g['reason']}"
             )
-    if sec.get("call_chains"):
-        console.print(f"    [bold red]dangerous[/] call on a call result at offset(s) {sec['call_chains'][:5]}")
+    for f in [f for f in sec.get("findings", []) if f["rule"] not in ("reference",)][:10]:
+        where = f"{f['stream']} @{f['offset']}" + (f" {f['opcode']}" if f["opcode"] else "")
+        console.print(
+            f"    [{_VERDICT_STYLE.get(f['verdict'], 'white')}]{f['verdict']}[/] {where} {f['name']} — {f['reason']}"
+        )
     if tensors and rec.get("tensors"):
         for k, v in sorted(rec["tensors"]["by_dtype"].items()):
             console.print(f"    {k}: {v['tensors']} storages, {v['params']:,} elements, {_fmt_bytes(v['bytes'])}")
