@@ -124,19 +124,7 @@ def payloads(marker: Path) -> dict[str, Payload]:
         out[f"{name}/memo_hidden"] = Payload(
             stop(g(module, func) + b"q\x01" + b"0" + s("decoy") + b"0" + b"h\x01" + tup(*args) + b"R")
         )
-        out[f"{name}/in_dict_value"] = Payload(
-            stop(
-                b"}"
-                + s("epoch")
-                + b"K\x01"
-                + s("x")
-                + reduce(g(module, func), *args)
-                + b"\x86u"[:0]
-                + b"su"[:1]
-                + b"\x86"[:0]
-            )
-        )
-    # fix the dict payload shape: EMPTY_DICT MARK k v k v SETITEMS
+    # the call as a value inside a dict: EMPTY_DICT MARK k v k v SETITEMS
     for name, (mod, fn, args) in _calls(marker).items():
         out[f"{name}/in_dict_value"] = Payload(
             stop(b"}(" + s("epoch") + b"K\x01" + s("x") + reduce(g(mod.decode(), fn.decode()), *args) + b"u")
