@@ -234,6 +234,7 @@ def _load_zip(path: Path, size: int, limits: Limits, tolerant: bool) -> Loaded:
     with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         # every (offset of a local header) a reader could take as a pickle entry
         cands: dict[int, str] = {}
+        csizes = {i.header_offset: i.compress_size for i in infos}  # the central directory's sizes win
         for info in infos:
             if info.filename == entry or info.filename.endswith("/" + DATA_PKL) or info.filename == DATA_PKL:
                 cands[info.header_offset] = info.filename
@@ -255,6 +256,8 @@ def _load_zip(path: Path, size: int, limits: Limits, tolerant: bool) -> Loaded:
             if le is None:
                 continue
             name, method, start, csize, _flags = le
+            if off in csizes:
+                csize = min(csizes[off], max(size - start, 0))
             if not cands[off] and not (name.endswith((".pkl", ".pickle", ".npy")) or name == DATA_PKL):
                 continue
             data, problem = _entry_bytes(mm, method, start, csize, limits)

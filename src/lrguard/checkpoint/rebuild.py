@@ -14,11 +14,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from lrguard.checkpoint.placeholders import Call, GlobalRef, StorageRef, TensorRecord
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Rebuilder = Callable[[GlobalRef, tuple[Any, ...], dict[Any, Any], str], Any]
 
@@ -103,6 +104,8 @@ class NumpyDType:
         """The equivalent numpy dtype for plain numeric codes; ``None`` otherwise (object, structured)."""
         if not re.fullmatch(r"[biufc?]\d{0,2}", self.code) or self.code.startswith("O"):
             return None
+        import numpy as np  # only files that hold numpy values pay for the import
+
         order = self.byteorder if self.byteorder in "<>" else "="
         try:
             dt = np.dtype(self.code)
@@ -247,6 +250,8 @@ def _np_scalar(ref: GlobalRef, args: tuple[Any, ...], kwargs: dict[Any, Any], ki
     if len(args) == 2 and isinstance(args[0], NumpyDType) and isinstance(args[1], bytes | bytearray):
         dt = args[0].to_numpy()
         if dt is not None and dt.itemsize == len(args[1]):
+            import numpy as np
+
             return np.frombuffer(bytes(args[1]), dtype=dt)[0].item()
     return NotImplemented
 
@@ -353,6 +358,8 @@ def _array_from_state(pending: PendingArray | None, state: Any) -> Any:
         count *= s
     if count * dt.itemsize != len(raw):
         return NotImplemented
+    import numpy as np
+
     arr = np.frombuffer(bytes(raw), dtype=dt).reshape(shape, order="F" if fortran else "C")
     return arr.copy()
 

@@ -13,15 +13,14 @@ import json
 import sys
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from lrguard.checkpoint.inspect import inspect_path, is_problem, last_good
 from lrguard.cli.ckpt_scan import add_scan_parser
 from lrguard.errors import InputError
+
+if TYPE_CHECKING:  # rich loads only when rendering for people: `--json` and scans stay lean
+    from rich.console import Console
 
 EXIT_OK, EXIT_PROBLEM, EXIT_BAD_INPUT = 0, 1, 2
 PROGRESS_MIN_BYTES = 256 << 20
@@ -90,10 +89,15 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(handler=run, _ckpt_parser=p)
 
 
-def _progress(console: Console, paths: list[Path]) -> Any:
+def _progress(paths: list[Path]) -> Any:
     total = sum(p.stat().st_size for p in paths if p.is_file())
-    if total < PROGRESS_MIN_BYTES or not console.is_terminal:
+    if total < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
         return nullcontext(None)
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    console = Console(stderr=True)
+
     return Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -110,15 +114,15 @@ def run(args: argparse.Namespace) -> int:
     if cmd is None:
         args._ckpt_parser.print_help()
         return EXIT_BAD_INPUT
-    err = Console(stderr=True)
-    out = Console()
     if cmd == "last-good":
-        return _last_good(args, out, err)
+        from rich.console import Console
+
+        return _last_good(args, Console(), Console(stderr=True))
     paths = [Path(p) for p in args.paths]
     records: list[dict[str, Any]] = []
     status = EXIT_OK
     check = cmd == "verify"
-    with _progress(err, paths) as prog:
+    with _progress(paths) as prog:
         for path in paths:
             task = prog.add_task(path.name, total=path.stat().st_size) if prog and path.is_file() else None
             cb = (lambda n, t=task: prog.advance(t, n)) if task is not None else None
@@ -136,6 +140,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(records if len(args.paths) > 1 else (records[0] if records else None), indent=1, default=str))
     else:
+        from rich.console import Console
+
+        out = Console()
         for rec in records:
             render(rec, out, verify=check, tensors=getattr(args, "tensors", False))
     return status
@@ -169,6 +176,8 @@ def _last_good(args: argparse.Namespace, out: Console, err: Console) -> int:
             )
         )
         return EXIT_OK if chosen else EXIT_PROBLEM
+    from rich.table import Table
+
     table = Table(title=f"checkpoints in {args.directory}", show_lines=False)
     for col in ("file", "epoch", "intact", "security", "resume"):
         table.add_column(col)
@@ -234,6 +243,8 @@ def render(rec: dict[str, Any], console: Console, *, verify: bool = False, tenso
         console.print("  never saved by this trainer: " + ", ".join(rec["not_saved"]))
     groups = rec.get("param_groups") or []
     if groups:
+        from rich.table import Table
+
         table = Table(box=None, padding=(0, 2), show_edge=False)
         for col in ("group", "tag", "lr", "initial_lr", "lr/initial", "momentum", "weight_decay", "params"):
             table.add_column(col, justify="right" if col not in ("tag",) else "left")
