@@ -214,9 +214,9 @@ def test_zip_bomb_costs_bounded_time_and_memory(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     out = subprocess.run([sys.executable, "-c", code, str(bomb)], capture_output=True, text=True, env=env, timeout=120)
     rc, secs, rss_kb = out.stdout.split()[-3:]
-    assert int(rc) == 1  # cut off at the inflate cap: not judged past it, so not safe
-    assert float(secs) < 10
-    assert int(rss_kb) < 600 * 1024
+    assert int(rc) == 1, out.stdout  # cut off at the inflate cap: not judged past it, so not safe
+    assert int(rss_kb) < 600 * 1024, out.stdout  # inflating it all would take 1.5 GiB and more
+    assert float(secs) < 30, out.stdout  # about a second on an idle machine
     _ = resource
 
 
