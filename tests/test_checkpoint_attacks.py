@@ -240,3 +240,32 @@ def test_real_trainer_checkpoints_are_safe():
     weights = _realrun_weights()
     flagged = {str(p): scan_path(p).verdict for p in weights if scan_path(p).verdict != "safe"}
     assert flagged == {}
+
+
+def test_mutated_files_never_crash(corpus, tmp_path):
+    # random byte flips, cuts and insertions over the whole corpus: a verdict or one clear error, never a crash
+    import contextlib
+    import random
+
+    from lrguard.errors import InputError
+
+    marker, mal, ben = corpus
+    paths = [f.path for f in mal.values()] + list(ben.values())
+    rnd = random.Random(7)
+    target = tmp_path / "mutant.bin"
+    for _ in range(400):
+        data = bytearray(rnd.choice(paths).read_bytes())
+        for _ in range(rnd.randint(1, 4)):
+            op = rnd.random()
+            if op < 0.5 and data:
+                data[rnd.randrange(len(data))] = rnd.randrange(256)
+            elif op < 0.8:
+                data = data[: rnd.randrange(len(data) + 1)]
+            else:
+                at = rnd.randrange(len(data) + 1)
+                data[at:at] = rnd.randbytes(rnd.randint(1, 8))
+        target.write_bytes(bytes(data))
+        for fn in (scan_path, inspect_path):
+            with contextlib.suppress(InputError):
+                fn(target)
+    assert not marker.exists()

@@ -98,11 +98,9 @@ def _file_views(path: Path, streams: list[Stream], limits: Limits) -> list[Strea
 
 def _stream_bytes(path: Path, streams: list[Stream]) -> dict[str, bytes] | None:
     """Bytes each stream was read from (a plain file, or the zip entry of that label)."""
-    raw = path.read_bytes()
+    raw = path.read_bytes()  # only for files whose frames readers disagree on: hand-made, small
     if not raw.startswith(ZIP_MAGIC):
         return {st.label: raw for st in streams}
-    import zipfile
-
     from lrguard.checkpoint.archive import _entry_bytes, _local_entry
 
     out: dict[str, bytes] = {}
@@ -111,7 +109,6 @@ def _stream_bytes(path: Path, streams: list[Stream]) -> dict[str, bytes] | None:
         if le is not None:
             data, _problem = _entry_bytes(raw, le[1], le[2], le[3], Limits())
             out[st.label] = bytes(data)
-    del zipfile
     return out
 
 
