@@ -3,7 +3,7 @@
 Each file is written by real ``torch.save`` (tiny tensors, a few KB) in the layout of a trainer:
 YOLOv5-style ``last.pt`` (full training state) and its stripped ``best.pt``, Ultralytics-style
 ``last.pt``, a Lightning ``.ckpt``, an HF Trainer checkpoint directory, a plain state dict, an fp16
-state dict, a legacy-format (non-zip) file, and a truncated copy of the YOLOv5 one. The model classes
+state dict, a legacy-format (non-zip) file and a whole module in it, a TorchScript file, and a truncated copy of the YOLOv5 one. The model classes
 carry the trainers' module names (``models.yolo.DetectionModel``, ``ultralytics.nn.tasks.DetectionModel``)
 through stand-in modules registered for the pickler, so the torch-free inspector sees what it sees in
 real files, without the trainers installed. Usage: ``python scripts/make_ckpt_fixtures.py [OUT]``.
@@ -113,6 +113,11 @@ def main(out: Path = OUT) -> None:
     torch.save(
         {"model": plain.state_dict(), "epoch": 3}, out / "legacy_format.pt", _use_new_zipfile_serialization=False
     )
+    # a whole module in the legacy format: its classes go through persistent ids ('module', cls, ...)
+    torch.save(
+        torch.nn.Sequential(torch.nn.Linear(2, 1)), out / "legacy_whole_module.pt", _use_new_zipfile_serialization=False
+    )
+    torch.jit.script(torch.nn.Sequential(torch.nn.Linear(2, 1))).save(str(out / "torchscript.pt"))
     data = (out / "yolov5_last.pt").read_bytes()
     (out / "yolov5_truncated.pt").write_bytes(data[: len(data) * 6 // 10])
     hf = out / "hf-checkpoint-4"

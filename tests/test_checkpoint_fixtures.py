@@ -62,3 +62,13 @@ def test_every_fixture_scans_safe():
     files = [p for p in sorted(FIX.iterdir()) if p.name != "yolov5_truncated.pt"]
     assert all(scan_path(p).verdict == "safe" for p in files)
     assert main(["ckpt", "scan", *map(str, files)]) == 0
+
+
+@pytest.mark.parametrize("name, fmt", [("legacy_whole_module.pt", "torch-legacy"), ("torchscript.pt", "torch-zip")])
+def test_whole_module_and_torchscript_are_not_false_alarms(name, fmt):
+    # legacy torch.save(model) stores its classes as persistent ids; TorchScript's data.pkl builds
+    # __torch__ objects: both are instance creation and references, no call
+    rec = inspect_path(FIX / name)
+    assert rec["format"] == fmt
+    assert rec["security"]["verdict"] == "safe"
+    assert rec["security"]["findings"] == []
