@@ -519,12 +519,13 @@ def _judge_result(
     findings: list[Finding],
     chains: list[int],
 ) -> None:
+    called = {c.target for c in res.calls}
     for g in res.globals:
         rep = by_name.get(g.dotted)
         if rep is None:
             verdict, reason = classify_global(g.dotted)
             rep = by_name[g.dotted] = GlobalReport(g.dotted, verdict, reason)
-            if verdict != SAFE:
+            if verdict != SAFE and g.dotted not in called:  # a called name is judged by its call
                 findings.append(Finding(verdict, "reference", label, g.offset, g.opcode, g.dotted, reason))
         rep.offsets.append(g.offset)
         if g.opcode not in rep.opcodes:
