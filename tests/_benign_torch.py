@@ -33,6 +33,9 @@ def write_torch_benign(root: Path) -> dict[str, Path]:
     save("bf16_and_int.pt", {"w": torch.ones(3, dtype=torch.bfloat16), "i": torch.arange(4), "b": torch.ones(2) > 0})
     save("scheduler_state.pt", {"sched": {k: v for k, v in sched.state_dict().items() if k != "lr_lambdas"}})
     save("tensor_subclass_param.pt", {"p": torch.nn.Parameter(torch.ones(2))})
+    tagged = torch.ones(3)
+    tagged.note = "python attribute"  # pickled through torch._tensor._rebuild_from_type_v2
+    save("tensor_with_attribute.pt", {"t": tagged})
     save("numpy_inside.pt", {"np": __import__("numpy").arange(3), "epoch": 1})
     p = root / "torchscript.pt"
     torch.jit.script(model).save(str(p))

@@ -258,6 +258,14 @@ def payloads(marker: Path) -> dict[str, Payload]:
         ),
         runs=False,
     )
+    out["newobj/rebuild_from_type_v2_os_system"] = Payload(
+        stop(
+            reduce(
+                g("torch._tensor", "_rebuild_from_type_v2"), g("os", "system"), g("torch", "Tensor"), tup(s(cmd)), b"}"
+            )
+        ),
+        runs=False,
+    )
     out["persid/reduce_on_persistent_id"] = Payload(
         stop(tup(s("module"), g("os", "system"), s("x"), s("y")) + b"Q" + tup(s(cmd)) + b"R"), runs=False
     )

@@ -310,6 +310,19 @@ def _parameter(ref: GlobalRef, args: tuple[Any, ...], kwargs: dict[Any, Any], ki
     return NotImplemented
 
 
+def _from_type_v2(ref: GlobalRef, args: tuple[Any, ...], kwargs: dict[Any, Any], kind: str) -> Any:
+    # torch._tensor._rebuild_from_type_v2(func, new_type, args, state): calls func(*args), then
+    # as_subclass(new_type) and the state. Rebuilt only when func is one of torch's tensor rebuilders
+    # (anything else would be a call of whatever the file names) and new_type is a plain global.
+    if len(args) != 4 or type(args[0]) is not GlobalRef or type(args[1]) is not GlobalRef or type(args[2]) is not tuple:
+        return NotImplemented
+    func = args[0]
+    inner = REBUILDERS.get((func.module, func.name))
+    if inner not in (_tensor_v2, _parameter):
+        return NotImplemented
+    return inner(func, args[2], {}, kind)
+
+
 REBUILDERS: dict[tuple[str, str], Rebuilder] = {
     ("collections", "OrderedDict"): _ordered_dict,
     ("collections", "defaultdict"): _defaultdict,
@@ -328,6 +341,7 @@ REBUILDERS: dict[tuple[str, str], Rebuilder] = {
     ("torch._utils", "_rebuild_tensor_v3"): _tensor_v2,
     ("torch._utils", "_rebuild_parameter"): _parameter,
     ("torch._utils", "_rebuild_parameter_with_state"): _parameter,
+    ("torch._tensor", "_rebuild_from_type_v2"): _from_type_v2,
 }
 for _mod in ("pathlib", "pathlib._local"):
     for _cls in ("PosixPath", "WindowsPath", "PurePosixPath", "PureWindowsPath", "Path"):
