@@ -8,7 +8,11 @@ state and args), then times:
 * verification: ``lrguard.checkpoint.integrity.verify`` (every zip CRC, sizes, storages) vs a plain
   sequential read of the file in 8 MiB chunks; target >= 0.8x of its throughput.
 
-Each scenario runs with a warm page cache and a cold one (pages dropped with posix_fadvise).
+* cold process: ``lrguard ckpt show FILE`` (and ``--json``) as a new process vs a new process that opens
+  the zip, reads ``data.pkl`` and walks it with ``pickletools.genops`` (the floor); target <= 2x. The
+  bytecode-cache setting it ran with is printed (both sides use the same interpreter and setting).
+
+Each in-process scenario runs with a warm page cache and a cold one (pages dropped with posix_fadvise).
 
 Usage: python bench/bench_ckpt.py [--size-gb 1.0] [--tensors 4000,500] [--dir DIR]
 """
@@ -17,9 +21,55 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+FLOOR = (
+    "import pickletools, sys, zipfile\n"
+    "with zipfile.ZipFile(sys.argv[1]) as zf:\n"
+    "    data = zf.read(next(n for n in zf.namelist() if n.endswith('data.pkl')))\n"
+    "for _ in pickletools.genops(data):\n"
+    "    pass\n"
+)
+
+
+def process_time(argv: list[str], repeat: int) -> float:
+    """Best wall time of running ``argv`` as a new process (output discarded)."""
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False)
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def bytecode_setting() -> str:
+    """How this interpreter treats bytecode caches (the cold-process ratios depend on it)."""
+    if sys.dont_write_bytecode or os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        return "no bytecode writing (PYTHONDONTWRITEBYTECODE / -B): every run compiles"
+    prefix = os.environ.get("PYTHONPYCACHEPREFIX")
+    return f"bytecode cache on ({'prefix ' + prefix if prefix else '__pycache__'}; warmed by a first run)"
+
+
+def show_vs_floor(path: Path, repeat: int) -> None:
+    """``ckpt show`` as a cold process against the zip + genops floor, side by side."""
+    py = sys.executable
+    cli = [py, "-m", "lrguard.cli.main", "ckpt", "show"]
+    process_time([*cli, str(path)], 1)  # warm the bytecode cache and the page cache
+    floor = process_time([py, "-c", FLOOR, str(path)], repeat)
+    show = process_time([*cli, str(path)], repeat)
+    show_json = process_time([*cli, "--json", str(path)], repeat)
+    print(f"  [cold process; {bytecode_setting()}]")
+    print(f"    floor: zip + data.pkl + pickletools.genops: {floor * 1000:8.1f} ms")
+    print(
+        f"    lrguard ckpt show:                         {show * 1000:8.1f} ms   {show / floor:4.2f}x  (target <= 2x)"
+    )
+    print(f"    lrguard ckpt show --json:                  {show_json * 1000:8.1f} ms   {show_json / floor:4.2f}x")
 
 
 def build(path: Path, size_gb: float, n_tensors: int) -> None:
@@ -104,6 +154,7 @@ def scenario(path: Path, size_gb: float, n_tensors: int, repeat: int) -> None:
     def ver() -> None:
         assert verify(path).ok
 
+    show_vs_floor(path, 5 * repeat)
     for label, run in (("warm page cache", best), ("cold page cache", lambda f, r: cold(f, path, r))):
         if label.startswith("warm"):
             plain_read()
@@ -124,11 +175,14 @@ def scenario(path: Path, size_gb: float, n_tensors: int, repeat: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size-gb", type=float, default=1.0)
-    ap.add_argument("--tensors", default="4000,500", help="comma-separated model tensor counts (x2 with momentum)")
+    ap.add_argument("--tensors", default="1000,4000,500", help="comma-separated model tensor counts (x2 with momentum)")
     ap.add_argument("--dir", type=Path, default=None)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    print("targets: show >= 50x faster than torch.load; verify >= 0.8x of a plain read's throughput")
+    print(
+        "targets: show >= 50x faster than torch.load; show <= 2x a zip+genops process; "
+        "verify >= 0.8x of a plain read's throughput"
+    )
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         for n in (int(x) for x in args.tensors.split(",")):
             scenario(Path(tmp) / "big.pt", args.size_gb, n, args.repeat)

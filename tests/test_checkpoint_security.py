@@ -156,25 +156,21 @@ def test_torch_zip_with_injected_global_is_dangerous(tmp_path, marker):
 @pytest.mark.parametrize(
     "dotted, verdict",
     [
+        # a global that is only referenced (stored as a value) is not a call
         ("torch._utils._rebuild_tensor_v2", "safe"),
         ("collections.OrderedDict", "safe"),
         ("models.yolo.DetectionModel", "safe"),
-        ("ultralytics.nn.tasks.DetectionModel", "safe"),
+        ("mypackage.Thing", "safe"),
         ("torch.HalfStorage", "safe"),
-        ("mypackage.Thing", "suspicious"),
-        ("os.system", "dangerous"),
-        ("posix.system", "dangerous"),
-        ("builtins.eval", "dangerous"),
-        ("builtins.getattr", "dangerous"),
-        ("subprocess.Popen", "dangerous"),
-        ("torch.serialization.load", "dangerous"),
-        ("runpy._run_code", "dangerous"),
         ("torch.float16", "safe"),
-        ("torch.save", "suspicious"),
-        ("torch.load", "dangerous"),
+        # ... but names that run code when called are worth a look even unused
+        ("os.system", "suspicious"),
+        ("builtins.eval", "suspicious"),
+        ("pathlib.os.system", "suspicious"),
+        ("torch.load", "suspicious"),
     ],
 )
-def test_classification(dotted, verdict):
+def test_reference_classification(dotted, verdict):
     assert classify_global(dotted)[0] == verdict
 
 
@@ -187,3 +183,82 @@ def test_real_torch_checkpoint_is_safe(tmp_path):
     loaded = load(path)
     assert assess(loaded.pickle.globals, loaded.pickle.calls).verdict == "safe"
     _ = io  # keep import for readers of this corpus
+
+
+def _call_of(dotted: str, *args: bytes) -> bytes:
+    module, _, name = dotted.rpartition(".")
+    return b"\x80\x02" + _global(module, name) + b"(" + b"".join(args) + b"tR."
+
+
+@pytest.mark.parametrize("dotted", sorted(__import__("lrguard.checkpoint.security").checkpoint.security.CONSTRUCTORS))
+def test_every_allowlisted_constructor_is_safe_to_call(dotted):
+    # the allowlist is explicit and exact: each entry called with an argument is safe ...
+    res = read_pickle(_call_of(dotted, _str("x")))
+    assert assess(res.globals, res.calls, res.builds).verdict == "safe"
+    # ... and the same name one segment off is not (no prefix inherits safety)
+    res = read_pickle(_call_of(dotted + "_x", _str("x")))
+    assert assess(res.globals, res.calls, res.builds).verdict == "dangerous"
+
+
+@pytest.mark.parametrize(
+    "data, verdict",
+    [
+        # instance creation of any class (what torch.save(model) writes) is not a call
+        (b"\x80\x02" + _global("mypkg.models", "Net") + b")\x81}(" + _str("w") + b"K\x01ub.", "safe"),
+        (
+            b"\x80\x02"
+            + _global("copyreg", "_reconstructor")
+            + b"("
+            + _global("mypkg", "Net")
+            + _global("builtins", "object")
+            + b"NtR.",
+            "safe",
+        ),
+        # ... but creating an instance of a name that runs code is
+        (b"\x80\x02" + _global("subprocess", "Popen") + b")\x81.", "dangerous"),
+        # __new__ with arguments from the file
+        (b"\x80\x02" + _global("mypkg", "Point") + b"K\x01K\x02\x86\x81.", "suspicious"),
+        # a class stored as a value
+        (b"\x80\x02}(" + _str("cls") + _global("mypkg", "Net") + b"u.", "safe"),
+        # a harmless builtin call
+        (b"\x80\x02" + _global("builtins", "len") + b"(]K\x01atR.", "safe"),
+        # zero-argument call of an unknown function: its code runs
+        (b"\x80\x02" + _global("mypkg", "setup") + b")R.", "suspicious"),
+        # _reconstructor with a base that is not a builtin calls that base
+        (
+            b"\x80\x02"
+            + _global("copyreg", "_reconstructor")
+            + b"("
+            + _global("mypkg", "Net")
+            + _global("mypkg", "Base")
+            + b"NtR.",
+            "dangerous",
+        ),
+    ],
+)
+def test_use_decides_the_verdict(data, verdict):
+    res = read_pickle(data)
+    assert assess(res.globals, res.calls, res.builds).verdict == verdict
+
+
+def test_malformed_stream_keeps_what_was_read():
+    from lrguard.checkpoint.pickle_walk import PickleReadError
+
+    data = b"\x80\x02" + _global("os", "system") + _str("x") + b"\x85R\xff"
+    with pytest.raises(PickleReadError) as info:
+        read_pickle(data)
+    part = info.value.partial
+    assert part is not None and [c.target for c in part.calls] == ["os.system"]
+    assert not info.value.limit
+
+
+def test_file_view_follows_a_file_reader():
+    from lrguard.checkpoint.frames import file_view
+
+    hidden = b"\x8c\x05posix\x8c\x06system\x93\x8c\x01x\x85R"
+    frame = b"\x8c\x06ab"
+    data = b"\x80\x04\x95" + struct.pack("<Q", len(frame)) + frame + b"xxxxC" + bytes([len(hidden)]) + hidden + b"00N."
+    bytes_view = read_pickle(data)
+    assert bytes_view.calls == [] and bytes_view.straddles
+    file_res = read_pickle(file_view(data))
+    assert [c.target for c in file_res.calls] == ["posix.system"]

@@ -17,7 +17,8 @@ from lrguard.checkpoint.integrity import IntegrityReport, Progress, verify
 from lrguard.checkpoint.lightning import check_lightning
 from lrguard.checkpoint.resume import REFUSE, check_resume
 from lrguard.checkpoint.safetensors import is_safetensors, read_header
-from lrguard.checkpoint.security import SAFE, assess, worse
+from lrguard.checkpoint.scan import judge_loaded, scan_path
+from lrguard.checkpoint.security import SAFE, worse
 from lrguard.checkpoint.structure import LIGHTNING, describe
 from lrguard.errors import InputError
 
@@ -51,11 +52,21 @@ def inspect_path(
         return _inspect_hf(path, check_data, scan_nonfinite, progress)
     if is_safetensors(path):
         return _inspect_safetensors(path)
-    loaded = load(path)
+    try:
+        loaded = load(path, tolerant=True)
+    except InputError:
+        report = scan_path(path)  # not a torch file or plain pickle: a tar, an .npy, ...
+        if report.verdict == SAFE:
+            raise
+        return unreadable_record(path, report, "not a checkpoint lrguard can describe")
+    security = judge_loaded(loaded)
+    if loaded.error is not None:
+        if security.verdict == SAFE and not loaded.streams[1:]:
+            raise InputError(path, loaded.error)
+        return unreadable_record(path, security, loaded.error, loaded.format)
     structure = describe(loaded.root, loaded.storages)
     facts = facts_from_root(path, loaded.root)
     resume = check_lightning(loaded.root) if structure.framework == LIGHTNING else check_resume(facts, structure, path)
-    security = assess(loaded.pickle.globals, loaded.pickle.calls)
     if check_data or scan_nonfinite:
         integrity = verify(path, loaded=loaded, scan_nonfinite=scan_nonfinite, progress=progress)
     else:
@@ -86,6 +97,33 @@ def inspect_path(
         "file_size": loaded.file_size,
         "resume": resume.to_json(),
         "integrity": integrity.to_json(),
+        "security": security.to_json(),
+    }
+
+
+def unreadable_record(path: Path, security: Any, problem: str, fmt: str = "unknown") -> dict[str, Any]:
+    """The record of a file whose main pickle cannot be read but whose security verdict is known."""
+    integ = IntegrityReport()
+    integ.fail(problem)
+    return {
+        "path": str(path),
+        "format": fmt,
+        "framework": "unknown",
+        "framework_version": None,
+        "epoch": None,
+        "stripped": False,
+        "has": {},
+        "missing": [],
+        "param_groups": [],
+        "resume": {
+            "verdict": REFUSE,
+            "summary": "the file cannot be read as a checkpoint",
+            "details": [],
+            "problems": [problem],
+            "schedule": {},
+            "jump": None,
+        },
+        "integrity": integ.to_json(),
         "security": security.to_json(),
     }
 
@@ -142,7 +180,7 @@ def _inspect_hf(
     globals_: list[dict[str, Any]] = []
     integ = IntegrityReport()
     for name, ld in loaded.items():
-        sec = assess(ld.pickle.globals, ld.pickle.calls)
+        sec = judge_loaded(ld)
         verdict = worse(verdict, sec.verdict)
         for g in sec.to_json()["globals"]:
             globals_.append({**g, "file": name})

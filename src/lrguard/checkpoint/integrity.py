@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from lrguard import constants as C
 from lrguard.checkpoint.archive import Loaded, load, zip_entries
 from lrguard.checkpoint.placeholders import TensorRecord
@@ -37,7 +35,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     from zlib import crc32 as _crc32
 
 CHUNK = 8 << 20
-FLOAT_DTYPES = {"float16": np.float16, "float32": np.float32, "float64": np.float64}
+FLOAT_DTYPES = {"float16": "f2", "float32": "f4", "float64": "f8"}  # numpy codes; numpy loads only to scan
 _LOCAL = struct.Struct("<4s5H3I2H")  # local file header
 
 
@@ -206,6 +204,8 @@ def _check_region(
 
 
 def _nonfinite_count(mm: Any, start: int, nbytes: int, dtype: str) -> int:
+    import numpy as np  # only the NaN/Inf scan needs it: keep `ckpt show` off the import
+
     count = 0
     view = memoryview(mm)
     try:

@@ -33,7 +33,47 @@ _U64 = Struct("<Q").unpack_from
 _F64 = Struct(">d").unpack_from
 
 # Python 2 module names that Python 3's unpickler maps (fix_imports) and that matter to lrguard.
-_PY2_MODULES = {"__builtin__": "builtins", "copy_reg": "copyreg", "exceptions": "builtins"}
+_PY2_MODULES = {
+    "__builtin__": "builtins",
+    "copy_reg": "copyreg",
+    "exceptions": "builtins",
+    "commands": "subprocess",
+    "cPickle": "pickle",
+    "thread": "_thread",
+    "cStringIO": "io",
+    "StringIO": "io",
+    "urllib2": "urllib.request",
+    "UserDict": "collections",
+    "UserList": "collections",
+}
+# Python 2 names that Python 3's unpickler renames (fix_imports), after the module mapping.
+_PY2_NAMES = {
+    ("builtins", "xrange"): "range",
+    ("builtins", "unicode"): "str",
+    ("builtins", "long"): "int",
+    ("builtins", "basestring"): "str",
+    ("builtins", "unichr"): "chr",
+    ("builtins", "raw_input"): "input",
+    ("builtins", "StandardError"): "Exception",
+}
+_NO_FRAME = 1 << 62
+# Attributes that APPEND(S)/ADDITEMS look up on the object itself (an instance attribute wins).
+_METHOD_KEYS = frozenset({"append", "extend", "add"})
+
+
+def _build_risk(state: Any) -> str | None:
+    """The attribute a BUILD state installs that a real unpickler would later call, if any."""
+    parts = state if type(state) is tuple else (state,)
+    for part in parts:
+        if type(part) is dict:
+            for key, value in part.items():
+                if type(key) is not str:
+                    continue
+                if key[:2] == "__" and key[-2:] == "__":
+                    return key
+                if key in _METHOD_KEYS and type(value) in (GlobalRef, Call):
+                    return key
+    return None
 
 
 class PickleReadError(ValueError):
@@ -42,11 +82,17 @@ class PickleReadError(ValueError):
     Attributes:
         offset: Byte offset of the opcode that failed.
         problem: What is wrong, in plain words.
+        limit: True when lrguard stopped at one of its own safety limits (a real unpickler would go on),
+            False when the stream itself is malformed (a real unpickler stops there too).
+        partial: What was read before the failure (globals, calls, builds): a payload placed before a
+            malformed opcode runs in a real unpickler, so the security verdict uses it.
     """
 
-    def __init__(self, problem: str, offset: int) -> None:
+    def __init__(self, problem: str, offset: int, *, limit: bool = False) -> None:
         self.offset = offset
         self.problem = problem
+        self.limit = limit
+        self.partial: PickleResult | None = None
         super().__init__(f"{problem} (pickle offset {offset})")
 
 
@@ -59,15 +105,17 @@ class Limits:
         max_marks: Deepest MARK nesting.
         max_stack: Most objects on the stack at once.
         max_int_digits: Longest text integer (``INT``/``LONG``) and ``LONG4`` byte length.
-        max_pickle_bytes: Largest ``data.pkl`` read into memory from a zip (compressed entries
-            included: a zip bomb is refused before it is inflated).
+        max_pickle_bytes: Largest stored (uncompressed) ``data.pkl`` read from a zip.
+        max_inflate: Most bytes inflated from a compressed pickle entry (a zip bomb is cut off there;
+            real ``data.pkl`` files are tiny next to their storages and torch never compresses them).
     """
 
-    max_memo: int = 20_000_000
+    max_memo: int = 5_000_000
     max_marks: int = 10_000
-    max_stack: int = 20_000_000
+    max_stack: int = 5_000_000
     max_int_digits: int = 4300
     max_pickle_bytes: int = 2 << 30
+    max_inflate: int = 64 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +150,35 @@ class CallSite:
         target: Dotted name of the callable, or ``"<call result>"``/``"<non-global>"`` when the
             callable is not a plain global (a chain such as ``getattr(...)(...)``).
         rebuilt: Whether lrguard rebuilt the value as plain data.
+        nargs: Number of arguments the file passes (positional plus keyword).
+        construct: The opcode only creates an instance (``NEWOBJ``/``NEWOBJ_EX``, or
+            ``copyreg._reconstructor``/``__newobj__`` rebuilt as such): ``cls.__new__`` runs, not a call.
     """
 
     offset: int
     opcode: str
     target: str
     rebuilt: bool
+    nargs: int = 0
+    construct: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BuildSite:
+    """A ``BUILD`` that can make a real unpickler call something the file chose.
+
+    Attributes:
+        offset: Byte offset of the opcode.
+        kind: ``"on-global"`` (BUILD applied to a class or function object itself: it sets attributes
+            of that global), ``"dunder"`` (the state installs a ``__dunder__`` attribute such as
+            ``__setstate__``, which a later ``BUILD`` would call) or ``"method"`` (the state installs
+            ``append``/``extend``/``add``, which a later ``APPEND(S)``/``ADDITEMS`` would call).
+        detail: The global's name or the attribute installed.
+    """
+
+    offset: int
+    kind: str
+    detail: str
 
 
 @dataclass
@@ -121,6 +192,10 @@ class PickleResult:
         globals: Every global reference, in stream order.
         calls: Every call site, in stream order.
         opcodes: Number of opcodes read.
+        builds: ``BUILD`` opcodes that can call something (see :class:`BuildSite`).
+        straddles: Frame ends that an opcode argument runs across: a reader of a file object sees
+            different opcodes there than a reader of bytes (see :mod:`lrguard.checkpoint.frames`).
+        start: Offset of the first opcode.
     """
 
     value: Any
@@ -129,6 +204,9 @@ class PickleResult:
     globals: list[GlobalUse] = field(default_factory=list)
     calls: list[CallSite] = field(default_factory=list)
     opcodes: int = 0
+    builds: list[BuildSite] = field(default_factory=list)
+    straddles: list[int] = field(default_factory=list)
+    start: int = 0
 
 
 def _target_name(func: Any) -> str:
@@ -166,6 +244,10 @@ def read_pickle(
     memo: dict[int, Any] = {}
     globals_: list[GlobalUse] = []
     calls: list[CallSite] = []
+    builds: list[BuildSite] = []
+    straddles: list[int] = []
+    frame_end = _NO_FRAME
+    start = pos
     proto = 0
     count = 0
     op_pos = pos
@@ -196,7 +278,7 @@ def read_pickle(
 
     def memo_put(idx: int, value: Any) -> None:
         if idx not in memo and len(memo) >= max_memo:
-            raise PickleReadError(f"memo exceeds {max_memo} entries", op_pos)
+            raise PickleReadError(f"memo exceeds {max_memo} entries", op_pos, limit=True)
         memo[idx] = value
         if type(value) is pending:
             value.memo_keys.append(idx)
@@ -212,12 +294,16 @@ def read_pickle(
         if rebuild is not None:
             value = rebuild(func, args, kwargs or empty, kind)
             if value is not NotImplemented:
+                if type(value) is Call:  # an instance made by copyreg._reconstructor / __newobj__
+                    calls.append(CallSite(op_pos, opname, value.type_name, True, len(value.args), True))
                 return value  # rebuilt as plain data by lrguard's own code
-        calls.append(CallSite(op_pos, opname, _target_name(func), False))
+        nargs = len(args) + len(kwargs or empty)
+        calls.append(CallSite(op_pos, opname, _target_name(func), False, nargs, kind == "newobj"))
         return Call(func, args, dict(kwargs or empty), kind)
 
     def add_global(module: str, name: str, opname: str) -> GlobalRef:
         module = _PY2_MODULES.get(module, module)
+        name = _PY2_NAMES.get((module, name), name)
         globals_.append(GlobalUse(op_pos, opname, module, name))
         ref = GlobalRef(module, name)
         rebuilders[id(ref)] = REBUILDERS.get((module, name))
@@ -225,12 +311,16 @@ def read_pickle(
 
     def int_text(line: bytes) -> int:
         if len(line) > max_digits:
-            raise PickleReadError(f"text integer longer than {max_digits} digits", op_pos)
+            raise PickleReadError(f"text integer longer than {max_digits} digits", op_pos, limit=True)
         return int(line)
 
     try:
         while True:
             op_pos = pos
+            if pos >= frame_end:  # left the current frame: did the last opcode's argument run across its end?
+                if pos > frame_end:
+                    straddles.append(frame_end)
+                frame_end = _NO_FRAME
             op = buf[pos]  # IndexError at the end of the data: reported as "no STOP opcode"
             pos += 1
             count += 1
@@ -252,7 +342,7 @@ def read_pickle(
                 pos += 1
             elif op == 0x28:  # MARK
                 if len(metastack) >= max_marks:
-                    raise PickleReadError(f"MARK nesting deeper than {max_marks}", op_pos)
+                    raise PickleReadError(f"MARK nesting deeper than {max_marks}", op_pos, limit=True)
                 metastack.append(stack)
                 stack = []
             elif op == 0x74:  # TUPLE
@@ -264,7 +354,11 @@ def read_pickle(
                 func = stack[-1]
                 rebuild = rebuilders.get(id(func)) if type(func) is GlobalRef and type(args) is tuple else None
                 value = rebuild(func, args, empty, "reduce") if rebuild is not None else NotImplemented
-                stack[-1] = value if value is not NotImplemented else call(func, args, None, "reduce", "REDUCE")
+                if value is NotImplemented:
+                    value = call(func, args, None, "reduce", "REDUCE")
+                elif type(value) is Call:  # an instance made by copyreg._reconstructor / __newobj__
+                    calls.append(CallSite(op_pos, "REDUCE", value.type_name, True, len(value.args), True))
+                stack[-1] = value
             elif op == 0x58:  # BINUNICODE
                 need(4)
                 (k,) = _U32(buf, pos)
@@ -354,6 +448,12 @@ def read_pickle(
             elif op == 0x62:  # BUILD
                 state = stack.pop()
                 inst = stack[-1]
+                if type(inst) is GlobalRef:
+                    builds.append(BuildSite(op_pos, "on-global", inst.dotted))
+                elif type(state) is dict or type(state) is tuple:
+                    risky = _build_risk(state)
+                    if risky is not None:
+                        builds.append(BuildSite(op_pos, "dunder" if risky[:2] == "__" else "method", risky))
                 out = finish_build(inst, state)
                 if out is not inst:
                     stack[-1] = out
@@ -371,9 +471,12 @@ def read_pickle(
                 (k,) = _U64(buf, pos)
                 pos += 8
                 need(k)
+                if frame_end != _NO_FRAME and pos + k > frame_end:
+                    straddles.append(frame_end)  # a new frame reaching past the current one
+                frame_end = pos + k
             elif op == 0x2E:  # STOP
                 value = stack.pop()
-                return PickleResult(value, pos, proto, globals_, calls, count)
+                return PickleResult(value, pos, proto, globals_, calls, count, builds, straddles, start)
             elif op == 0x30:  # POP
                 if stack:
                     stack.pop()
@@ -432,7 +535,7 @@ def read_pickle(
                     (k,) = _I32(buf, pos)
                     pos += 4
                     if k > max_digits:
-                        raise PickleReadError(f"LONG4 longer than {max_digits} bytes", op_pos)
+                        raise PickleReadError(f"LONG4 longer than {max_digits} bytes", op_pos, limit=True)
                 need(k)
                 stack.append(int.from_bytes(buf[pos : pos + k], "little", signed=True))
                 pos += k
@@ -510,22 +613,25 @@ def read_pickle(
                 raise PickleReadError(f"unknown opcode 0x{op:02x}", op_pos)
             if count & 0x3FF == 0:  # cheap periodic limits (each opcode adds at most one entry)
                 if len(stack) > max_stack:
-                    raise PickleReadError(f"stack exceeds {max_stack} objects", op_pos)
+                    raise PickleReadError(f"stack exceeds {max_stack} objects", op_pos, limit=True)
                 if len(memo) > max_memo:
-                    raise PickleReadError(f"memo exceeds {max_memo} entries", op_pos)
-    except PickleReadError:
-        raise
+                    raise PickleReadError(f"memo exceeds {max_memo} entries", op_pos, limit=True)
+    except PickleReadError as exc:
+        error = exc
     except (IndexError, KeyError, struct.error) as exc:
         if op_pos >= n:
-            raise PickleReadError("truncated: no STOP opcode", op_pos) from None
-        if pos >= n or isinstance(exc, struct.error):
-            raise PickleReadError(
-                f"truncated: opcode argument runs past the end ({n - op_pos} bytes left)", op_pos
-            ) from None
-        kind = "memo key missing" if isinstance(exc, KeyError) else "stack or mark underflow"
-        raise PickleReadError(f"malformed pickle: {kind}", op_pos) from None
-    except (TypeError, ValueError, UnicodeDecodeError, OverflowError, MemoryError, RecursionError) as exc:
-        raise PickleReadError(f"malformed pickle: {type(exc).__name__}: {exc}"[:200], op_pos) from None
+            error = PickleReadError("truncated: no STOP opcode", op_pos)
+        elif pos >= n or isinstance(exc, struct.error):
+            error = PickleReadError(f"truncated: opcode argument runs past the end ({n - op_pos} bytes left)", op_pos)
+        else:
+            kind = "memo key missing" if isinstance(exc, KeyError) else "stack or mark underflow"
+            error = PickleReadError(f"malformed pickle: {kind}", op_pos)
+    except (MemoryError, RecursionError) as exc:
+        error = PickleReadError(f"over lrguard's limits: {type(exc).__name__}", op_pos, limit=True)
+    except (TypeError, ValueError, UnicodeDecodeError, OverflowError) as exc:
+        error = PickleReadError(f"malformed pickle: {type(exc).__name__}: {exc}"[:200], op_pos)
+    error.partial = PickleResult(None, op_pos, proto, globals_, calls, count, builds, straddles, start)
+    raise error
 
 
 def _setitems(target: Any, items: list[Any]) -> None:

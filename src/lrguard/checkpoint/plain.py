@@ -8,9 +8,8 @@ it visits and replaces what it cannot or should not expand by a short descriptio
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
-
-import numpy as np
 
 from lrguard.checkpoint.placeholders import Call, GlobalRef, StorageRef, TensorRecord
 
@@ -32,7 +31,8 @@ def describe(obj: Any) -> str:
         return f"<global {obj.dotted}>"
     if isinstance(obj, StorageRef):
         return f"storage {obj.dtype}[{obj.numel}]"
-    if isinstance(obj, np.ndarray):
+    np = sys.modules.get("numpy")  # a numpy value exists only if rebuild imported numpy to make it
+    if np is not None and isinstance(obj, np.ndarray):
         return f"ndarray {obj.dtype}{list(obj.shape)}"
     return f"<{type(obj).__name__}>"
 
@@ -70,13 +70,14 @@ def _plain(obj: Any, depth: int, budget: _Budget, max_array: int, active: set[in
         return f"<{len(obj)} bytes>"
     if isinstance(obj, complex):
         return str(obj)
-    if isinstance(obj, np.ndarray):
+    np = sys.modules.get("numpy")  # numpy values exist only if rebuild imported numpy to make them
+    if np is not None and isinstance(obj, np.ndarray):
         if obj.size == 1 and obj.dtype.kind in "biuf":
             return obj.reshape(-1)[0].item()
         if obj.size <= max_array and obj.dtype.kind in "biuf":
             return obj.tolist()
         return describe(obj)
-    if isinstance(obj, np.generic):
+    if np is not None and isinstance(obj, np.generic):
         return obj.item()
     ident = id(obj)
     if ident in active:
@@ -105,7 +106,11 @@ def _plain(obj: Any, depth: int, budget: _Budget, max_array: int, active: set[in
 
 def finite_or_none(x: Any) -> float | None:
     """``float(x)`` when ``x`` is a finite real number, else ``None``."""
-    if isinstance(x, bool) or not isinstance(x, int | float | np.floating | np.integer):
+    if isinstance(x, bool):
         return None
+    if not isinstance(x, int | float):
+        np = sys.modules.get("numpy")
+        if np is None or not isinstance(x, np.floating | np.integer):
+            return None
     f = float(x)
     return f if math.isfinite(f) else None

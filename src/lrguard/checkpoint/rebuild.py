@@ -14,11 +14,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from lrguard.checkpoint.placeholders import Call, GlobalRef, StorageRef, TensorRecord
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Rebuilder = Callable[[GlobalRef, tuple[Any, ...], dict[Any, Any], str], Any]
 
@@ -103,6 +104,8 @@ class NumpyDType:
         """The equivalent numpy dtype for plain numeric codes; ``None`` otherwise (object, structured)."""
         if not re.fullmatch(r"[biufc?]\d{0,2}", self.code) or self.code.startswith("O"):
             return None
+        import numpy as np  # only files that hold numpy values pay for the import
+
         order = self.byteorder if self.byteorder in "<>" else "="
         try:
             dt = np.dtype(self.code)
@@ -149,14 +152,38 @@ def _namespace(ref: GlobalRef, args: tuple[Any, ...], kwargs: dict[Any, Any], ki
     return {} if not args else NotImplemented
 
 
+# Bases copyreg._reconstructor may use without running code from the file: ``base.__new__(cls, state)``
+# and ``base.__init__(obj, state)`` of these builtins only build the value.
+RECONSTRUCT_BASES = frozenset(
+    {"object", "dict", "list", "set", "frozenset", "tuple", "int", "float", "str", "bytes", "bytearray", "complex"}
+)
+
+
 def _reconstructor(ref: GlobalRef, args: tuple[Any, ...], kwargs: dict[Any, Any], kind: str) -> Any:
-    # copyreg._reconstructor(cls, base, state): protocol 0/1 instances of plain classes.
-    if len(args) == 3 and isinstance(args[0], GlobalRef):
-        inner = REBUILDERS.get((args[0].module, args[0].name))
-        if inner in (_namespace, _ordered_dict) and args[2] is None:
-            return {}
-        return Call(args[0], (), {}, "reconstructor")
-    return NotImplemented
+    # copyreg._reconstructor(cls, base, state): protocol 0/1 instances of plain classes. Any other base
+    # (or a non-global class) is left as a call: the security verdict judges it.
+    if len(args) != 3 or type(args[0]) is not GlobalRef:
+        return NotImplemented
+    base = args[1]
+    if type(base) is not GlobalRef or base.module != "builtins" or base.name not in RECONSTRUCT_BASES:
+        return NotImplemented
+    if base.name != "object" and args[2] is not None and type(args[2]) not in (int, float, str, bytes, tuple, list):
+        return NotImplemented
+    inner = REBUILDERS.get((args[0].module, args[0].name))
+    if inner in (_namespace, _ordered_dict) and args[2] is None:
+        return {}
+    return Call(args[0], (), {}, "reconstructor")
+
+
+def _newobj(ref: GlobalRef, args: tuple[Any, ...], kwargs: dict[Any, Any], kind: str) -> Any:
+    # copyreg.__newobj__(cls, *args) is NEWOBJ; copyreg.__newobj_ex__(cls, args, kwargs) is NEWOBJ_EX.
+    if not args or type(args[0]) is not GlobalRef:
+        return NotImplemented
+    if ref.name == "__newobj_ex__":
+        if len(args) != 3 or type(args[1]) is not tuple or type(args[2]) is not dict:
+            return NotImplemented
+        return Call(args[0], args[1] + tuple(args[2].values()), {}, "newobj")
+    return Call(args[0], args[1:], {}, "newobj")
 
 
 def _set(ref: GlobalRef, args: tuple[Any, ...], kwargs: dict[Any, Any], kind: str) -> Any:
@@ -223,6 +250,8 @@ def _np_scalar(ref: GlobalRef, args: tuple[Any, ...], kwargs: dict[Any, Any], ki
     if len(args) == 2 and isinstance(args[0], NumpyDType) and isinstance(args[1], bytes | bytearray):
         dt = args[0].to_numpy()
         if dt is not None and dt.itemsize == len(args[1]):
+            import numpy as np
+
             return np.frombuffer(bytes(args[1]), dtype=dt)[0].item()
     return NotImplemented
 
@@ -281,11 +310,26 @@ def _parameter(ref: GlobalRef, args: tuple[Any, ...], kwargs: dict[Any, Any], ki
     return NotImplemented
 
 
+def _from_type_v2(ref: GlobalRef, args: tuple[Any, ...], kwargs: dict[Any, Any], kind: str) -> Any:
+    # torch._tensor._rebuild_from_type_v2(func, new_type, args, state): calls func(*args), then
+    # as_subclass(new_type) and the state. Rebuilt only when func is one of torch's tensor rebuilders
+    # (anything else would be a call of whatever the file names) and new_type is a plain global.
+    if len(args) != 4 or type(args[0]) is not GlobalRef or type(args[1]) is not GlobalRef or type(args[2]) is not tuple:
+        return NotImplemented
+    func = args[0]
+    inner = REBUILDERS.get((func.module, func.name))
+    if inner not in (_tensor_v2, _parameter):
+        return NotImplemented
+    return inner(func, args[2], {}, kind)
+
+
 REBUILDERS: dict[tuple[str, str], Rebuilder] = {
     ("collections", "OrderedDict"): _ordered_dict,
     ("collections", "defaultdict"): _defaultdict,
     ("argparse", "Namespace"): _namespace,
     ("copyreg", "_reconstructor"): _reconstructor,
+    ("copyreg", "__newobj__"): _newobj,
+    ("copyreg", "__newobj_ex__"): _newobj,
     ("builtins", "set"): _set,
     ("builtins", "frozenset"): _set,
     ("builtins", "complex"): _complex,
@@ -297,6 +341,7 @@ REBUILDERS: dict[tuple[str, str], Rebuilder] = {
     ("torch._utils", "_rebuild_tensor_v3"): _tensor_v2,
     ("torch._utils", "_rebuild_parameter"): _parameter,
     ("torch._utils", "_rebuild_parameter_with_state"): _parameter,
+    ("torch._tensor", "_rebuild_from_type_v2"): _from_type_v2,
 }
 for _mod in ("pathlib", "pathlib._local"):
     for _cls in ("PosixPath", "WindowsPath", "PurePosixPath", "PureWindowsPath", "Path"):
@@ -327,6 +372,8 @@ def _array_from_state(pending: PendingArray | None, state: Any) -> Any:
         count *= s
     if count * dt.itemsize != len(raw):
         return NotImplemented
+    import numpy as np
+
     arr = np.frombuffer(bytes(raw), dtype=dt).reshape(shape, order="F" if fortran else "C")
     return arr.copy()
 

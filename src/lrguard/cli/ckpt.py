@@ -1,7 +1,8 @@
 """``lrguard ckpt``: inspect, verify and pick training checkpoints without executing them.
 
 Sub-commands: ``show PATH...`` (structure, resume verdict, security), ``verify PATH...`` (plus CRCs,
-storage sizes, sidecar manifest, optional NaN/Inf scan) and ``last-good DIR``. Exit codes: 0 fine,
+storage sizes, sidecar manifest, optional NaN/Inf scan), ``last-good DIR`` and ``scan PATH...``
+(security only, :mod:`lrguard.cli.ckpt_scan`). Exit codes: 0 fine,
 1 incomplete for resume / corrupt / suspicious / dangerous, 2 unreadable input.
 """
 
@@ -12,14 +13,14 @@ import json
 import sys
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from lrguard.checkpoint.inspect import inspect_path, is_problem, last_good
+from lrguard.cli.ckpt_scan import add_scan_parser
 from lrguard.errors import InputError
+
+if TYPE_CHECKING:  # rich loads only when rendering for people: `--json` and scans stay lean
+    from rich.console import Console
 
 EXIT_OK, EXIT_PROBLEM, EXIT_BAD_INPUT = 0, 1, 2
 PROGRESS_MIN_BYTES = 256 << 20
@@ -41,8 +42,10 @@ checkpoint directories WITHOUT executing them (no torch needed, no pickle code r
   show PATH...     what the file holds, what --resume / resume=True will do to the LR, security verdict
   verify PATH...   show + every zip CRC, storage sizes, sidecar manifest (--nonfinite: NaN/Inf scan)
   last-good DIR    the newest intact, resumable checkpoint among DIR/*.pt (or DIR/weights/*.pt)
+  scan PATH...     security verdict only: every pickle in the file judged, never executed
 
-Exit codes: 0 fine, 1 incomplete for resume / stripped / corrupt / suspicious / dangerous, 2 unreadable.
+Exit codes (show/verify/last-good): 0 fine, 1 incomplete for resume / stripped / corrupt / suspicious /
+dangerous, 2 unreadable. scan: 0 safe, 1 suspicious, 3 dangerous, 2 unreadable.
 """
 
 
@@ -82,13 +85,19 @@ def add_parser(subparsers: Any) -> None:
     lg.add_argument("--json", action="store_true", help="machine-readable output")
     for sp in (show, verify, lg):
         sp.set_defaults(handler=run)
+    add_scan_parser(sub)
     p.set_defaults(handler=run, _ckpt_parser=p)
 
 
-def _progress(console: Console, paths: list[Path]) -> Any:
+def _progress(paths: list[Path]) -> Any:
     total = sum(p.stat().st_size for p in paths if p.is_file())
-    if total < PROGRESS_MIN_BYTES or not console.is_terminal:
+    if total < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
         return nullcontext(None)
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    console = Console(stderr=True)
+
     return Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -105,15 +114,15 @@ def run(args: argparse.Namespace) -> int:
     if cmd is None:
         args._ckpt_parser.print_help()
         return EXIT_BAD_INPUT
-    err = Console(stderr=True)
-    out = Console()
     if cmd == "last-good":
-        return _last_good(args, out, err)
+        from rich.console import Console
+
+        return _last_good(args, Console(), Console(stderr=True))
     paths = [Path(p) for p in args.paths]
     records: list[dict[str, Any]] = []
     status = EXIT_OK
     check = cmd == "verify"
-    with _progress(err, paths) as prog:
+    with _progress(paths) as prog:
         for path in paths:
             task = prog.add_task(path.name, total=path.stat().st_size) if prog and path.is_file() else None
             cb = (lambda n, t=task: prog.advance(t, n)) if task is not None else None
@@ -131,6 +140,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(records if len(args.paths) > 1 else (records[0] if records else None), indent=1, default=str))
     else:
+        from rich.console import Console
+
+        out = Console()
         for rec in records:
             render(rec, out, verify=check, tensors=getattr(args, "tensors", False))
     return status
@@ -164,6 +176,8 @@ def _last_good(args: argparse.Namespace, out: Console, err: Console) -> int:
             )
         )
         return EXIT_OK if chosen else EXIT_PROBLEM
+    from rich.table import Table
+
     table = Table(title=f"checkpoints in {args.directory}", show_lines=False)
     for col in ("file", "epoch", "intact", "security", "resume"):
         table.add_column(col)
@@ -229,6 +243,8 @@ def render(rec: dict[str, Any], console: Console, *, verify: bool = False, tenso
         console.print("  never saved by this trainer: " + ", ".join(rec["not_saved"]))
     groups = rec.get("param_groups") or []
     if groups:
+        from rich.table import Table
+
         table = Table(box=None, padding=(0, 2), show_edge=False)
         for col in ("group", "tag", "lr", "initial_lr", "lr/initial", "momentum", "weight_decay", "params"):
             table.add_column(col, justify="right" if col not in ("tag",) else "left")
@@ -277,8 +293,11 @@ def render(rec: dict[str, Any], console: Console, *, verify: bool = False, tenso
             console.print(
                 f"    [{_VERDICT_STYLE[g['verdict']]}]{g['verdict']}[/] {g['name']} at offset {offs} — {g['reason']}"
             )
-    if sec.get("call_chains"):
-        console.print(f"    [bold red]dangerous[/] call on a call result at offset(s) {sec['call_chains'][:5]}")
+    for f in [f for f in sec.get("findings", []) if f["rule"] not in ("reference",)][:10]:
+        where = f"{f['stream']} @{f['offset']}" + (f" {f['opcode']}" if f["opcode"] else "")
+        console.print(
+            f"    [{_VERDICT_STYLE.get(f['verdict'], 'white')}]{f['verdict']}[/] {where} {f['name']} — {f['reason']}"
+        )
     if tensors and rec.get("tensors"):
         for k, v in sorted(rec["tensors"]["by_dtype"].items()):
             console.print(f"    {k}: {v['tensors']} storages, {v['params']:,} elements, {_fmt_bytes(v['bytes'])}")
