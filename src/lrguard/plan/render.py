@@ -128,8 +128,11 @@ def _step_dict(j) -> dict[str, Any]:
 
 
 def plan_dict(plan: Plan) -> dict[str, Any]:
-    """JSON-ready dict: config, segments, per-epoch curve, jumps (up), drops (down), both as
-    ``discontinuities`` in row order (each with ``direction``), lints, notes."""
+    """JSON-ready dict of a plan.
+
+    Keys: config, segments, per-epoch curve, ``jumps`` (up), ``drops`` (down), both again as
+    ``discontinuities`` in row order (each with ``direction``), lints, notes.
+    """
     from lrguard.reports.jsonreport import plain
 
     cfg = plan.config
