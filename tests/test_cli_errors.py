@@ -237,7 +237,17 @@ def test_an_oserror_at_the_cli_boundary_is_one_line(tmp_path, monkeypatch, capsy
 
     monkeypatch.setattr(lrguard.plan, "build_config", unreadable)
     assert main(["plan", "--epochs", "3"]) == 2
-    assert capsys.readouterr().err == f"lrguard: {tmp_path / 'x.yaml'}: cannot read: permission denied\n"
+    assert capsys.readouterr().err == f"lrguard: {tmp_path / 'x.yaml'}: permission denied\n"
+
+
+def test_an_unwritable_report_path_is_one_line(work):
+    if (why := permissions_testable()) is not None:
+        pytest.skip(why)
+    out = work / "locked"
+    out.mkdir(mode=0o755)
+    res = run_cli(["diagnose", "--html", str(out / "r.html"), str(work / "run")], unprivileged=True, cwd=work)
+    assert res.rc == 2, (res.out, res.err)
+    assert res.err.strip().splitlines()[-1] == f"lrguard: {out / 'r.html'}: permission denied"
 
 
 @pytest.mark.parametrize("case", ["missing", "unreadable-file", "unreadable-dir", "broken-yaml"])

@@ -25,29 +25,31 @@ class LrguardError(Exception):
         return f"{self.path}: {text}" if self.path is not None else text
 
     @classmethod
-    def from_os_error(cls, exc: OSError, path: str | Path | None = None) -> LrguardError:
-        """The one-line error for an ``OSError`` met while reading ``path`` (default: the file it names).
+    def from_os_error(cls, exc: OSError, path: str | Path | None = None, action: str | None = "read") -> LrguardError:
+        """The one-line error for an ``OSError`` met on ``path`` (default: the file the error names).
 
         Args:
             exc: What the operating system said (``PermissionError``, ``IsADirectoryError``, ...).
             path: The file or directory concerned when ``exc`` does not name it.
+            action: What lrguard was doing (``"read"``, ``"write"``), or ``None`` when not known.
         """
         where = path if path is not None else exc.filename
-        return cls(where, os_problem(exc))
+        return cls(where, os_problem(exc, action))
 
 
-def os_problem(exc: OSError) -> str:
-    """Plain words for what an ``OSError`` means to a reader: ``"cannot read: permission denied"``."""
+def os_problem(exc: OSError, action: str | None = "read") -> str:
+    """Plain words for an ``OSError``: ``"cannot read: permission denied"`` (``"permission denied"`` without action)."""
     if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM):
-        return "cannot read: permission denied"
-    if isinstance(exc, FileNotFoundError):
+        reason = "permission denied"
+    elif isinstance(exc, FileNotFoundError):
         return "no such file or directory"
-    if isinstance(exc, IsADirectoryError):
+    elif isinstance(exc, IsADirectoryError):
         return "is a directory, expected a file"
-    if isinstance(exc, NotADirectoryError):
+    elif isinstance(exc, NotADirectoryError):
         return "a part of the path is a file, not a directory"
-    reason = (exc.strerror or exc.__class__.__name__).lower()
-    return f"cannot read: {reason}"
+    else:
+        reason = (exc.strerror or exc.__class__.__name__).lower()
+    return f"cannot {action}: {reason}" if action else reason
 
 
 class InputError(LrguardError):

@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except OSError as exc:  # a file or directory the readers did not expect to fail (permissions, I/O)
-        print(f"lrguard: {LrguardError.from_os_error(exc).one_line()}", file=sys.stderr)
+        print(f"lrguard: {LrguardError.from_os_error(exc, action=None).one_line()}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
 
