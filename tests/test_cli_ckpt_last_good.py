@@ -64,3 +64,23 @@ def test_a_corrupt_last_pt_is_a_warning_naming_the_fallback(tmp_path, capsys):
     assert main(["ckpt", "last-good", str(tmp_path), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["warnings"] and "corrupt" in doc["warnings"][0]
+
+
+def test_ultralytics_epochs_are_shown_as_the_trainer_counts_them(tmp_path, capsys):
+    path = tmp_path / "weights" / "last.pt"
+    root = {
+        "epoch": 4,
+        "model": {"w": 1},
+        "ema": {"w": 1},
+        "updates": 50,
+        "optimizer": {"state": {}, "param_groups": [{"lr": 0.005, "initial_lr": 0.01, "params": [0]}]},
+        "train_args": {"epochs": 10, "lr0": 0.01, "lrf": 0.01, "warmup_epochs": 0.0, "batch": 16},
+        "version": "8.4.190",
+    }
+    path.parent.mkdir(parents=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("last/data.pkl", pickle.dumps(root, protocol=2))
+    main(["ckpt", "last-good", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "(epoch 5)" in " ".join(out.split()), out  # stored 4 = Ultralytics' epoch 5
+    assert "│ 5 " in out and "│ 4 " not in out

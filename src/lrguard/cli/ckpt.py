@@ -158,6 +158,14 @@ def _why_not(rec: dict[str, Any]) -> list[str]:
     return why
 
 
+def _trainer_epoch(rec: dict[str, Any]) -> str:
+    """The stored epoch as the trainer numbers it (Ultralytics' results.csv and log count from 1)."""
+    epoch = rec.get("epoch")
+    if isinstance(epoch, int) and epoch >= 0 and rec.get("framework") == "ultralytics":
+        return str(epoch + 1)
+    return str(epoch)
+
+
 def _readable_or_raise(path: Path) -> None:
     """A candidate the OS will not let us read makes the answer unknowable: one line, exit 2."""
     try:
@@ -221,14 +229,14 @@ def _last_good(args: argparse.Namespace, out: Console, err: Console) -> int:
         why = _why_not(r)
         can = "[green]yes[/]" if not why else "[yellow]no: " + "; ".join(why) + "[/]"
         mark = " [bold green]<- last good[/]" if r is chosen else ""
-        table.add_row(p.name, str(r.get("epoch")), ok, r["security"]["verdict"], verdict, can + mark)
+        table.add_row(p.name, _trainer_epoch(r), ok, r["security"]["verdict"], verdict, can + mark)
     out.print(table)
     for w in warnings:
         err.print(f"[bold yellow]warning:[/] {w}", highlight=False)
     if chosen is None:
         out.print("[bold red]no intact, resumable checkpoint found[/]")
         return EXIT_PROBLEM
-    out.print(f"last good: [bold]{chosen['path']}[/] (epoch {chosen['epoch']})")
+    out.print(f"last good: [bold]{chosen['path']}[/] (epoch {_trainer_epoch(chosen)})")
     return EXIT_OK
 
 
