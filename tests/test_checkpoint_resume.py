@@ -230,3 +230,37 @@ def test_finished_run_with_an_off_schedule_ratio_is_refused_with_the_trainer_epo
     facts, s, _ = _v5(9, 10, 0.5)  # ratio far from lf(9): implied-epochs problem, then the finished check
     rep = check_resume(facts, s)
     assert rep.verdict == REFUSE and "finished all 10 epochs (epoch 9)" in rep.summary
+
+
+def test_diagnose_warns_about_a_stale_last_pt_as_resume_from_older_checkpoint(tmp_path):
+    """The run's results.csv is complete at 10/10 and weights/last.pt is an unstripped epoch-4 file."""
+    import pickle
+    import shutil
+    import zipfile
+
+    from lrguard.diagnosis import diagnose
+    from lrguard.readers import read_run
+
+    run = tmp_path / "run"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "examples" / "yolov5" / "clean", run)
+    root = {
+        "epoch": 4,
+        "model": {"w": 1},
+        "ema": {"w": 1},
+        "updates": 500,
+        "optimizer": {
+            "state": {},
+            "param_groups": [
+                {"lr": 0.01 * lf(4, 10, 0.01, False, False), "initial_lr": 0.01, "params": [j]} for j in range(3)
+            ],
+        },
+        "opt": {"epochs": 10, "cos_lr": False, "batch_size": 16, "hyp": {"lr0": 0.01, "lrf": 0.01}},
+    }
+    (run / "weights").mkdir()
+    with zipfile.ZipFile(run / "weights" / "last.pt", "w") as zf:
+        zf.writestr("last/data.pkl", pickle.dumps(root, protocol=2))
+    d = diagnose(read_run(run))
+    found = [f for f in d.findings if f.cause.value == "resume-from-older-checkpoint"]
+    assert len(found) == 1 and found[0].severity.value == "warning"
+    assert "rewind" in found[0].title and "last-good" in (found[0].fix or "")
+    assert not any("seamless" in n for n in d.notes)
