@@ -172,8 +172,12 @@ def _run(work: Path, command: str, case: str) -> tuple[Result, Path, dict]:
     out = work / "out"
     out.mkdir()
     out.chmod(0o777)
-    named = CASES[case](run, command)
-    before = tree_digest(run) if run.exists() and case not in NEEDS_PERMISSIONS else None
+    if case in NEEDS_PERMISSIONS:  # digest first: root reads everything; compared once permissions are back
+        before = tree_digest(run)
+        named = CASES[case](run, command)
+    else:
+        named = CASES[case](run, command)
+        before = tree_digest(run) if run.exists() else None
     res = run_cli(COMMANDS[command].argv(run, out), unprivileged=case in NEEDS_PERMISSIONS, cwd=work)
     if res.rc == UNREACHABLE:
         pytest.skip("the temporary folder is not reachable by the unprivileged user")
