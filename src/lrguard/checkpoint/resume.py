@@ -92,7 +92,8 @@ class ResumeReport:
         details: Supporting facts and checks, one sentence each.
         problems: Checks that failed (each makes the file "incomplete" for the CLI's exit code).
         schedule: Numbers behind the check (epochs, lrf, cos, expected/stored ratios, implied epochs).
-        jump: When ``verdict == "jump"``: ``{"epoch", "lr_before", "lr_after", "reason"}``.
+        jump: When ``verdict == "jump"``: ``{"epoch", "lr_before", "lr_after", "reason"}``, plus
+            ``"cause": "resume-from-older-checkpoint"`` when the file is older than the run's results.csv.
     """
 
     verdict: str
