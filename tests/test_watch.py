@@ -135,7 +135,12 @@ def test_watch_ends_with_2_on_a_binary_results_csv(tmp_path, capsys):
     run = _v5_run(tmp_path)
     (run / "results.csv").write_bytes(b"\x00\x01\x02garbage" * 100)
     assert main(["watch", str(run), "--interval", "0.05", "--timeout", "30", "--json"]) == 2
-    assert str(run / "results.csv") in capsys.readouterr().err
+    cap = capsys.readouterr()
+    assert str(run / "results.csv") in cap.err
+    import json
+
+    last = json.loads(cap.out.splitlines()[-1])
+    assert last["event"] == "error" and str(run / "results.csv") in last["message"]
 
 
 def test_watch_gives_a_file_caught_mid_rewrite_one_more_check(tmp_path):

@@ -28,7 +28,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="follow a training run and report LR findings as they appear",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="exit codes: 0 finished / timeout without failing findings, 1 a finding at --fail-on, 2 bad input.",
+        epilog=(
+            "exit codes: 0 finished / timeout without failing findings, 1 a finding at --fail-on, 2 bad input\n"
+            "(with --json also an 'error' event)."
+        ),
     )
     p.add_argument("path", metavar="RUN", help="run directory (results.csv may not exist yet)")
     p.add_argument("--interval", type=float, default=10.0, help="seconds between checks (default 10)")
@@ -159,7 +162,7 @@ def _event(kind: str, text: str, as_json: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Poll until a failing finding, the end of the run, or the timeout; return the exit code."""
-    from lrguard.errors import InputError
+    from lrguard.errors import InputError, LrguardError
     from lrguard.model import Severity
 
     if args.interval <= 0:
@@ -177,7 +180,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"watching {path} every {args.interval:g}s (fail on: {args.fail_on}); Ctrl-C stops", flush=True)
     reported_error = None
     while True:
-        new, grew = w.poll()
+        try:
+            new, grew = w.poll()
+        except LrguardError as exc:  # input that stays bad: say so as an event too, then exit 2 via main
+            if args.json:
+                _event("error", exc.one_line(), True)
+            raise
         for d, f in new:
             _print_finding(d, f, args.json, args.verbose)
             if threshold is not None and f.severity.rank >= threshold.rank:
