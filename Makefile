@@ -37,8 +37,10 @@ lint: $(VENV)/.full-installed
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
 
-bench: $(VENV)/.core-installed
+# bench_ckpt.py builds its checkpoints with torch.save, so the benchmarks need the full install.
+bench: $(VENV)/.full-installed
 	$(BIN)/python bench/bench_diagnose.py
+	$(BIN)/python bench/bench_ckpt.py
 
 examples: $(VENV)/.full-installed
 	$(BIN)/python scripts/make_examples.py examples

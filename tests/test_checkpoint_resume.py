@@ -136,3 +136,131 @@ def test_ultralytics_args_yaml_edits_are_ignored(tmp_path):
     rep = check_resume(facts, describe(root), tmp_path / "weights" / "last.pt")
     assert rep.verdict == SEAMLESS
     assert any("ignored" in d for d in rep.details)
+
+
+def _results_csv(run: Path, epochs: range, lr_col: str = "x/lr0") -> None:
+    lines = [f"epoch,train/box_loss,{lr_col}"] + [f"{e},0.1,0.001" for e in epochs]
+    (run / "results.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_stale_last_pt_older_than_results_csv_is_a_jump_not_seamless(tmp_path):
+    """results.csv complete at 10/10, an unstripped last.pt of epoch 4: --resume retrains 5-9 and logs them twice."""
+    opt = "epochs: 10\ncos_lr: false\nhyp:\n  lr0: 0.01\n  lrf: 0.01\n  warmup_epochs: 3.0\n"
+    facts, s, path = _v5(4, 10, lf(4, 10, 0.01, False, False), tmp=tmp_path, opt_yaml=opt)
+    _results_csv(tmp_path, range(10))
+    rep = check_resume(facts, s, path)
+    assert rep.verdict == JUMP
+    assert rep.jump["cause"] == "resume-from-older-checkpoint" and rep.jump["epoch"] == 5
+    # epoch 9 trained at lf(8); the resumed epoch 5 trains at the stored lf(4)
+    assert rep.jump["lr_before"] == pytest.approx(0.01 * lf(8, 10, 0.01, False, False))
+    assert rep.jump["lr_after"] == pytest.approx(0.01 * lf(4, 10, 0.01, False, False))
+    assert "epochs 5-9 are trained again" in rep.summary and "logged twice" in rep.summary
+    # the same checkpoint next to a results.csv that ends at its epoch is seamless
+    _results_csv(tmp_path, range(5))
+    assert check_resume(facts, s, path).verdict == SEAMLESS
+
+
+def _ul(epoch: int, epochs: int, ratio: float, tmp: Path):
+    root = {
+        "epoch": epoch,
+        "ema": None,
+        "updates": 50,
+        "optimizer": {
+            "state": {},
+            "param_groups": [{"lr": 0.01 * ratio, "initial_lr": 0.01, "param_group": "weight", "params": []}],
+        },
+        "train_args": {"epochs": epochs, "lr0": 0.01, "lrf": 0.01, "warmup_epochs": 0.0, "batch": 16},
+        "version": "8.4.190",
+    }
+    facts = CheckpointFacts(
+        path=tmp / "weights" / "last.pt",
+        epoch=epoch,
+        has_optimizer=True,
+        lrs=(0.01 * ratio,),
+        initial_lrs=(0.01,),
+        group_tags=("weight",),
+        updates=50,
+        train_args=root["train_args"],
+    )
+    (tmp / "weights").mkdir(exist_ok=True)
+    return facts, describe(root), tmp / "weights" / "last.pt"
+
+
+def test_ultralytics_texts_count_epochs_from_1_like_the_trainer(tmp_path):
+    """Stored epoch 4 is Ultralytics' epoch 5 (results.csv, 'Resuming ... from epoch 6')."""
+    facts, s, path = _ul(4, 10, lf(4, 10, 0.01, False, True), tmp_path)
+    _results_csv(tmp_path, range(1, 6), "lr/pg0")
+    rep = check_resume(facts, s, path)
+    assert rep.verdict == SEAMLESS
+    assert "at epoch 6 of 10" in rep.summary
+    assert "results.csv ends at the checkpoint's epoch 5." in rep.details
+    _results_csv(tmp_path, range(1, 11), "lr/pg0")
+    rep = check_resume(facts, s, path)
+    assert rep.verdict == JUMP and "holds epoch 5 but results.csv already logs epoch 10" in rep.summary
+
+
+def test_warmup_text_names_the_condition_that_holds():
+    # epoch 41 is far past warmup_epochs 3: the groups differing is the reason, and no false "41 < 3"
+    facts, s, _ = _v5(41, 100, 0.5)
+    facts = CheckpointFacts(**{**facts.__dict__, "lrs": (0.004, 0.005, 0.006)})
+    rep = check_resume(facts, s)
+    text = next(d for d in rep.details if d.startswith("saved during warmup"))
+    assert "differ" in text and "<" not in text and "within warmup" not in text
+    facts, s, _ = _v5(1, 100, 0.3)
+    facts = CheckpointFacts(**{**facts.__dict__, "lrs": (0.003, 0.002, 0.003)})
+    text = next(d for d in check_resume(facts, s).details if d.startswith("saved during warmup"))
+    assert "epoch 1 is within warmup_epochs 3" in text
+
+
+@pytest.mark.parametrize("content", ["", "\n", "- a list\n", "epochs: [1, 2\n"])
+def test_an_empty_or_broken_opt_yaml_makes_resume_fail(tmp_path, content):
+    facts, s, path = _v5(4, 10, lf(4, 10, 0.01, False, False), tmp=tmp_path, opt_yaml=content)
+    rep = check_resume(facts, s, path)
+    assert rep.verdict == REFUSE and "opt.yaml in the run directory" in rep.summary and rep.problems
+
+
+def test_a_missing_opt_yaml_falls_back_to_the_checkpoint_options(tmp_path):
+    facts, s, path = _v5(4, 10, lf(4, 10, 0.01, False, False), tmp=tmp_path)
+    rep = check_resume(facts, s, path)
+    assert rep.verdict == SEAMLESS
+    assert any("takes the options stored in the checkpoint" in d for d in rep.details)
+
+
+def test_finished_run_with_an_off_schedule_ratio_is_refused_with_the_trainer_epoch():
+    facts, s, _ = _v5(9, 10, 0.5)  # ratio far from lf(9): implied-epochs problem, then the finished check
+    rep = check_resume(facts, s)
+    assert rep.verdict == REFUSE and "finished all 10 epochs (epoch 9)" in rep.summary
+
+
+def test_diagnose_warns_about_a_stale_last_pt_as_resume_from_older_checkpoint(tmp_path):
+    """The run's results.csv is complete at 10/10 and weights/last.pt is an unstripped epoch-4 file."""
+    import pickle
+    import shutil
+    import zipfile
+
+    from lrguard.diagnosis import diagnose
+    from lrguard.readers import read_run
+
+    run = tmp_path / "run"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "examples" / "yolov5" / "clean", run)
+    root = {
+        "epoch": 4,
+        "model": {"w": 1},
+        "ema": {"w": 1},
+        "updates": 500,
+        "optimizer": {
+            "state": {},
+            "param_groups": [
+                {"lr": 0.01 * lf(4, 10, 0.01, False, False), "initial_lr": 0.01, "params": [j]} for j in range(3)
+            ],
+        },
+        "opt": {"epochs": 10, "cos_lr": False, "batch_size": 16, "hyp": {"lr0": 0.01, "lrf": 0.01}},
+    }
+    (run / "weights").mkdir()
+    with zipfile.ZipFile(run / "weights" / "last.pt", "w") as zf:
+        zf.writestr("last/data.pkl", pickle.dumps(root, protocol=2))
+    d = diagnose(read_run(run))
+    found = [f for f in d.findings if f.cause.value == "resume-from-older-checkpoint"]
+    assert len(found) == 1 and found[0].severity.value == "warning"
+    assert "rewind" in found[0].title and "last-good" in (found[0].fix or "")
+    assert not any("seamless" in n for n in d.notes)

@@ -153,7 +153,7 @@ def test_no_argument_picks_newest_run_under_runs(tmp_path, capsys, monkeypatch):
     assert code == 1
     obj = json.loads(out)
     assert Path(obj["run"]).resolve() == new.resolve()
-    assert any("most recently" in n for n in obj["notes"])
+    assert any("most recently written results.csv" in n for n in obj["notes"])
 
 
 def test_results_csv_path_accepted(tmp_path, capsys):

@@ -115,3 +115,41 @@ def test_write_refuses_run_dir_without_explicit_out(tmp_path):
     with pytest.raises(InputError):
         write_continuation(cont, str(old), explicit=False)
     assert write_continuation(cont, str(tmp_path / "x.yaml"), explicit=True).is_file()
+
+
+EXAMPLES = __import__("pathlib").Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_a_diverged_run_is_refused_and_nothing_is_written(tmp_path, capsys):
+    """yolov5/diverging ends in NaN losses: 'lr0 34 -> 1 ... no jump' would be a recipe for more NaN."""
+    out = tmp_path / "out"
+    rc = main(["continue", str(EXAMPLES / "yolov5" / "diverging"), "--epochs", "10", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.count("\n") == 1 and "diverged" in err and "line 5, epoch 3" in err
+    assert not out.exists()
+
+
+def test_a_run_that_recovered_from_nan_warns_with_exit_1(tmp_path, capsys):
+    old = _finished(tmp_path, yolov5.CURRENT)
+    csv = old / "results.csv"
+    lines = csv.read_text().splitlines(keepends=True)
+    cells = lines[100].split(",")
+    cells[1] = "nan"  # one train-loss cell in the middle of the run
+    lines[100] = ",".join(cells)
+    csv.write_text("".join(lines))
+    rc = main(["continue", str(old), "--epochs", "20", "--out", str(tmp_path / "c.yaml")])
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert "warning: the run had non-finite losses at line 101" in " ".join(out.split())
+    assert (tmp_path / "c.yaml").is_file()
+
+
+def test_an_unreadable_checkpoint_is_refused(tmp_path, capsys):
+    old = _finished(tmp_path, yolov5.CURRENT)
+    (old / "weights").mkdir()
+    (old / "weights" / "last.pt").write_bytes(b"PK\x03\x04 torn")
+    rc = main(["continue", str(old), "--epochs", "20", "--out", str(tmp_path / "c.yaml")])
+    err = capsys.readouterr().err
+    assert rc == 2 and str(old / "weights" / "last.pt") in err and "cannot continue from it" in err
+    assert not (tmp_path / "c.yaml").exists()

@@ -219,3 +219,41 @@ def test_plan_png(tmp_path):
     ]
     assert main([*argv, "--png", str(out)]) == 0
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_resume_with_fewer_epochs_is_a_downward_step_in_text_and_json(capsys):
+    """epochs 5000 -> 3000 at 1739: the LR falls 35 % in one row; it used to say nothing about it."""
+    cfg = build_config(framework="yolov5", overrides={"epochs": 5000, "nb": 200})
+    plan = plan_resume(cfg, 1739, {"epochs": 3000})
+    assert plan.jumps == [] and len(plan.drops) == 1
+    d = plan.drops[0]
+    assert d.epoch == 1740 and d.direction == "down" and d.kind == "drop"
+    assert d.rel == pytest.approx(-0.350, abs=0.002)
+    assert d.expected == pytest.approx(0.01 * ((1 - 1739 / 5000) * 0.99 + 0.01), rel=1e-4)
+    assert "planned-drop" in _rules(plan)
+    argv = ["plan", "--framework", "yolov5", "--epochs", "5000", "--nb", "200", "--resume-at", "1739"]
+    assert main([*argv, "--new-epochs", "3000"]) == 0
+    out = capsys.readouterr().out
+    assert "DROP -35.0%" in out and "LR steps down -35.0% at epoch 1740" in out
+    assert main([*argv, "--new-epochs", "3000", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [(x["epoch"], x["direction"]) for x in doc["discontinuities"]] == [(1740, "down")]
+    assert doc["drops"][0]["relative"] == pytest.approx(-0.350, abs=0.002)
+
+
+def test_up_and_down_are_both_discontinuities_and_a_normal_decay_is_neither():
+    cfg = build_config(framework="yolov5", overrides={"epochs": 3000, "nb": 200})
+    assert plan_fresh(cfg).discontinuities == []
+    assert plan_resume(cfg, 1739, {}).discontinuities == []
+    up = plan_resume(cfg, 1739, {"epochs": 5000})
+    assert [j.direction for j in up.discontinuities] == ["up"] and up.drops == []
+    lower_lr0 = plan_resume(cfg, 1000, {"lr0": 0.005})
+    assert [j.direction for j in lower_lr0.discontinuities] == ["down"]
+
+
+def test_time_budget_reestimating_fewer_epochs_is_a_step_down():
+    cfg = build_config(framework="ultralytics", kv=["epochs=100", "time=1"], overrides={"nb": 50})
+    plan = plan_time(cfg, 30.0, 10.0)  # the slow second epoch makes the estimate fall for a while
+    assert plan.drops and all("time= re-estimated the total epochs down" in d.why for d in plan.drops)
+    est = plan.row_epochs
+    assert all(est[d.row] < est[d.row - 1] for d in plan.drops)

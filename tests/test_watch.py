@@ -3,6 +3,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 import yaml
 
 from harness.generated import write_generated_run
@@ -113,3 +114,51 @@ def test_watch_stops_when_the_trainer_strips_last_pt(tmp_path, capsys):
         pickle.dump({"epoch": -1, "optimizer": None, "ema": None, "updates": None, "model": None}, fh)
     assert main(["watch", str(run), "--interval", "0.05", "--timeout", "20", "--fail-on", "warning"]) == 0
     assert "stripped" in capsys.readouterr().out
+
+
+def _v5_run(tmp_path):
+    s = ScheduleSpec(lr0=0.01, lrf=0.01, epochs=300, nb=50)
+    return write_generated_run(tmp_path / "run", yolov5.CURRENT, [SessionPlan(0, 20, s)])
+
+
+def test_watch_ends_with_2_on_a_yaml_that_stays_broken(tmp_path, capsys):
+    run = _v5_run(tmp_path)
+    (run / "opt.yaml").write_text("epochs: [300\n")
+    t0 = time.monotonic()
+    assert main(["watch", str(run), "--interval", "0.05", "--timeout", "30"]) == 2
+    assert time.monotonic() - t0 < 10  # not waiting for the timeout
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(run / "opt.yaml") in err and "YAML does not parse" in err
+
+
+def test_watch_ends_with_2_on_a_binary_results_csv(tmp_path, capsys):
+    run = _v5_run(tmp_path)
+    (run / "results.csv").write_bytes(b"\x00\x01\x02garbage" * 100)
+    assert main(["watch", str(run), "--interval", "0.05", "--timeout", "30", "--json"]) == 2
+    cap = capsys.readouterr()
+    assert str(run / "results.csv") in cap.err
+    import json
+
+    last = json.loads(cap.out.splitlines()[-1])
+    assert last["event"] == "error" and str(run / "results.csv") in last["message"]
+
+
+def test_watch_gives_a_file_caught_mid_rewrite_one_more_check(tmp_path):
+    from lrguard.cli.watch import Watcher
+    from lrguard.errors import LrguardError
+
+    run = _v5_run(tmp_path)
+    good = (run / "opt.yaml").read_text()
+    w = Watcher(run)
+    w.poll()
+    (run / "opt.yaml").write_text(good[: len(good) // 3] + "\n  - [")  # caught while the trainer rewrites it
+    (run / "results.csv").write_text((run / "results.csv").read_text())  # a new stamp: read again
+    assert w.poll() == ([], False) and w.last_error
+    (run / "opt.yaml").write_text(good)  # the rewrite finished
+    w.poll()
+    assert w.last_error is None
+    (run / "opt.yaml").write_text("epochs: [300\n")
+    (run / "results.csv").write_text((run / "results.csv").read_text() + "\n")  # the next row's stamp
+    w.poll()
+    with pytest.raises(LrguardError):
+        w.poll()  # still broken on the next check: permanent

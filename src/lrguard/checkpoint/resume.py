@@ -21,6 +21,13 @@ therefore jumps the LR one epoch after resuming; an ``epochs`` below ``epoch + 1
 "fine-tune extension" to ``epochs + epoch``. Ultralytics takes ``train_args`` from the checkpoint
 (args.yaml edits are ignored), so a resume is seamless unless ``time=`` re-plans epochs. A stripped file
 is refused by both (YOLOv5 asserts "nothing to resume"; Ultralytics starts a new training).
+
+Epoch numbers in the texts are the trainer's own: YOLOv5 counts from 0 (its results.csv and its
+"Resuming training from ... from epoch N" agree with the stored value), Ultralytics from 1 (results.csv
+and its log say ``stored + 1``). The JSON numbers (``schedule.epoch``, ``jump.epoch``) stay 0-based
+schedule indices. A checkpoint older than the run's results.csv (a stale ``last.pt``) rewinds the run:
+the epochs after it are trained and logged again, at the higher LR of the earlier schedule position
+(``resume-from-older-checkpoint``), so it is a ``jump``, not ``seamless``.
 """
 
 from __future__ import annotations
@@ -85,7 +92,8 @@ class ResumeReport:
         details: Supporting facts and checks, one sentence each.
         problems: Checks that failed (each makes the file "incomplete" for the CLI's exit code).
         schedule: Numbers behind the check (epochs, lrf, cos, expected/stored ratios, implied epochs).
-        jump: When ``verdict == "jump"``: ``{"epoch", "lr_before", "lr_after", "reason"}``.
+        jump: When ``verdict == "jump"``: ``{"epoch", "lr_before", "lr_after", "reason"}``, plus
+            ``"cause": "resume-from-older-checkpoint"`` when the file is older than the run's results.csv.
     """
 
     verdict: str
@@ -125,12 +133,23 @@ def _show(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _load_yaml(path: Path) -> dict[str, Any] | None:
+def _load_yaml(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """``(mapping, None)``, or ``(None, why not)``: ``"missing"``, or what is wrong with the file."""
     try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
+        text = path.read_text()
+    except FileNotFoundError:
+        return None, "missing"
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"cannot be read ({exc.__class__.__name__})"
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None, "does not parse as YAML"
+    if data is None:
+        return None, "is empty"
+    if not isinstance(data, dict):
+        return None, f"holds a {type(data).__name__}, not the options mapping"
+    return data, None
 
 
 def _results_epochs(path: Path) -> list[int]:
@@ -192,6 +211,11 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
             problems=["no optimizer state"] if fw != "plain" else [],
         )
     cmd = "--resume" if fw == YOLOV5 else "resume=True"
+    base_no = 0 if fw == YOLOV5 else 1  # the trainer's own epoch numbering in results.csv and its log
+
+    def trainer_epoch(i: int) -> int:
+        return i + base_no
+
     args = facts.train_args
     sched = _schedule_args(fw, args)
     if facts.stripped or not facts.has_optimizer:
@@ -238,9 +262,19 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
     agree = bool(good) and all(math.isclose(r, good[0], rel_tol=REL_TOL, abs_tol=1e-12) for r in good)
     matches = agree and math.isclose(good[0], expected, rel_tol=REL_TOL, abs_tol=1e-12)
     warm = sched["warmup_epochs"] or 0.0
-    in_warmup = not matches and (
-        not agree or epoch + 1 <= math.ceil(warm) or (fw == YOLOV5 and good and good[0] < expected)
-    )
+    warm_why = []
+    if not matches:
+        if not agree:
+            shown_ratios = ", ".join(f"{r:.4g}" for r in good)
+            warm_why.append(f"the groups' lr/initial_lr differ ({shown_ratios}), as only warmup makes them")
+        if epoch + 1 <= math.ceil(warm):
+            warm_why.append(f"epoch {trainer_epoch(epoch)} is within warmup_epochs {warm:g}")
+        elif fw == YOLOV5 and good and good[0] < expected:
+            warm_why.append(
+                f"lr/initial_lr {good[0]:.6g} is below lf({epoch}) = {expected:.6g}: YOLOv5 warms up for at least "
+                "100 iterations, which runs past warmup_epochs when an epoch has few batches"
+            )
+    in_warmup = bool(warm_why)
     report.schedule["in_warmup"] = in_warmup
     if matches:
         report.details.append(
@@ -250,7 +284,7 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
         )
     elif in_warmup:
         report.details.append(
-            f"saved during warmup (epoch {epoch} < warmup_epochs {warm:g} or groups differ): "
+            f"saved during warmup ({'; '.join(warm_why)}): "
             "the stored lr is "
             "the last warmup-iteration value; the ratio check does not apply and resume continues the "
             "warmup from the same iteration."
@@ -284,19 +318,27 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
             )
     if epoch + 1 >= E and not (fw == ULTRALYTICS and sched["time"]):
         report.verdict = REFUSE
-        report.summary = (
-            f"{cmd}: the run already finished all {E:g} epochs (epoch {epoch}); there is nothing to resume."
-        )
+        report.summary = f"{cmd}: the run already finished all {E:g} epochs (epoch {trainer_epoch(epoch)}); there is nothing to resume."
         return report
 
     run = run_dir_of(path) if path else None
     new_E, new_lr0, new_lrf, new_cos = E, sched["lr0"], lrf, cos
     reason = ""
+    rewind: tuple[int, int] | None = None  # (last epoch results.csv logs, checkpoint epoch), 0-based
+    broken_cfg: str | None = None
     if run is not None:
         cfg_name = C.YOLOV5_OPT_YAML if fw == YOLOV5 else C.ULTRALYTICS_ARGS_YAML
-        cfg = _load_yaml(run / cfg_name)
-        if cfg is None:
-            report.details.append(f"{cfg_name} not found in the run directory.")
+        cfg, why_not = _load_yaml(run / cfg_name)
+        if cfg is None and fw == YOLOV5 and why_not != "missing":
+            broken_cfg = f"{cfg_name} in the run directory {why_not}"
+        elif cfg is None and fw == YOLOV5:
+            report.details.append(
+                f"{cfg_name} is not in the run directory: --resume takes the options stored in the checkpoint."
+            )
+        elif cfg is None:
+            report.details.append(
+                f"{cfg_name} in the run directory {why_not}; resume=True uses the checkpoint's train_args anyway."
+            )
         else:
             cfg_sched = _schedule_args(fw, cfg)
             if fw == YOLOV5:
@@ -329,16 +371,28 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
         results = run / C.RESULTS_CSV
         rows = _results_epochs(results)
         if rows:
-            last_logged = rows[-1] if fw == YOLOV5 else rows[-1] - 1  # Ultralytics' column is 1-based
+            last_logged = rows[-1] - base_no
             if last_logged > epoch:
+                rewind = (last_logged, epoch)
                 report.details.append(
-                    f"results.csv already logs epoch {last_logged} (0-based) but this checkpoint holds epoch "
-                    f"{epoch}: resuming rewinds {last_logged - epoch} epoch(s) and appends duplicate rows."
+                    f"results.csv already logs epoch {trainer_epoch(last_logged)} but this checkpoint holds epoch "
+                    f"{trainer_epoch(epoch)}: resuming trains epochs {trainer_epoch(epoch + 1)}-{trainer_epoch(last_logged)} again and logs "
+                    f"them twice (resume-from-older-checkpoint)."
                 )
             elif last_logged < epoch:
-                report.details.append(f"results.csv ends at epoch {last_logged}, before the checkpoint's {epoch}.")
+                report.details.append(
+                    f"results.csv ends at epoch {trainer_epoch(last_logged)}, before the checkpoint's {trainer_epoch(epoch)}."
+                )
             else:
-                report.details.append(f"results.csv ends at the checkpoint's epoch {epoch}.")
+                report.details.append(f"results.csv ends at the checkpoint's epoch {trainer_epoch(epoch)}.")
+    if broken_cfg is not None:
+        report.verdict = REFUSE
+        report.problems.append(broken_cfg)
+        report.summary = (
+            f"{cmd} from this file fails: {broken_cfg}, and YOLOv5 reads every option from it on resume. Restore "
+            f"it, or remove it so that --resume falls back to the options stored in the checkpoint."
+        )
+        return report
     if fw == ULTRALYTICS and sched["time"]:
         report.details.append(
             f"time={sched['time']:g} h: Ultralytics re-plans epochs from the measured epoch time "
@@ -368,8 +422,36 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
             report.jump = {"epoch": at, "lr_before": before, "lr_after": after, "reason": reason}
             report.summary = (
                 f"{cmd} from this file jumps the LR {direction} to {after:.6g} (instead of {before:.6g}) at "
-                f"epoch {at}: {reason}."
+                f"epoch {trainer_epoch(at)}: {reason}."
             )
+        if rewind is not None:
+            report.problems.append(
+                f"the checkpoint (epoch {trainer_epoch(rewind[1])}) is older than results.csv (epoch {trainer_epoch(rewind[0])})"
+            )
+        return report
+    if rewind is not None:
+        last_logged = rewind[0]
+        # the LR the last logged epoch trained at vs the one the resumed process trains with first
+        # (YOLOv5 trains epoch e at lf(e - 1), Ultralytics at lf(e))
+        before = base * (
+            lf(last_logged - 1, E, lrf, cos, False) if fw == YOLOV5 else lf(last_logged, E, lrf, cos, True)
+        )
+        after = base * (lf(epoch, E, lrf, cos, False) if fw == YOLOV5 else lf(start, E, lrf, cos, True))
+        report.verdict = JUMP
+        report.jump = {
+            "epoch": start,
+            "lr_before": before,
+            "lr_after": after,
+            "reason": f"the checkpoint is older than results.csv: epochs {trainer_epoch(start)}-{trainer_epoch(last_logged)} are "
+            "trained and logged again",
+            "cause": "resume-from-older-checkpoint",
+        }
+        report.summary = (
+            f"{cmd} from this file rewinds the run: it holds epoch {trainer_epoch(epoch)} but results.csv already logs "
+            f"epoch {trainer_epoch(last_logged)}, so epochs {trainer_epoch(start)}-{trainer_epoch(last_logged)} are trained again (LR back up "
+            f"to {after:.6g} from {before:.6g}) and logged twice (resume-from-older-checkpoint). Resume from the "
+            "checkpoint of the last logged epoch if you have it."
+        )
         return report
     if report.problems:
         report.verdict = UNKNOWN
@@ -379,7 +461,7 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
     # YOLOv5 trains epoch `start` at the stored lf(epoch) (one-epoch lag); Ultralytics steps first: lf(start).
     nxt = base * (lf(epoch, E, lrf, cos, False) if fw == YOLOV5 else lf(start, E, lrf, cos, True))
     report.summary = (
-        f"{cmd} continues seamlessly at epoch {start} of {E:g}: the optimizer, EMA and schedule position are "
-        f"restored (epoch {start} trains at lr {nxt:.6g} after warmup)."
+        f"{cmd} continues seamlessly at epoch {trainer_epoch(start)} of {E:g}: the optimizer, EMA and schedule position "
+        f"are restored (epoch {trainer_epoch(start)} trains at lr {nxt:.6g} after warmup)."
     )
     return report

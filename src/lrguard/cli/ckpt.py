@@ -152,18 +152,69 @@ def _verify_problem(rec: dict[str, Any]) -> bool:
     return not rec["integrity"]["ok"] or rec["security"]["verdict"] != "safe" or is_problem(rec)
 
 
+def _why_not(rec: dict[str, Any]) -> list[str]:
+    """Why a candidate cannot be resumed from (empty when it can): the same tests as ``resumable``."""
+    why = []
+    if not rec["integrity"]["ok"]:
+        why.append("corrupt: " + "; ".join(rec["integrity"]["problems"][:1]))
+    if rec["security"]["verdict"] != "safe":
+        why.append(f"security: {rec['security']['verdict']}")
+    if rec.get("stripped"):
+        why.append("stripped (training finished)")
+    elif rec["resume"]["verdict"] == "refuse":
+        why.append("the trainer refuses to resume it")
+    if not rec.get("has", {}).get("optimizer") and not rec.get("stripped"):
+        why.append("no optimizer state")
+    if rec.get("missing"):
+        why.append("missing " + ", ".join(rec["missing"]))
+    return why
+
+
+def _trainer_epoch(rec: dict[str, Any]) -> str:
+    """The stored epoch as the trainer numbers it (Ultralytics' results.csv and log count from 1)."""
+    epoch = rec.get("epoch")
+    if isinstance(epoch, int) and epoch >= 0 and rec.get("framework") == "ultralytics":
+        return str(epoch + 1)
+    return str(epoch)
+
+
+def _readable_or_raise(path: Path) -> None:
+    """A candidate the OS will not let us read makes the answer unknowable: one line, exit 2."""
+    try:
+        with path.open("rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        raise InputError.from_os_error(exc, path) from None
+
+
 def _last_good(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from lrguard.checkpoint.inspect import resumable
+
     chosen, results = last_good(args.directory)
+    for p, r in results:
+        if isinstance(r, str):
+            _readable_or_raise(p)
+    broken_last = [(p, r) for p, r in results if p.name == "last.pt" and isinstance(r, str)]
+    broken_last += [(p, _why_not(r)[0]) for p, r in results if p.name == "last.pt" and isinstance(r, dict)
+                    and not r["integrity"]["ok"]]  # fmt: skip
+    warnings = [
+        f"{p} is corrupt ({why}): --resume without a path would fail on it"
+        + (f"; resume from {chosen['path']} instead" if chosen else "")
+        for p, why in broken_last
+    ]
     if args.json:
         print(
             json.dumps(
                 {
                     "last_good": chosen["path"] if chosen else None,
+                    "warnings": warnings,
                     "candidates": [
                         {
                             "path": str(p),
                             "epoch": r.get("epoch") if isinstance(r, dict) else None,
-                            "resumable": r is chosen,
+                            "resumable": isinstance(r, dict) and resumable(r),
+                            "chosen": r is chosen,
+                            "why_not": [r] if isinstance(r, str) else _why_not(r),
                             "error": r if isinstance(r, str) else None,
                             "integrity_ok": r["integrity"]["ok"] if isinstance(r, dict) else False,
                             "stripped": r.get("stripped") if isinstance(r, dict) else None,
@@ -179,23 +230,27 @@ def _last_good(args: argparse.Namespace, out: Console, err: Console) -> int:
     from rich.table import Table
 
     table = Table(title=f"checkpoints in {args.directory}", show_lines=False)
-    for col in ("file", "epoch", "intact", "security", "resume"):
+    for col in ("file", "epoch", "intact", "security", "resume", "resumable"):
         table.add_column(col)
     for p, r in results:
         if isinstance(r, str):
-            table.add_row(p.name, "?", "[red]unreadable[/]", "", r)
+            table.add_row(p.name, "?", "[red]corrupt[/]", "", "", f"[red]no: {r}[/]")
             continue
         ok = (
             "[green]yes[/]" if r["integrity"]["ok"] else "[red]no: " + "; ".join(r["integrity"]["problems"][:1]) + "[/]"
         )
         verdict = r["resume"]["verdict"] if not r.get("stripped") else "stripped"
+        why = _why_not(r)
+        can = "[green]yes[/]" if not why else "[yellow]no: " + "; ".join(why) + "[/]"
         mark = " [bold green]<- last good[/]" if r is chosen else ""
-        table.add_row(p.name, str(r.get("epoch")), ok, r["security"]["verdict"], verdict + mark)
+        table.add_row(p.name, _trainer_epoch(r), ok, r["security"]["verdict"], verdict, can + mark)
     out.print(table)
+    for w in warnings:
+        err.print(f"[bold yellow]warning:[/] {w}", highlight=False)
     if chosen is None:
         out.print("[bold red]no intact, resumable checkpoint found[/]")
         return EXIT_PROBLEM
-    out.print(f"last good: [bold]{chosen['path']}[/] (epoch {chosen['epoch']})")
+    out.print(f"last good: [bold]{chosen['path']}[/] (epoch {_trainer_epoch(chosen)})")
     return EXIT_OK
 
 

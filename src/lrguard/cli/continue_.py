@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lrguard.cli.main import EXIT_OK
+from lrguard.cli.main import EXIT_FINDINGS, EXIT_OK
 
 DESCRIPTION = """\
 Train a finished (or interrupted) run further without the LR jump that "just train again from
@@ -30,7 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "examples:\n"
             "  lrguard continue runs/train/exp --epochs 200\n"
             "  lrguard continue runs/detect/train --epochs 50 --lr-end 1e-5 --out cont/ --html cont.html\n"
-            "exit codes: 0 written, 2 bad input."
+            "exit codes: 0 written, 1 written with a warning (e.g. the run had NaN losses and recovered), 2 bad\n"
+            "input or refused (a run that diverged: NaN/inf at its end; an unreadable checkpoint); nothing written."
         ),
     )
     p.add_argument("path", metavar="RUN", help="the run directory (or its results.csv)")
@@ -79,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
             "finished": cont.finished,
             "planned_jumps": len(cont.plan.jumps) if cont.plan else 0,
             "notes": cont.notes,
+            "warnings": cont.warnings,
         }
         sys.stdout.write(json.dumps(plain(doc), indent=2) + "\n")
     else:
@@ -104,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
             )
         for note in cont.notes:
             con.print(f"  [dim]note: {escape(note)}[/]")
+        for warning in cont.warnings:
+            con.print(f"  [bold yellow]warning: {escape(warning)}[/]")
         if cont.plan is not None and cont.plan.jumps:
             j = cont.plan.jumps[0]
             con.print(f"  [bold yellow]the planned curve still rises: {j.column} {j.before:.5g} -> {j.after:.5g}[/]")
@@ -119,4 +123,4 @@ def run(args: argparse.Namespace) -> int:
 
         write_plan_png(cont.plan, args.png)
         print(f"wrote {args.png}", file=sys.stderr)
-    return EXIT_OK
+    return EXIT_FINDINGS if cont.warnings else EXIT_OK

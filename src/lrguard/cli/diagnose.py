@@ -15,8 +15,8 @@ Read a YOLOv5 or Ultralytics run directory (results.csv, opt.yaml/hyp.yaml or ar
 event files, weights/last.pt), rebuild the planned learning-rate schedule from the run's own
 configuration, and explain every place where the logged LR leaves it: which mechanism did it (changed
 epochs on resume, continuing from last.pt without resume, an older checkpoint, time=, ...), the
-evidence, the effect on the losses, and a fix you can paste. Without PATH, the newest run under
-./runs is used, the way YOLOv5's --resume picks it.
+evidence, the effect on the losses, and a fix you can paste. Without PATH, the run under ./runs
+that a bare --resume would take (newest last*.pt) is used; stderr names it before the findings.
 """
 
 
@@ -37,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "paths",
         nargs="*",
         metavar="PATH",
-        help="run directories (or their results.csv); default: newest run under ./runs",
+        help="run directories (or their results.csv); default: the run under ./runs a bare --resume would take",
     )
     p.add_argument(
         "--json", action="store_true", help="print the JSON report (one object, or an array for several runs)"
@@ -57,6 +57,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
+def _default_run(picked: list[str]):
+    """The run a bare ``--resume`` would take, announced on stderr before any finding (and kept in ``picked``)."""
+    from lrguard.readers.discover import find_run_dir
+
+    run_dir, notes = find_run_dir(None)
+    picked.extend(notes)
+    for note in notes:
+        print(f"lrguard: {note}", file=sys.stderr, flush=True)
+    return run_dir
+
+
 def run(args: argparse.Namespace) -> int:
     """Diagnose each path in turn; return the exit code."""
     from lrguard.diagnosis import diagnose
@@ -70,12 +81,15 @@ def run(args: argparse.Namespace) -> int:
             from lrguard.reports.html import write_html
         except ImportError:
             raise InputError(args.html, "the HTML report is not available in this version") from None
-    paths = args.paths or [None]
+    picked: list[str] = []
+    paths = args.paths or [_default_run(picked)]
     results = []
     for path in paths:
         run_ = read_run(
             path, profile=args.profile, framework_version=args.framework_version, checkpoints=not args.no_checkpoints
         )
+        if args.json:  # the terminal report has it on stderr, before the findings
+            run_.notes[:0] = picked
         results.append(diagnose(run_))
     if args.json:
         from lrguard.reports.jsonreport import render_json

@@ -3,7 +3,8 @@
 Sub-commands are registered from modules that each expose ``add_parser(subparsers)`` (which calls
 ``subparsers.add_parser(...)`` and ``set_defaults(handler=run)``) and ``run(args) -> int``. Exit
 codes: 0 = nothing at or above the failure threshold, 1 = findings at or above it, 2 = bad input
-or usage. User-input problems (:class:`~lrguard.errors.LrguardError`) become one line on stderr.
+or usage. User-input problems (:class:`~lrguard.errors.LrguardError`, and any ``OSError`` such as a
+file without read permission) become one line on stderr naming the file, exit code 2.
 """
 
 from __future__ import annotations
@@ -80,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # a file or directory the readers did not expect to fail (permissions, I/O)
+        print(f"lrguard: {LrguardError.from_os_error(exc, action=None).one_line()}", file=sys.stderr)
+        return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ being written is ignored until it is complete), diagnose it again and print ever
 once. With --fail-on, exit 1 as soon as a finding at that severity appears, so a wrapper can stop
 the job (e.g. `lrguard watch runs/train/exp --fail-on warning || kill $TRAIN_PID`).
 Ends with 0 when the run finishes: last.pt stripped by the trainer, the planned last epoch
-logged, or no new row for --idle intervals; or when --timeout passes.
+logged, or no new row for --idle intervals; or when --timeout passes. Waits while results.csv
+does not exist yet or has no complete row; input that stays bad for two checks (unreadable,
+broken YAML, not a CSV, not a run) ends it with 2 and one line naming the file.
 """
 
 
@@ -26,7 +28,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="follow a training run and report LR findings as they appear",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="exit codes: 0 finished / timeout without failing findings, 1 a finding at --fail-on, 2 bad input.",
+        epilog=(
+            "exit codes: 0 finished / timeout without failing findings, 1 a finding at --fail-on, 2 bad input\n"
+            "(with --json also an 'error' event)."
+        ),
     )
     p.add_argument("path", metavar="RUN", help="run directory (results.csv may not exist yet)")
     p.add_argument("--interval", type=float, default=10.0, help="seconds between checks (default 10)")
@@ -56,6 +61,7 @@ class Watcher:
         self.stamp: tuple | None = None
         self.rows = 0
         self.last_error: str | None = None
+        self.pending: str | None = None  # a permanent-looking error seen once, raised if the next check repeats it
         self.ckpt_stamp: tuple | None = None
         self.stripped = False
         self.planned_end = False
@@ -73,22 +79,35 @@ class Watcher:
         return (st.st_size, st.st_mtime_ns)
 
     def poll(self) -> tuple[list, bool]:
-        """Re-read the run if it changed; return ``(new findings, whether new rows arrived)``."""
+        """Re-read the run if it changed; return ``(new findings, whether new rows arrived)``.
+
+        Input that is not complete yet (:class:`~lrguard.errors.NotReadyError`: no results.csv, no complete
+        row) is waited for. Any other error is permanent once the next check finds it unchanged (one
+        check of grace for a file caught while being replaced); it is then raised.
+
+        Raises:
+            LrguardError: The input is bad and stays bad (unreadable, broken YAML, binary CSV, not a run).
+        """
         from lrguard.diagnosis import diagnose
-        from lrguard.errors import LrguardError
+        from lrguard.errors import LrguardError, NotReadyError
         from lrguard.readers import read_run
 
         self._check_checkpoint()
         stamp = self._stat(self._results())
-        if stamp is None or stamp == self.stamp:
+        if stamp is not None and stamp == self.stamp and self.last_error is None:
             return [], False
         self.stamp = stamp
         try:
             run = read_run(self.path, profile=self.profile, framework_version=self.framework_version, checkpoints=False)
-        except LrguardError as exc:  # no complete row yet, a file being replaced, ...
-            self.last_error = exc.one_line()
+        except NotReadyError as exc:  # no results.csv or no complete row yet: the trainer will write them
+            self.last_error, self.pending = exc.one_line(), None
             return [], False
-        self.last_error = None
+        except LrguardError as exc:
+            if self.pending == exc.one_line():
+                raise
+            self.last_error = self.pending = exc.one_line()
+            return [], False
+        self.last_error = self.pending = None
         grew = run.n_rows > self.rows
         self.rows = run.n_rows
         d = diagnose(run)
@@ -143,14 +162,16 @@ def _event(kind: str, text: str, as_json: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Poll until a failing finding, the end of the run, or the timeout; return the exit code."""
-    from lrguard.errors import InputError
+    from lrguard.errors import InputError, LrguardError
     from lrguard.model import Severity
 
     if args.interval <= 0:
         raise InputError(None, "--interval must be positive")
     path = Path(args.path)
-    if not path.exists():
-        raise InputError(path, "no such run directory")
+    try:
+        path.stat()
+    except FileNotFoundError:
+        raise InputError(path, "no such run directory") from None
     threshold = None if args.fail_on == "never" else Severity(args.fail_on)
     w = Watcher(path, args.profile, args.framework_version)
     start = time.monotonic()
@@ -159,7 +180,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"watching {path} every {args.interval:g}s (fail on: {args.fail_on}); Ctrl-C stops", flush=True)
     reported_error = None
     while True:
-        new, grew = w.poll()
+        try:
+            new, grew = w.poll()
+        except LrguardError as exc:  # input that stays bad: say so as an event too, then exit 2 via main
+            if args.json:
+                _event("error", exc.one_line(), True)
+            raise
         for d, f in new:
             _print_finding(d, f, args.json, args.verbose)
             if threshold is not None and f.severity.rank >= threshold.rank:

@@ -239,6 +239,23 @@ def detect_resume_prediction(ctx: Context) -> list[Finding]:
         return []
     jump = check["jump"]
     reason = str(jump.get("reason", ""))
+    name = Path(str(check.get("path", "last.pt"))).name
+    if jump.get("cause") == Cause.RESUME_FROM_OLDER_CHECKPOINT.value:  # a stale last.pt (the inspector says so)
+        return [
+            Finding(
+                cause=Cause.RESUME_FROM_OLDER_CHECKPOINT,
+                severity=Severity.WARNING,
+                epoch=None,
+                row=None,
+                title=f"resuming from weights/{name} now would rewind the run: it is older than results.csv",
+                evidence=[str(check.get("summary", "")), *[str(d) for d in check.get("details", [])][:4]],
+                fix=(
+                    "resume from the checkpoint of the last logged epoch (`lrguard ckpt last-good RUN` lists them); "
+                    "if the run is finished, train on as a new run instead (`lrguard continue RUN --epochs N`)"
+                ),
+                data={"predicted": True, **{k: jump.get(k) for k in ("epoch", "lr_before", "lr_after")}},
+            )
+        ]
     cause = (
         Cause.EPOCHS_CHANGED_ON_RESUME
         if "epochs" in reason
@@ -246,7 +263,6 @@ def detect_resume_prediction(ctx: Context) -> list[Finding]:
         if any(k in reason for k in ("lr0", "lrf", "hyp", "cos"))
         else Cause.LR_OFF_PLAN
     )
-    name = Path(str(check.get("path", "last.pt"))).name
     return [
         Finding(
             cause=cause,

@@ -26,7 +26,7 @@ import yaml
 from lrguard.diagnosis.result import Diagnosis
 from lrguard.errors import InputError
 from lrguard.frameworks import yolov5
-from lrguard.model import Framework
+from lrguard.model import Cause, Framework
 from lrguard.plan.config import PlanConfig
 from lrguard.plan.scenario import Plan, Segment, find_jumps
 from lrguard.schedules.curve import logged_lr
@@ -60,6 +60,7 @@ class Continuation:
         finished: Whether the old run reached its planned end.
         notes: Caveats.
         plan: Old logged curve joined with the new planned one.
+        warnings: Reasons to look twice before training it (``lrguard continue`` exits 1 with them).
     """
 
     framework: str
@@ -75,6 +76,7 @@ class Continuation:
     finished: bool
     notes: list[str] = field(default_factory=list)
     plan: Plan | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def lr0(self) -> float:
@@ -151,6 +153,51 @@ def _ultralytics_optimizer(d: Diagnosis) -> tuple[str, str | None]:
     return "AdamW", f"optimizer=auto: lr0 {lr0:.3g} read off the curve means AdamW"
 
 
+def _check_not_diverged(d: Diagnosis) -> list[str]:
+    """Refuse a run whose training diverged; return warnings for one that diverged and recovered.
+
+    A NaN/inf train loss on the last logged row means the weights the continuation would start from
+    hold NaN/inf: there is no LR curve worth continuing, and the LR it "ended at" is meaningless.
+
+    Raises:
+        InputError: The run's last row still has a non-finite train loss or LR.
+    """
+    found = next((f for f in d.findings if f.cause is Cause.NONFINITE), None)
+    if found is None:
+        return []
+    run = d.run
+    last = [float(v[-1]) for v in run.train_losses.values()] + [float(x) for x in run.lr[-1]]
+    line = int(run.table.line_numbers[found.row]) if found.row is not None else None
+    where = f"line {line}, epoch {found.epoch}" if line is not None else f"epoch {found.epoch}"
+    if not all(math.isfinite(v) for v in last):
+        raise InputError(
+            run.path,
+            f"the run diverged (non-finite loss or LR from {where} to its last row): its weights are not worth "
+            "continuing and its last LR is no schedule to follow; fix the instability (lower lr0, check the data) "
+            "and train again from a checkpoint saved before the divergence",
+        )
+    return [
+        f"the run had non-finite losses at {where} and recovered: check that the weights are sound before continuing"
+    ]
+
+
+def _check_weights(path: Path, explicit: bool, notes: list[str]) -> None:
+    """Refuse a checkpoint that cannot be read; note a missing default one."""
+    if not path.exists():
+        if explicit:
+            raise InputError(path, "no such checkpoint (--weights)")
+        notes.append(f"{path} does not exist here: the command names it as the run left it; adjust --weights")
+        return
+    from lrguard.checkpoint import read_facts
+
+    try:
+        read_facts(path)
+    except InputError as exc:
+        raise InputError(
+            path, f"{exc.problem}: cannot continue from it (pass --weights with an intact checkpoint)"
+        ) from None
+
+
 def build_continuation(
     d: Diagnosis, epochs: int, lr_end: float | None = None, weights: str | Path | None = None
 ) -> Continuation:
@@ -164,14 +211,16 @@ def build_continuation(
         weights: Checkpoint to start from (default ``RUN/weights/last.pt``).
 
     Raises:
-        InputError: ``epochs`` < 1, or nothing to continue from.
+        InputError: ``epochs`` < 1, nothing to continue from, the run diverged (NaN/inf at its end) or
+            the checkpoint to start from cannot be read.
     """
     if epochs < 1:
         raise InputError(None, f"--epochs must be at least 1, got {epochs}")
     run = d.run
     ref = d.reference_group
-    last_row, lr_last = _last_finite(run.lr[:, ref])
     notes: list[str] = []
+    warnings = _check_not_diverged(d)
+    last_row, lr_last = _last_finite(run.lr[:, ref])
     spec = d.spec
     scale = d.profile.lr_scale(ref)
     original_end = spec.lr0 * spec.lrf * scale
@@ -197,6 +246,7 @@ def build_continuation(
             "own curve; this recipe starts a new run instead (fresh optimizer state and EMA)"
         )
     weights_path = Path(weights) if weights else run.path / "weights" / "last.pt"
+    _check_weights(weights_path, weights is not None, notes)
     if run.framework is Framework.YOLOV5:
         base = dict(yolov5.HYP_SCRATCH_LOW)
         hyp_file = run.files.get("hyp")
@@ -257,6 +307,7 @@ def build_continuation(
         cos_lr=bool(spec.cos_lr),
         finished=finished,
         notes=notes,
+        warnings=warnings,
     )
     cont._run_config = dict(run.config)
     cont.plan = joined_plan(d, cont)

@@ -3,7 +3,7 @@
 The rules look for what the mechanisms catalogue says can be seen before training starts: a cosine
 evaluated past its period, ``lrf`` outside a sensible range, warmup too short or too long (the
 100-iteration floor on tiny datasets), ``optimizer=auto`` overriding ``lr0``, ``time=`` re-planning,
-weight decay scaled by the batch size, and every planned jump.
+weight decay scaled by the batch size, every planned jump and every planned step down.
 """
 
 from __future__ import annotations
@@ -80,6 +80,24 @@ def jumps(plan: Plan) -> list[Lint]:
         out.append(Lint("planned-jump", sev, title, detail, fix, j.row))
     if len(plan.jumps) > 20:
         out.append(Lint("planned-jump", Severity.INFO, f"{len(plan.jumps) - 20} more planned rises not listed"))
+    return out
+
+
+def drops(plan: Plan) -> list[Lint]:
+    """Every planned downward step: the LR falls below what the schedule running until then gives."""
+    out: list[Lint] = []
+    for j in plan.drops[:20]:
+        detail = (
+            f"{j.column} {j.before:.5g} -> {j.after:.5g} ({_pct(j.rel)}) at epoch {j.epoch}, where the schedule "
+            f"until then gives {j.expected:.5g}: {j.why}"
+        )
+        if j.others:
+            detail += "; also " + "; ".join(f"{c} {a:.5g} -> {b:.5g}" for c, (a, b) in list(j.others.items())[:3])
+        fix = _resume_fix(plan, j.row) if plan.segment_of_row(j.row).kind == "resume" else None
+        title = f"LR steps down {_pct(j.rel)} at epoch {j.epoch} (the previous schedule gives {j.expected:.5g})"
+        out.append(Lint("planned-drop", Severity.INFO, title, detail, fix, j.row))
+    if len(plan.drops) > 20:
+        out.append(Lint("planned-drop", Severity.INFO, f"{len(plan.drops) - 20} more planned steps down not listed"))
     return out
 
 
@@ -354,6 +372,7 @@ def lr0_range(plan: Plan) -> list[Lint]:
 
 RULES: tuple[Callable[[Plan], list[Lint]], ...] = (
     jumps,
+    drops,
     cosine_past_period,
     linear_past_end,
     lrf_range,

@@ -43,6 +43,10 @@ def key_rows(plan: Plan, limit: int = 18) -> list[tuple[int, str]]:
             picks.setdefault(j.row - 1, "before the jump")
         if j.row + 1 < n:
             picks.setdefault(j.row + 1, "")
+    for j in plan.drops[:6]:
+        picks[j.row] = f"DROP {j.rel * 100:+.1f}%"
+        if j.row - 1 >= 0:
+            picks.setdefault(j.row - 1, "before the drop")
     picks.setdefault(n - 1, "last epoch")
     room = max(limit - len(picks), 0)
     if room:
@@ -84,8 +88,9 @@ def render_plan(plan: Plan, console=None) -> None:
         t.add_column(f"{c}\n[dim]{escape(name)}[/]", justify="right")
     t.add_column("")
     jump_rows = {j.row for j in plan.jumps}
+    drop_rows = {j.row for j in plan.drops}
     for row, what in key_rows(plan):
-        style = "bold red" if row in jump_rows else None
+        style = "bold red" if row in jump_rows else "bold yellow" if row in drop_rows else None
         t.add_row(str(int(plan.epoch_label[row])), *(f"{v:.5g}" for v in plan.lr[row]), escape(what), style=style)
     con.print(t)
     ref = plan.lr[:, plan.ref]
@@ -99,13 +104,35 @@ def render_plan(plan: Plan, console=None) -> None:
             con.print(f"           [green]fix:[/] {escape(lint.fix)}")
     for note in [*cfg.notes, *plan.notes]:
         con.print(f"  [dim]note: {escape(note)}[/]")
-    if not plan.jumps:
-        con.print("  [bold green]no upward jump outside warmup[/]")
+    if not plan.jumps and not plan.drops:
+        con.print("  [bold green]no jump and no step down outside warmup: one continuous schedule[/]")
+    elif not plan.jumps:
+        con.print(f"  [bold green]no upward jump outside warmup[/]; {len(plan.drops)} downward step(s), listed above")
     con.print()
 
 
+def _step_dict(j) -> dict[str, Any]:
+    return {
+        "row": j.row,
+        "epoch": j.epoch,
+        "kind": j.kind,
+        "direction": j.direction,
+        "column": j.column,
+        "before": j.before,
+        "after": j.after,
+        "relative": j.rel,
+        "expected": j.expected,
+        "why": j.why,
+        "others": {k: list(v) for k, v in j.others.items()},
+    }
+
+
 def plan_dict(plan: Plan) -> dict[str, Any]:
-    """JSON-ready dict: config, segments, per-epoch curve, jumps, lints, notes."""
+    """JSON-ready dict of a plan.
+
+    Keys: config, segments, per-epoch curve, ``jumps`` (up), ``drops`` (down), both again as
+    ``discontinuities`` in row order (each with ``direction``), lints, notes.
+    """
     from lrguard.reports.jsonreport import plain
 
     cfg = plan.config
@@ -152,20 +179,9 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
                 "epoch": [int(v) for v in plan.epoch_label],
                 "lr": {c: [float(f"{v:.6g}") for v in plan.lr[:, j]] for j, c in enumerate(plan.columns)},
             },
-            "jumps": [
-                {
-                    "row": j.row,
-                    "epoch": j.epoch,
-                    "kind": j.kind,
-                    "column": j.column,
-                    "before": j.before,
-                    "after": j.after,
-                    "relative": j.rel,
-                    "why": j.why,
-                    "others": {k: list(v) for k, v in j.others.items()},
-                }
-                for j in plan.jumps
-            ],
+            "jumps": [_step_dict(j) for j in plan.jumps],
+            "drops": [_step_dict(j) for j in plan.drops],
+            "discontinuities": [_step_dict(j) for j in plan.discontinuities],
             "lints": [
                 {
                     "rule": x.rule,

@@ -2,7 +2,9 @@
 
 Each scenario returns a :class:`Plan`: the LR every param group will log per results.csv row, the
 training processes (segments) that produce those rows, the per-iteration LR around every warmup and
-seam, and every upward jump outside a fresh warmup with its size.
+seam, every upward jump outside a fresh warmup with its size, and every downward step: a row where
+the LR falls below what the previous process's schedule would have logged there (a resume with fewer
+epochs or a lower lr0, ``time=`` re-estimating fewer epochs). A normal decay is not a step.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from lrguard.schedules.spec import ScheduleSpec
 
 # A rise smaller than this (relative) is float noise in the planned maths, not a jump.
 RISE_TOL = 1e-7
+# A row this much (relative) below the previous schedule's own value for it is a downward step.
+DROP_TOL = 1e-3
 MAX_ITER_POINTS = 20000
 
 
@@ -54,10 +58,12 @@ class Jump:
         group: Param group that defines the size (the reference group unless only another rose).
         before: LR on the previous row (for a restart: the old run's last LR).
         after: LR on ``row`` (for a restart: the highest LR the new run reaches, per iteration).
-        kind: ``"step"`` (row to row) or ``"restart"`` (new run from weights with a fresh schedule).
+        kind: ``"step"`` (row to row), ``"restart"`` (new run from weights with a fresh schedule) or
+            ``"drop"`` (a downward step: the LR falls below the previous schedule's value for the row).
         others: Other groups' ``(before, after)`` where they rose too, by column name.
         why: Which mechanism makes it.
         span: Rows the rise lasts (a cosine past its period climbs for many epochs: one jump, not one per row).
+        expected: For a drop: what the previous process's schedule would have logged on ``row``.
     """
 
     row: int
@@ -70,11 +76,17 @@ class Jump:
     why: str
     others: dict[str, tuple[float, float]] = field(default_factory=dict)
     span: int = 1
+    expected: float | None = None
 
     @property
     def rel(self) -> float:
         """Relative size ``after / before - 1``."""
         return self.after / self.before - 1.0 if self.before > 0 else math.inf
+
+    @property
+    def direction(self) -> str:
+        """``"up"`` or ``"down"``."""
+        return "down" if self.after < self.before else "up"
 
 
 @dataclass
@@ -104,6 +116,7 @@ class Plan:
         lr: ``(rows, groups)`` logged LR.
         segments: Training processes, in order.
         jumps: Upward steps outside a fresh warmup.
+        drops: Downward steps (see the module docstring), ``kind == "drop"``.
         iterations: Per-iteration views of warmups and seams (empty when ``nb`` is unknown).
         notes: Assumptions and caveats.
         lints: Filled by :func:`lrguard.plan.lint.lint_plan`.
@@ -120,6 +133,13 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     lints: list = field(default_factory=list)
     observed_rows: int = 0
+    drops: list[Jump] = field(default_factory=list)
+    row_epochs: np.ndarray | None = None  # time=: the epochs estimate each row was planned with
+
+    @property
+    def discontinuities(self) -> list[Jump]:
+        """Every step of the planned LR, up (jumps, restarts) or down (drops), in row order."""
+        return sorted([*self.jumps, *self.drops], key=lambda j: j.row)
 
     @property
     def columns(self) -> list[str]:
@@ -226,6 +246,62 @@ def find_jumps(plan: Plan) -> list[Jump]:
     return jumps
 
 
+def find_drops(plan: Plan) -> list[Jump]:
+    """Rows where the LR falls below what the schedule of the previous row would have logged there.
+
+    Checked at resume seams (the resumed rows against the first process's schedule continued) and,
+    for ``time=``, wherever the epochs estimate changes. Rows inside a fresh warmup are skipped. Rises
+    are :func:`find_jumps`' business; a restart from weights is a new run, judged there.
+    """
+    profile = plan.config.profile
+    lr = plan.lr
+    cols = plan.columns
+    ref = plan.ref if plan.ref < lr.shape[1] else 0
+    candidates: list[tuple[int, float, str]] = []  # (row, expected LR of the reference group, why)
+    for k, seg in enumerate(plan.segments):
+        if seg.kind != "resume" or k == 0:
+            continue
+        prev = plan.segments[k - 1]
+        rows = np.arange(seg.first_row, seg.last_row + 1)
+        idx = seg.start_epoch + (rows - seg.first_row)
+        old = logged_lr(prev.spec, profile, idx, lr.shape[1])[:, ref]
+        low = np.nonzero(lr[rows, ref] < old * (1 - DROP_TOL))[0]
+        if low.size:
+            i = int(low[0])
+            candidates.append(
+                (int(rows[i]), float(old[i]), "the resumed process builds its scheduler from the changed settings")
+            )
+    if plan.row_epochs is not None:
+        est = plan.row_epochs
+        exempt = _warmup_mask(plan.segments[0], profile, np.arange(lr.shape[0]))
+        for i in np.nonzero(np.diff(est) != 0)[0] + 1:
+            if exempt[i]:
+                continue
+            old = float(
+                logged_lr(plan.config.spec.with_(epochs=int(est[i - 1])), profile, np.array([i]), lr.shape[1])[0, ref]
+            )
+            if lr[i, ref] < old * (1 - DROP_TOL):
+                candidates.append((int(i), old, f"time= re-estimated the total epochs down ({est[i - 1]} -> {est[i]})"))
+    drops = []
+    for row, old, why in candidates:
+        falls = lr[row] < lr[row - 1]
+        drops.append(
+            Jump(
+                row=row,
+                epoch=int(plan.epoch_label[row]),
+                group=ref,
+                column=cols[ref],
+                before=float(lr[row - 1, ref]),
+                after=float(lr[row, ref]),
+                kind="drop",
+                why=why,
+                others={cols[j]: (float(lr[row - 1, j]), float(lr[row, j])) for j in np.nonzero(falls)[0] if j != ref},
+                expected=old,
+            )
+        )
+    return drops
+
+
 def _why(plan: Plan, seg: Segment, row: int) -> str:
     if plan.config.time is not None and seg.kind == "start":
         return "time= re-estimated the total epochs upwards and rebuilt the schedule"
@@ -261,6 +337,7 @@ def plan_fresh(cfg: PlanConfig) -> Plan:
     if v is not None:
         plan.iterations.append(v)
     plan.jumps = find_jumps(plan)
+    plan.drops = find_drops(plan)
     return plan
 
 
@@ -324,6 +401,7 @@ def plan_resume(cfg: PlanConfig, at: int, new: dict) -> Plan:
         seam = _seam_iterations(s1, s2, profile, lo, min(at + 3, stop))
         plan.iterations.append(seam)
     plan.jumps = find_jumps(plan)
+    plan.drops = find_drops(plan)
     return plan
 
 
@@ -383,6 +461,7 @@ def plan_from_weights(cfg: PlanConfig, at: int, new: dict) -> Plan:
     if v is not None:
         plan.iterations.append(v)
     plan.jumps = find_jumps(plan)
+    plan.drops = find_drops(plan)
     return plan
 
 
@@ -428,8 +507,10 @@ def plan_time(cfg: PlanConfig, epoch_seconds: float, first_epoch_seconds: float 
         lr,
         [seg],
         notes=[f"epoch estimates after each epoch: {_estimates_text(estimates)}"],
+        row_epochs=np.array(estimates),
     )
     plan.jumps = find_jumps(plan)
+    plan.drops = find_drops(plan)
     return plan
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from lrguard.constants import EPOCH_COLUMN
-from lrguard.errors import InputError
+from lrguard.errors import InputError, NotReadyError
 from lrguard.model import Table
 
 MAX_CSV_BYTES = 512 * 1024 * 1024
@@ -40,11 +40,11 @@ def parse_results_csv(path: Path) -> tuple[Table, list[str], list[int]]:
             raise InputError(path, f"file is {size} bytes, larger than results.csv files get")
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise InputError(path, "file not found") from None
+        raise NotReadyError(path, "file not found") from None
     except IsADirectoryError:
         raise InputError(path, "is a directory, expected a results.csv file") from None
     except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+        raise InputError.from_os_error(exc, path) from None
     if b"\x00" in raw:
         nul = raw.index(b"\x00")
         raise InputError(path, f"not a CSV text file (binary data at byte {nul})")
@@ -55,6 +55,7 @@ def parse_results_csv(path: Path) -> tuple[Table, list[str], list[int]]:
     notes: list[str] = []
     lines = text.split("\n")
     incomplete = lines[-1] != ""
+    partial = ""
     if incomplete:
         partial = lines.pop()
         notes.append(
@@ -66,7 +67,11 @@ def parse_results_csv(path: Path) -> tuple[Table, list[str], list[int]]:
     lines = [ln.rstrip("\r") for ln in lines]
     first = next((i for i, ln in enumerate(lines) if ln.strip()), None)
     if first is None:
-        raise InputError(path, "no header line (the file is empty)")
+        if incomplete and partial.strip():
+            raise NotReadyError(
+                path, f"no complete line yet ({len(raw)} bytes without a newline: the header is still being written)"
+            )
+        raise NotReadyError(path, "no header line (the file is empty)")
     header = [h.strip() for h in lines[first].split(",")]
     if EPOCH_COLUMN not in header:
         shown = ", ".join(header[:4]) + (", ..." if len(header) > 4 else "")

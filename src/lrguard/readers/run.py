@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from lrguard import constants as C
-from lrguard.errors import InputError
+from lrguard.errors import InputError, NotReadyError
 from lrguard.frameworks import get_profile, ultralytics, yolov5
 from lrguard.frameworks.profile import Profile
 from lrguard.model import CheckpointFacts, Framework, Run, Table
@@ -170,7 +170,7 @@ def read_run(
     table, csv_notes, header_repeats = parse_results_csv(files["results"])
     notes.extend(csv_notes)
     if len(table) == 0:
-        raise InputError(files["results"], "has a header but no complete data row yet")
+        raise NotReadyError(files["results"], "has a header but no complete data row yet")
     v5_cols = _lr_columns(table.columns, C.YOLOV5_LR_PREFIX)
     ul_cols = _lr_columns(table.columns, C.ULTRALYTICS_LR_PREFIX)
     opt_path, args_path = run_dir / C.YOLOV5_OPT_YAML, run_dir / C.ULTRALYTICS_ARGS_YAML
@@ -214,6 +214,12 @@ def read_run(
             prof = get_profile(profile)
         except KeyError:
             raise InputError(None, f"unknown profile {profile!r} (see 'lrguard diagnose --help')") from None
+        if prof.framework != framework.value:
+            raise InputError(
+                files["results"],
+                f"is a {framework.value} run; --profile {profile} is for {prof.framework} "
+                "(see 'lrguard diagnose --help' for the profiles)",
+            )
     else:
         prof = _choose_profile(
             framework, config, lr, bool(epochs[0] == base_guess), time_col is not None, version, notes

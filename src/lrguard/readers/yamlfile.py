@@ -27,7 +27,7 @@ def load_yaml_mapping(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise InputError(path, "not a UTF-8 text file") from None
     except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+        raise InputError.from_os_error(exc, path) from None
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         data = yaml.load(text, Loader=loader)
