@@ -18,6 +18,7 @@ from lrguard.diagnosis.losses import (
 from lrguard.diagnosis.lrjumps import detect_lr_departures
 from lrguard.diagnosis.optimizer import detect_auto_optimizer
 from lrguard.diagnosis.restarts import (
+    detect_crash_remnants,
     detect_restart_from_weights,
     detect_restarts_and_rewinds,
     detect_resume_prediction,
@@ -44,6 +45,7 @@ def _diagnose(run: Run) -> Diagnosis:
     findings += detect_warmup(ctx)
     findings += detect_wrong_bias_group(ctx)
     findings += detect_auto_optimizer(ctx)
+    findings += detect_crash_remnants(ctx)
     findings += detect_restarts_and_rewinds(ctx)
     findings += detect_restart_from_weights(ctx)
     lr_findings = detect_lr_departures(ctx)

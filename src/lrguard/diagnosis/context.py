@@ -96,14 +96,18 @@ def split_sessions(run: Run, profile: Profile) -> list[Session]:
         elif cur > prev + 1:
             bounds.append((i, "resume", f"epochs {prev + 1}..{cur - 1} missing before line {line}"))
         elif i in hinted:
-            why = (
-                "the 'time' column restarts"
-                if run.time is not None and run.time[i] < run.time[i - 1]
-                else "a new TensorBoard event file starts"
-            )
+            if i in run.session_reasons:
+                why = run.session_reasons[i]
+            elif run.time is not None and run.time[i] < run.time[i - 1]:
+                why = "the 'time' column restarts"
+            else:
+                why = "a new TensorBoard event file starts"
             bounds.append((i, "resume", f"{why} at epoch {cur} (line {line})"))
     sessions: list[Session] = []
     for k, (start, kind, why) in enumerate(bounds):
+        reason = run.session_reasons.get(start)
+        if reason and reason not in why:
+            why = f"{why}; {reason}"
         stop = bounds[k + 1][0] - 1 if k + 1 < len(bounds) else n - 1
         sessions.append(
             Session(

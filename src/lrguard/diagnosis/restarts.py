@@ -1,7 +1,7 @@
 """Runs that start over.
 
-Appended runs (M14), resumes from older checkpoints (M5), and new runs started from a previous
-run's weights with a fresh schedule (M2).
+Appended runs (M14), resumes from older checkpoints (M5), new runs started from a previous run's
+weights with a fresh schedule (M2), and what a crash left in results.csv between two sessions.
 """
 
 from __future__ import annotations
@@ -108,6 +108,43 @@ def detect_restarts_and_rewinds(ctx: Context) -> list[Finding]:
                     },
                 )
             )
+    return out
+
+
+def detect_crash_remnants(ctx: Context) -> list[Finding]:
+    """Info: NUL bytes or a torn row in results.csv, the trace of a process that died mid-write."""
+    run = ctx.run
+    out: list[Finding] = []
+    for r in run.table.remnants:
+        row = r.next_row if r.next_row is not None else run.n_rows - 1
+        after = (
+            f"the next row (line {int(run.table.line_numbers[r.next_row])}, epoch {int(run.epochs[r.next_row])}) "
+            "was written by a new training process: a session boundary"
+            if r.next_row is not None
+            else "no row follows: the run stopped there"
+        )
+        out.append(
+            Finding(
+                cause=Cause.CRASH_REMNANT,
+                severity=Severity.INFO,
+                epoch=int(run.epochs[row]),
+                row=row,
+                title=f"a crash left {r.describe()} in results.csv",
+                evidence=[
+                    f"{r.describe()}: "
+                    + ("the dying process left a row unfinished (skipped); " if r.torn_chars else "")
+                    + ("the file system kept space it never wrote (NUL bytes); " if r.nul_bytes else "")
+                    + "every complete row is read as written",
+                    after,
+                ],
+                data={
+                    "line": r.line,
+                    "byte_offset": r.byte_offset,
+                    "nul_bytes": r.nul_bytes,
+                    "torn_chars": r.torn_chars,
+                },
+            )
+        )
     return out
 
 

@@ -234,6 +234,11 @@ def read_run(
             drops = np.nonzero(np.diff(time_col) < 0)[0] + 1
         starts.update(int(i) for i in drops)
     starts.update(_session_starts_from_events(run_dir, epochs, notes))
+    reasons: dict[int, str] = {}
+    for r in table.remnants:
+        if r.next_row is not None:
+            starts.add(r.next_row)
+            reasons[r.next_row] = f"a crash left {r.describe()} before it"
     starts.discard(0)
 
     return Run(
@@ -253,6 +258,7 @@ def read_run(
         checkpoints=facts,
         resume_check=resume_check,
         session_starts=sorted(starts),
+        session_reasons={i: why for i, why in reasons.items() if i in starts},
         notes=notes,
         files=files,
     )
