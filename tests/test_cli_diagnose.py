@@ -133,6 +133,31 @@ def test_json_several_paths_is_an_array(tmp_path, capsys):
         check_contract(o)
 
 
+def test_several_runs_one_unreadable_gets_its_own_error_and_the_others_are_diagnosed(tmp_path, capsys):
+    a, b = clean_run(tmp_path), seed_run(tmp_path)
+    (tmp_path / "bad").mkdir()
+    bad, named = bad_runs(tmp_path / "bad")["garbage-csv"]
+    code, out, err = run_cli(capsys, "--json", str(a), str(bad), str(b))
+    assert code == 2  # the worst of all: an unreadable run (2) beats findings (1)
+    arr = json.loads(out)
+    assert [o["run"] for o in arr] == [str(a), str(bad), str(b)]
+    assert set(arr[1]) == {"lrguard_version", "run", "error"} and str(named) in arr[1]["error"]
+    check_contract(arr[0])
+    check_contract(arr[2])
+    assert any(f["cause"] == "epochs-changed-on-resume" for f in arr[2]["findings"])
+    assert err.count("\n") == 1 and err.startswith("lrguard: ") and str(named) in err
+
+
+def test_several_runs_one_unreadable_terminal_report_shows_the_others(tmp_path, capsys):
+    a = clean_run(tmp_path)
+    missing = tmp_path / "nothing-here"
+    missing.mkdir()
+    code, out, err = run_cli(capsys, "--fail-on", "never", str(missing), str(a))
+    assert code == 2
+    assert str(a) in out and "OK" in out
+    assert str(missing) in err and "Traceback" not in err
+
+
 def test_json_with_nan_is_valid_json(tmp_path, capsys):
     code, out, _ = run_cli(capsys, "--json", str(nan_run(tmp_path)))
     assert code == 1

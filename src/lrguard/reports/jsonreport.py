@@ -81,7 +81,12 @@ def diagnosis_dict(d: Diagnosis) -> dict[str, Any]:
     )
 
 
-def render_json(diagnoses: list[Diagnosis]) -> str:
-    """One JSON object for one run, a JSON array of them for several."""
-    items = [diagnosis_dict(d) for d in diagnoses]
+def error_dict(run: str, error: str) -> dict[str, Any]:
+    """The entry of a run that could not be read, in a report of several runs: ``{run, error}``."""
+    return {"lrguard_version": __version__, "run": run, "error": error}
+
+
+def render_json(diagnoses: list[Diagnosis | dict[str, Any]]) -> str:
+    """One JSON object for one run, a JSON array of them for several (a dict is an :func:`error_dict`)."""
+    items = [d if isinstance(d, dict) else diagnosis_dict(d) for d in diagnoses]
     return json.dumps(items[0] if len(items) == 1 else items, indent=2)
