@@ -6,8 +6,11 @@ real run was (NUL bytes from a crash, a stripped-checkpoint resume, appended one
 
 from __future__ import annotations
 
-from conftest import warnings_or_worse
+import pytest
+
+from conftest import causes, generated_diagnosis, warnings_or_worse
 from lrguard.diagnosis import diagnose
+from lrguard.diagnosis.restarts import previous_run_weights
 from lrguard.frameworks import get_profile
 from lrguard.readers import read_run
 from lrguard.schedules import ScheduleSpec, SessionPlan
@@ -63,3 +66,70 @@ def test_generated_torn_row_without_nul_marks_a_resume(tmp_path):
     assert note.data["torn_chars"] > 0 and note.data["line"] == 41
     assert len(d.sessions) == 2 and d.sessions[1].first_row == 39
     assert warnings_or_worse(d) == []
+
+
+# --- restart-from-weights: a previous run's weights are recognised by what they are ----------------
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [
+        "yolov5s.pt",
+        "weights/yolov5s.pt",
+        "D:\\thesis\\yolov5-master\\weights\\yolov5n.pt",
+        "pretrained/yolov5l6.pt",
+        "yolov5s-seg.pt",
+        "yolov8n.pt",
+        "./yolov8n-cls.pt",
+        "yolo11n-pose.pt",
+        "yolo26n-obb.pt",
+        "yolov3-tinyu.pt",
+        "runs/pruned_auto.pt",
+    ],
+)
+def test_stock_or_unrelated_weights_are_never_a_previous_run(weights):
+    assert previous_run_weights(weights) is None
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [
+        "best.pt",
+        "./last.pt",
+        "yolov5custom/best.pt",
+        "A:/MightyMicros/src/pipeline/weights/best.pt",
+        "runs\\train\\exp3\\weights\\last.pt",
+        "/content/drive/runs/train/exp2/weights/epoch100.pt",
+    ],
+)
+def test_run_checkpoint_names_anywhere_are_a_previous_run(weights):
+    assert previous_run_weights(weights) is not None
+
+
+def test_weights_inside_a_run_directory_are_a_previous_run(tmp_path):
+    prev = tmp_path / "runs" / "exp"
+    (prev / "weights").mkdir(parents=True)
+    (prev / "results.csv").write_text("epoch,x/lr0\n")
+    me = tmp_path / "runs" / "exp2"
+    me.mkdir()
+    assert previous_run_weights("../exp/weights/pruned.pt", me) is not None
+    assert previous_run_weights("../exp", me) is not None
+    assert previous_run_weights("../exp/weights/pruned.pt", prev) is None  # its own directory
+
+
+@pytest.mark.parametrize("weights", ["weights/yolov5s.pt", "D:\\work\\weights\\yolov5m.pt"])
+def test_generated_finetune_from_stock_weights_in_a_weights_folder_is_clean(tmp_path, weights):
+    d = generated_diagnosis(
+        tmp_path / "exp", "yolov5", [SessionPlan(0, 100, V5.with_(epochs=100))], config={"weights": weights}
+    )
+    assert warnings_or_worse(d) == []
+
+
+@pytest.mark.parametrize("weights", ["best.pt", "C:\\Users\\me\\runs\\train\\exp\\weights\\last.pt"])
+def test_generated_new_run_from_a_bare_or_windows_checkpoint_path_warns(tmp_path, weights):
+    d = generated_diagnosis(
+        tmp_path / "exp", "yolov5", [SessionPlan(0, 100, V5.with_(epochs=100))], config={"weights": weights}
+    )
+    f = only(d, "restart-from-weights")
+    assert f.severity.value == "warning" and weights in f.evidence[0]
+    assert causes(d, 1) == ["restart-from-weights"]
