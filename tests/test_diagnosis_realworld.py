@@ -12,6 +12,7 @@ from conftest import causes, generated_diagnosis, warnings_or_worse
 from lrguard.diagnosis import diagnose
 from lrguard.diagnosis.restarts import previous_run_weights
 from lrguard.frameworks import get_profile
+from lrguard.frameworks.infer import FileEvidence, candidate_profiles
 from lrguard.readers import read_run
 from lrguard.schedules import ScheduleSpec, SessionPlan
 from lrguard.testing.generated import write_generated_run
@@ -133,3 +134,104 @@ def test_generated_new_run_from_a_bare_or_windows_checkpoint_path_warns(tmp_path
     f = only(d, "restart-from-weights")
     assert f.severity.value == "warning" and weights in f.evidence[0]
     assert causes(d, 1) == ["restart-from-weights"]
+
+
+# --- version inference -------------------------------------------------------------------------------
+
+
+def _drop_time(run_dir):
+    csv = run_dir / "results.csv"
+    lines = csv.read_text().splitlines()
+    j = lines[0].split(",").index("time")
+    csv.write_text("\n".join(",".join(c for k, c in enumerate(ln.split(",")) if k != j) for ln in lines) + "\n")
+
+
+def test_generated_long_warmup_of_the_100_iteration_floor_is_not_an_edit(tmp_path):
+    """Generated 8.3 run, 1 batch per epoch: the 100-iteration floor makes a 100-epoch warmup (optimizer=auto)."""
+    spec = ScheduleSpec(lr0=0.00125, lrf=0.01, epochs=600, nb=1, warmup_bias_lr=0.0)
+    d = generated_diagnosis(
+        tmp_path / "train", "ultralytics-8.3", [SessionPlan(0, 300, spec)], config={"optimizer": "auto"}
+    )
+    assert warnings_or_worse(d) == [], [(f.cause.value, f.epoch) for f in d.findings]
+    assert d.profile.name == "ultralytics-8.3" and d.run.profile_name == "ultralytics-8.3"
+    tested = {t["profile"]: t["rows_explained"] for t in d.version["candidates_tested"]}
+    assert set(tested) == {"ultralytics-8.3", "ultralytics-8.4"}
+    assert tested["ultralytics-8.3"] == 300 > tested["ultralytics-8.4"]
+    assert "time" in " ".join(d.version["evidence"]) and "8.3" in d.version["summary"]
+
+
+def test_generated_ultralytics_80_zero_based_epochs(tmp_path):
+    """Generated 8.0.x run written before 1-based epochs (no time column, epoch 0 first)."""
+    run_dir = write_generated_run(tmp_path / "train", get_profile("ultralytics-8.0-0based"), [SessionPlan(0, 60, UL)])
+    _drop_time(run_dir)
+    d = diagnose(read_run(run_dir))
+    assert d.profile.name == "ultralytics-8.0-0based"
+    assert d.run.epochs[0] == 0
+    assert warnings_or_worse(d) == []
+    assert causes(d).count("warmup") == 1
+    assert any("PR #4491" in e for e in d.version["evidence"])
+
+
+def test_generated_yolov5_old_group_order_with_100_floor_is_not_the_bias_bug(tmp_path):
+    """Generated: bias in x/lr2 and a 100-iteration floor reads as master 2022-03, not the 2022-04 bias bug."""
+    spec = V5.with_(nb=5, epochs=100)
+    d = generated_diagnosis(tmp_path / "exp", "yolov5-master-2022-03", [SessionPlan(0, 100, spec)])
+    assert warnings_or_worse(d) == []
+    assert d.profile.name == "yolov5-master-2022-03"
+
+
+def test_recorded_version_is_not_tested(tmp_path):
+    run_dir = write_generated_run(tmp_path / "train", get_profile("ultralytics-8.4"), [SessionPlan(0, 30, UL)])
+    d = diagnose(read_run(run_dir, framework_version="8.3.228"))
+    assert d.version["recorded"] is True and d.version["candidates_tested"] == []
+    assert d.profile.name == "ultralytics-8.3"
+
+
+@pytest.mark.parametrize(
+    ("evidence", "expected"),
+    [
+        (dict(n_groups=8, first_epoch=1, has_time=True, padded=False), ["ultralytics-8.4-musgd"]),
+        (dict(n_groups=3, first_epoch=0, has_time=False, padded=True), ["ultralytics-8.0-0based"]),
+        (dict(n_groups=3, first_epoch=1, has_time=True, padded=False, bias_column=2), ["ultralytics-8.4"]),
+        (
+            dict(n_groups=3, first_epoch=1, has_time=True, padded=False, bias_column=0),
+            ["ultralytics-8.3", "ultralytics-8.4.0"],
+        ),
+        (dict(n_groups=3, first_epoch=1, has_time=True, padded=False), ["ultralytics-8.4", "ultralytics-8.3"]),
+        (
+            dict(n_groups=3, first_epoch=1, has_time=True, padded=False, config_keys=frozenset({"save_hybrid"})),
+            ["ultralytics-8.3", "ultralytics-8.4"],
+        ),
+        (
+            dict(n_groups=3, first_epoch=1, has_time=True, padded=False, config_keys=frozenset({"end2end"})),
+            ["ultralytics-8.4"],
+        ),
+        (
+            dict(n_groups=3, first_epoch=1, has_time=False, padded=True, config_keys=frozenset({"v5loader"})),
+            ["ultralytics-8.0", "ultralytics-8.1-early", "ultralytics-8.3"],
+        ),
+        (
+            dict(n_groups=3, first_epoch=1, has_time=False, padded=True),
+            ["ultralytics-8.3", "ultralytics-8.1-early", "ultralytics-8.0"],
+        ),
+    ],
+)
+def test_ultralytics_candidates_from_file_evidence(evidence, expected):
+    got = candidate_profiles(FileEvidence(framework="ultralytics", **evidence))
+    assert [p.name for p in got.profiles] == expected and got.evidence
+
+
+@pytest.mark.parametrize(
+    ("evidence", "expected"),
+    [
+        (dict(config_keys=frozenset({"linear_lr"})), ["yolov5-v6.0"]),
+        (dict(bias_column=0), ["yolov5"]),
+        (dict(bias_column=2), ["yolov5-v6.1", "yolov5-master-2022-03", "yolov5-master-2022-04"]),
+        (dict(groups_equal=True), ["yolov5", "yolov5-v6.1", "yolov5-master-2022-03"]),
+    ],
+)
+def test_yolov5_candidates_from_file_evidence(evidence, expected):
+    got = candidate_profiles(
+        FileEvidence(framework="yolov5", n_groups=3, first_epoch=0, has_time=False, padded=True, **evidence)
+    )
+    assert [p.name for p in got.profiles] == expected

@@ -141,6 +141,8 @@ class Table:
         line_numbers: 1-based line number in the file of every data row.
         missing: Column name -> True where the cell was empty (as opposed to a literal nan/inf).
         remnants: What crashes left in the file (NUL bytes, torn rows), in file order.
+        padded: The header cells are space padded (fixed-width formatting, as YOLOv5 and
+            Ultralytics <= 8.2 write them).
     """
 
     path: Path
@@ -149,6 +151,7 @@ class Table:
     line_numbers: np.ndarray
     missing: dict[str, np.ndarray] = field(default_factory=dict)
     remnants: list[CrashRemnant] = field(default_factory=list)
+    padded: bool = False
 
     def __len__(self) -> int:
         return int(self.line_numbers.shape[0])
@@ -183,6 +186,12 @@ class Run:
         session_starts: Row indices where a new training process started, from evidence other
             than the LR (TensorBoard event files, the ``time`` column, a crash remnant); row 0 is implied.
         session_reasons: Why a row in ``session_starts`` starts a session, where the reader knows.
+        profile_candidates: Profiles the files leave when nothing records the version, most likely
+            first; the diagnosis tests them against the rows and sets ``profile_name`` to the one
+            that explains them (a single entry when the version is known or forced).
+        profile_evidence: Why those candidates (one line per fact).
+        profile_recorded: True when a checkpoint, ``--framework-version`` or ``--profile`` named the
+            version (no inference).
         notes: Things the reader noticed (a partly written last line, missing optional files).
         files: What was read, by role (``results``, ``opt``, ``hyp``, ``args``, ...).
     """
@@ -204,6 +213,9 @@ class Run:
     resume_check: dict[str, Any] | None = None
     session_starts: list[int] = field(default_factory=list)
     session_reasons: dict[int, str] = field(default_factory=dict)
+    profile_candidates: list[str] = field(default_factory=list)
+    profile_evidence: list[str] = field(default_factory=list)
+    profile_recorded: bool = False
     notes: list[str] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
 

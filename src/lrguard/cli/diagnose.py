@@ -32,8 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "with several runs, a run that cannot be read gets its own error (a line on stderr; with --json an\n"
             "  entry {run, error}) and the others are still diagnosed; the exit code is the worst of all runs\n"
             "  (2 for an unreadable run beats 1 for findings).\n"
-            "profiles: yolov5, yolov5-v6.1, yolov5-v6.0, yolov5-master-2022-04, ultralytics-8.4, "
-            "ultralytics-8.4-musgd,\n  ultralytics-8.4.0, ultralytics-8.3, ultralytics-8.1-early, ultralytics-8.0"
+            "profiles: yolov5, yolov5-v6.1, yolov5-master-2022-03, yolov5-v6.0, yolov5-master-2022-04, ultralytics-8.4, "
+            "ultralytics-8.4-musgd,\n  ultralytics-8.4.0, ultralytics-8.3, ultralytics-8.1-early, ultralytics-8.0, "
+            "ultralytics-8.0-0based"
         ),
     )
     p.add_argument(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from lrguard.diagnosis.context import build_context
 from lrguard.diagnosis.losses import (
     detect_close_mosaic,
     detect_loss_spikes,
@@ -24,6 +23,7 @@ from lrguard.diagnosis.restarts import (
     detect_resume_prediction,
 )
 from lrguard.diagnosis.result import Diagnosis
+from lrguard.diagnosis.version import choose_profile
 from lrguard.diagnosis.warmup import detect_warmup, detect_wrong_bias_group
 from lrguard.model import Finding, Run, Severity
 
@@ -40,7 +40,7 @@ def diagnose(run: Run) -> Diagnosis:
 
 
 def _diagnose(run: Run) -> Diagnosis:
-    ctx = build_context(run)
+    version, ctx = choose_profile(run)
     findings: list[Finding] = []
     findings += detect_warmup(ctx)
     findings += detect_wrong_bias_group(ctx)
@@ -76,6 +76,7 @@ def _diagnose(run: Run) -> Diagnosis:
         planned=ctx.planned,
         reference_group=ctx.ref,
         notes=notes,
+        version=version.to_json(),
     )
 
 

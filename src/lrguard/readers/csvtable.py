@@ -89,7 +89,9 @@ def parse_results_csv(path: Path) -> tuple[Table, list[str], list[int]]:
     first = next((i for i, ln in enumerate(lines) if ln.strip()), None)
     if first is None:
         raise InputError(path, "no header line (the file is empty)")
-    header = [h.strip() for h in lines[first].split(",")]
+    raw_header = lines[first].split(",")
+    header = [h.strip() for h in raw_header]
+    padded = any(h != h.strip() for h in raw_header)
     if EPOCH_COLUMN not in header:
         shown = ", ".join(header[:4]) + (", ..." if len(header) > 4 else "")
         raise InputError(path, f"no 'epoch' column in the header (found: {shown}); not a YOLO results.csv")
@@ -100,7 +102,9 @@ def parse_results_csv(path: Path) -> tuple[Table, list[str], list[int]]:
     fast = None if "\x00" in text else _parse_plain_body(body, len(header))
     if fast is not None and tail is None:
         # Common case: no blank line, no repeated header, no empty cell - parsed in C in one go.
-        return _table(path, header, fast, np.arange(first + 2, first + 2 + len(body)), None), notes, []
+        table = _table(path, header, fast, np.arange(first + 2, first + 2 + len(body)), None)
+        table.padded = padded
+        return table, notes, []
     data_lines: list[str] = []
     line_numbers: list[int] = []
     header_repeats: list[int] = []
@@ -152,6 +156,7 @@ def parse_results_csv(path: Path) -> tuple[Table, list[str], list[int]]:
     arr, missing = _parse_cells(path, header, data_lines, line_numbers)
     table = _table(path, header, arr, np.array(line_numbers, dtype=int), missing)
     table.remnants = remnants
+    table.padded = padded
     return table, notes, header_repeats
 
 

@@ -46,7 +46,8 @@ def diagnosis_dict(d: Diagnosis) -> dict[str, Any]:
     """Return the JSON-ready dict of one diagnosis.
 
     Keys: ``lrguard_version``, ``run``, ``framework``, ``framework_version``, ``profile``,
-    ``schedule``, ``sessions`` (``first_epoch``, ``last_epoch``, ``start``, ``first_line``,
+    ``version_inference`` (how the profile was chosen: ``profile``, ``recorded``, ``evidence``,
+    ``candidates_tested``, ``summary``), ``schedule``, ``sessions`` (``first_epoch``, ``last_epoch``, ``start``, ``first_line``,
     ``last_line``, ``evidence``), ``findings`` (``cause``, ``severity``, ``epoch``, ``line``,
     ``title``, ``evidence``, ``fix``, ``data``), ``notes`` and ``worst_severity``.
     """
@@ -59,6 +60,7 @@ def diagnosis_dict(d: Diagnosis) -> dict[str, Any]:
             "framework": run.framework.value,
             "framework_version": run.framework_version,
             "profile": d.profile.name,
+            "version_inference": d.version or None,
             "schedule": d.schedule_dict(),
             "lr_columns": run.lr_columns,
             "reference_column": run.lr_columns[d.reference_group],
