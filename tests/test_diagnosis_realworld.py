@@ -235,3 +235,42 @@ def test_yolov5_candidates_from_file_evidence(evidence, expected):
         FileEvidence(framework="yolov5", n_groups=3, first_epoch=0, has_time=False, padded=True, **evidence)
     )
     assert [p.name for p in got.profiles] == expected
+
+
+# --- resume without optimizer state ------------------------------------------------------------------
+
+
+def _set_row_lr(run_dir, row, value):
+    csv = run_dir / "results.csv"
+    lines = csv.read_text().splitlines()
+    cells = lines[1 + row].split(",")
+    cells[-3:] = [f"{value:>20.5g}"] * 3
+    lines[1 + row] = ",".join(cells)
+    csv.write_text("\n".join(lines) + "\n")
+
+
+def test_generated_finished_run_resumed_with_more_epochs_from_a_stripped_checkpoint(tmp_path):
+    """Generated: 100 epochs finished, epochs raised to 600, resumed: row 100 at lr0, then the 600-epoch curve."""
+    before, after = V5.with_(epochs=100, nb=32), V5.with_(epochs=600, nb=32)
+    run_dir = write_generated_run(
+        tmp_path / "exp",
+        get_profile("yolov5"),
+        [SessionPlan(0, 100, before), SessionPlan(100, 200, after, resumed=True)],
+    )
+    _set_row_lr(run_dir, 100, 0.01)  # a fresh optimizer: the first resumed epoch runs at lr0
+    d = diagnose(read_run(run_dir))
+    f = only(d, "resume-without-optimizer-state")
+    assert f.severity.value == "warning" and f.epoch == 100 and d.run.table.line_numbers[f.row] == 102
+    assert f.data["implied_epochs_before"] == 100 and f.data["implied_epochs_after"] == 600
+    assert "optimizer" in f.fix and "--weights" in f.fix
+    assert causes(d, 1) == ["resume-without-optimizer-state"]
+
+
+def test_generated_row_at_lr0_then_back_on_the_old_curve_is_still_m10(tmp_path):
+    """Generated: same settings before and after: the old curve goes on, which is M10, not a change of settings."""
+    run_dir = write_generated_run(
+        tmp_path / "exp", get_profile("yolov5"), [SessionPlan(0, 150, V5), SessionPlan(150, 300, V5, resumed=True)]
+    )
+    _set_row_lr(run_dir, 150, 0.01)
+    d = diagnose(read_run(run_dir))
+    assert causes(d, 1) == ["scheduler-built-after-load"]
