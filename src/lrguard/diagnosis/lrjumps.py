@@ -110,7 +110,12 @@ def _stretches(ctx: Context) -> tuple[list[Stretch], list[int], list[int]]:
     are found with array operations; only those are examined one by one.
     """
     obs = ctx.obs
-    rows = np.nonzero(~ctx.in_warmup & np.isfinite(obs))[0]
+    keep = ~ctx.in_warmup & np.isfinite(obs)
+    if ctx.row_range is not None:
+        lo, hi = ctx.row_range
+        keep[:lo] = False
+        keep[hi + 1 :] = False
+    rows = np.nonzero(keep)[0]
     if rows.size == 0:
         return [], [], []
     prev, cur = rows[:-1], rows[1:]
@@ -220,7 +225,20 @@ def _finding(
 
 
 def detect_lr_departures(ctx: Context) -> list[Finding]:
-    """Explain every upward step of the reference LR after warmup (see module docstring)."""
+    """Explain every upward step of the reference LR after warmup (see module docstring).
+
+    Every training run in the file (appended runs included) is examined against its own schedule.
+    """
+    findings: list[Finding] = []
+    for k in range(len(ctx.lineages)):
+        findings.extend(_departures(ctx.for_lineage(k)))
+    if not ctx.lineages:
+        findings.extend(_departures(ctx))
+    findings.extend(_resume_blips(ctx))
+    return findings
+
+
+def _departures(ctx: Context) -> list[Finding]:
     stretches, ups, downs = _stretches(ctx)
     if not stretches:
         return []
@@ -410,7 +428,6 @@ def detect_lr_departures(ctx: Context) -> list[Finding]:
                 data,
             )
         )
-    findings.extend(_resume_blips(ctx))
     return findings
 
 
@@ -507,7 +524,7 @@ def _lf_x(ctx: Context, rows: np.ndarray) -> np.ndarray:
 
 def _rows_following(ctx: Context, i: int, pred_fn) -> np.ndarray:
     """Rows ``i, i+1, ...`` of the same lineage whose reference LR matches ``pred_fn(rows)``."""
-    end = ctx.run.n_rows - 1
+    end = ctx.run.n_rows - 1 if ctx.row_range is None else ctx.row_range[1]
     for s in ctx.sessions:
         if s.first_row > i and s.start in ("restart", "rewind"):
             end = s.first_row - 1
