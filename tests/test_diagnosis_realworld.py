@@ -274,3 +274,26 @@ def test_generated_row_at_lr0_then_back_on_the_old_curve_is_still_m10(tmp_path):
     _set_row_lr(run_dir, 150, 0.01)
     d = diagnose(read_run(run_dir))
     assert causes(d, 1) == ["scheduler-built-after-load"]
+
+
+# --- findings point at the jump ------------------------------------------------------------------------
+
+
+def test_generated_time_budget_finding_points_at_the_first_rise_not_the_drift(tmp_path):
+    """Generated time= run: the estimate grows from epoch 3 on (no rise), the LR first rises at epoch 12."""
+    estimates = [40, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 120, 120, 120, 120, 120, 120, 120, 120, 120]
+    sessions = [SessionPlan(k, k + 1, UL.with_(epochs=e), resumed=k > 0) for k, e in enumerate(estimates)]
+    run_dir = tmp_path / "exp"
+    write_generated_run(run_dir, get_profile("ultralytics-8.4"), sessions, config={"time": 0.5, "epochs": 120})
+    lines = (run_dir / "results.csv").read_text().splitlines()
+    fixed = [lines[0]] + [
+        f"{ln.split(',', 2)[0]},{10.0 * (k + 1):g},{ln.split(',', 2)[2]}" for k, ln in enumerate(lines[1:])
+    ]
+    (run_dir / "results.csv").write_text("\n".join(fixed) + "\n")
+    d = diagnose(read_run(run_dir))
+    f = only(d, "time-budget-reestimation")
+    lr = d.run.lr[:, d.reference_group]
+    assert all(lr[i] <= lr[i - 1] for i in range(3, 11)) and lr[11] > lr[10]  # the first rise is row 11
+    assert f.row == 11 and f.epoch == 12
+    grew = next(e for e in f.evidence if "first grew" in e)
+    assert "epoch 12" not in grew  # the estimate drifted earlier; the finding still points at the jump

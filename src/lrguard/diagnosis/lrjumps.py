@@ -580,8 +580,14 @@ def _time_budget(ctx: Context, stretches: list[Stretch], ups: list[int]) -> list
         implied = [(int(r), round(float(e))) for r, e in zip(rows, est, strict=True) if np.isfinite(e)]
     grew = next((implied[k][0] for k in range(1, len(implied)) if implied[k][1] > implied[k - 1][1]), None)
     distinct = [e for k, (_, e) in enumerate(implied) if k == 0 or e != implied[k - 1][1]]
-    candidates = [r for r in (grew, ups[0] if ups else None) if r is not None]
-    first = min(candidates) if candidates else (implied[0][0] if implied else stretches[0].first)
+    # The finding points at the jump: the first row whose LR rose; only a schedule that bends without
+    # ever rising is located where the estimate first grew.
+    if ups:
+        first = ups[0]
+    elif grew is not None:
+        first = grew
+    else:
+        first = implied[0][0] if implied else stretches[0].first
     evidence = [
         f"args.yaml: time={ctx.run.hyp.get('time')} h, epochs={ctx.run.config.get('epochs')}: the trainer "
         "re-plans the total epochs from the measured epoch time after every epoch and rebuilds the scheduler",
