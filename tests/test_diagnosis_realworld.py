@@ -6,15 +6,21 @@ real run was (NUL bytes from a crash, a stripped-checkpoint resume, appended one
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import causes, generated_diagnosis, warnings_or_worse
 from lrguard.diagnosis import diagnose
 from lrguard.diagnosis.restarts import previous_run_weights
+from lrguard.diagnosis.version import choose_profile
 from lrguard.frameworks import get_profile
 from lrguard.frameworks.infer import FileEvidence, candidate_profiles
 from lrguard.readers import read_run
 from lrguard.schedules import ScheduleSpec, SessionPlan
+from lrguard.schedules.curve import logged_lr
+from lrguard.schedules.fit import fit_nb_and_lr0
 from lrguard.testing.generated import write_generated_run
 
 V5 = ScheduleSpec(lr0=0.01, lrf=0.01, epochs=300, nb=100)
@@ -297,3 +303,72 @@ def test_generated_time_budget_finding_points_at_the_first_rise_not_the_drift(tm
     assert f.row == 11 and f.epoch == 12
     grew = next(e for e in f.evidence if "first grew" in e)
     assert "epoch 12" not in grew  # the estimate drifted earlier; the finding still points at the jump
+
+
+# --- appended runs: each fitted on its own, one finding for all ------------------------------------------
+
+
+def test_generated_many_one_epoch_runs_appended_are_one_finding_with_the_lines(tmp_path):
+    """Generated: 30 one-epoch runs appended to one results.csv (exist_ok=True, as in a notebook loop)."""
+    spec = UL.with_(epochs=1, nb=1, warmup_bias_lr=0.0)
+    d = generated_diagnosis(tmp_path / "train", "ultralytics-8.3", [SessionPlan(0, 1, spec)] * 30)
+    f = only(d, "appended-runs")
+    assert f.data["count"] == 29 and f.data["lines"] == list(range(3, 32))
+    assert "29 times" in f.title and "lines 3, 4, 5" in f.evidence[-1]
+    assert causes(d, 1) == ["appended-runs"]
+    assert causes(d).count("warmup") <= 2  # the first run's and one for all the appended runs
+
+
+def test_generated_appended_runs_with_zero_first_rows_are_fitted_each_on_its_own(tmp_path):
+    """Generated optimizer=auto runs (2 batches/epoch, 100-iteration floor: all-warmup runs) appended;
+    the first rows of the 1-batch run are 0, which must not make lr0 0 for the runs after it."""
+    prof = "ultralytics-8.3"
+    short = ScheduleSpec(lr0=0.0005, lrf=0.01, epochs=10, nb=2, warmup_bias_lr=0.0)
+    zero = ScheduleSpec(lr0=0.0005, lrf=0.01, epochs=1, nb=1, warmup_bias_lr=0.0)
+    long = ScheduleSpec(lr0=0.0005, lrf=0.01, epochs=100, nb=2, warmup_bias_lr=0.0)
+    d = generated_diagnosis(
+        tmp_path / "train",
+        prof,
+        [
+            SessionPlan(0, 1, zero),
+            SessionPlan(0, 10, short),
+            SessionPlan(0, 20, short.with_(epochs=20)),
+            SessionPlan(0, 98, long),
+        ],
+        config={"optimizer": "auto"},
+    )
+    assert causes(d, 1) == ["appended-runs"], [(f.cause.value, f.epoch, f.title) for f in d.findings]
+    specs = [lin.spec for lin in choose_profile(d.run)[1].lineages]
+    assert [s.epochs for s in specs[1:]] == [10, 20, 100]
+    assert all(s.lr0 == pytest.approx(0.0005, rel=1e-3) for s in specs[1:])
+    assert d.spec.lr0 == pytest.approx(0.0005, rel=1e-3) and d.spec.nb == 2
+
+
+# --- schedules.fit: nb and lr0 together ----------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    nb=st.integers(min_value=1, max_value=300),
+    lr0=st.floats(min_value=1e-5, max_value=0.02),
+    epochs=st.integers(min_value=20, max_value=500),
+    profile=st.sampled_from(["ultralytics-8.3", "ultralytics-8.4", "yolov5"]),
+)
+def test_fit_nb_and_lr0_recovers_a_generated_warmup(nb, lr0, epochs, profile):
+    prof = get_profile(profile)
+    spec = ScheduleSpec(lr0=lr0, lrf=0.01, epochs=epochs, nb=nb, warmup_bias_lr=0.0)
+    e = np.arange(min(epochs, 12))
+    rows = logged_lr(spec, prof, e)[:, prof.reference_group]
+    rows = np.array([float(f"{v:.6g}") for v in rows])  # the CSV's precision
+    got_nb, got_lr0, err = fit_nb_and_lr0(rows, e, spec.with_(nb=None, lr0=1.0), prof, prof.reference_group)
+    assert err < 1e-3
+    assert got_lr0 == pytest.approx(lr0, rel=1e-3)
+    # nb itself is determined only when warmup lasts beyond the first rows; the plan it gives matches either way
+    again = logged_lr(spec.with_(nb=got_nb, lr0=got_lr0), prof, e)[:, prof.reference_group]
+    np.testing.assert_allclose(again, rows, rtol=2e-3, atol=1e-12)
+
+
+def test_fit_nb_and_lr0_all_zero_rows_determine_nothing():
+    prof = get_profile("ultralytics-8.3")
+    spec = ScheduleSpec(lr0=1.0, lrf=0.01, epochs=1, warmup_bias_lr=0.0)
+    assert fit_nb_and_lr0(np.zeros(1), np.zeros(1), spec, prof, 1) == (None, None, float("inf"))

@@ -15,6 +15,7 @@ from lrguard.diagnosis.losses import (
     detect_nonfinite,
 )
 from lrguard.diagnosis.lrjumps import detect_lr_departures
+from lrguard.diagnosis.merge import merge_repeats
 from lrguard.diagnosis.optimizer import detect_auto_optimizer
 from lrguard.diagnosis.restarts import (
     detect_crash_remnants,
@@ -55,6 +56,7 @@ def _diagnose(run: Run) -> Diagnosis:
     findings += detect_loss_spikes(ctx, event_rows)
     findings += detect_close_mosaic(ctx)
     findings += detect_resume_prediction(ctx)
+    findings = merge_repeats(findings, ctx)
     findings.sort(key=lambda f: (f.row if f.row is not None else run.n_rows, -f.severity.rank))
     notes = list(run.notes) + ctx.notes
     if run.resume_check and run.resume_check.get("verdict") in ("seamless", "refuse"):
