@@ -13,10 +13,12 @@ from hypothesis import strategies as st
 
 from conftest import causes, generated_diagnosis, warnings_or_worse
 from lrguard.diagnosis import diagnose
+from lrguard.diagnosis.merge import merge_repeats
 from lrguard.diagnosis.restarts import previous_run_weights
 from lrguard.diagnosis.version import choose_profile
 from lrguard.frameworks import get_profile
 from lrguard.frameworks.infer import FileEvidence, candidate_profiles
+from lrguard.model import Cause, Finding, Severity
 from lrguard.readers import read_run
 from lrguard.schedules import ScheduleSpec, SessionPlan
 from lrguard.schedules.curve import logged_lr
@@ -372,3 +374,25 @@ def test_fit_nb_and_lr0_all_zero_rows_determine_nothing():
     prof = get_profile("ultralytics-8.3")
     spec = ScheduleSpec(lr0=1.0, lrf=0.01, epochs=1, warmup_bias_lr=0.0)
     assert fit_nb_and_lr0(np.zeros(1), np.zeros(1), spec, prof, 1) == (None, None, float("inf"))
+
+
+def test_repeats_of_a_mechanism_merge_per_session_and_appended_runs_per_file(tmp_path):
+    """Generated run of two sessions (a resume at 60) and an appended run: findings built by hand."""
+    run_dir = write_generated_run(
+        tmp_path / "exp",
+        get_profile("yolov5"),
+        [SessionPlan(0, 60, V5), SessionPlan(59, 100, V5, resumed=True), SessionPlan(0, 30, V5)],
+    )
+    ctx = choose_profile(read_run(run_dir))[1]
+    assert [s.start for s in ctx.sessions] == ["start", "rewind", "restart"]
+
+    def at(cause, row):
+        return Finding(cause=cause, severity=Severity.WARNING, epoch=int(ctx.run.epochs[row]), row=row, title="t")
+
+    found = [at(Cause.LR_OFF_PLAN, r) for r in (10, 20, 70, 80)] + [at(Cause.APPENDED_RUNS, 101)]
+    found += [at(Cause.APPENDED_RUNS, 120)]
+    merged = merge_repeats(found, ctx)
+    off = [f for f in merged if f.cause is Cause.LR_OFF_PLAN]
+    assert [(f.row, f.data["count"], f.data["lines"]) for f in off] == [(10, 2, [12, 22]), (70, 2, [72, 82])]
+    (app,) = [f for f in merged if f.cause is Cause.APPENDED_RUNS]
+    assert app.data["count"] == 2 and app.data["lines"] == [103, 122] and "2 times in the file" in app.title
