@@ -19,6 +19,12 @@ from lrguard.errors import LrguardError
 from lrguard.model import Cause, Finding, Framework, Severity
 
 
+def _peak(values: np.ndarray) -> float:
+    """Largest finite value (NaN when there is none)."""
+    finite = values[np.isfinite(values)]
+    return float(finite.max()) if finite.size else float("nan")
+
+
 def _bias_col(ctx: Context) -> int:
     b = ctx.profile.bias_group
     return b if b < ctx.run.n_groups else 0
@@ -246,7 +252,11 @@ def detect_restart_from_weights(ctx: Context) -> list[Finding]:
         "new optimizer (no momentum buffers), epoch counter from 0, EMA restarted, warmup again",
         f"a previous run's weights: {why}",
         f"this run starts at {run.lr_columns[b]} {run.lr[i, b]:.6g} / {run.lr_columns[ctx.ref]} {run.lr[i, ctx.ref]:.6g} "
-        f"and rises to lr0 {ctx.spec.lr0:.6g}",
+        + (
+            f"and rises to {top:.6g} (lr0 {ctx.spec.lr0:.6g})"
+            if (top := _peak(run.lr[i : first.last_row + 1, ctx.ref])) > run.lr[i, ctx.ref]
+            else "and does not rise (the logged LR stays there)"
+        ),
     ]
     data: dict = {"weights": weights}
     lr_prev = None
