@@ -2,14 +2,16 @@
 
 The reader lists the profiles the files allow (:mod:`lrguard.frameworks.infer`). When more than one is
 left, each is tried: the plan is rebuilt under its rules (warmup floor or none, one-epoch logging lag or
-none, bias group position, epoch base) and compared with every logged row. The candidate that explains
-the most rows wins; on a tie the more likely one (listed first) stays. A long warmup produced by the
+none, bias group position, epoch base) and compared with every logged row. A less likely candidate
+(listed later) replaces a likelier one only when it explains clearly more rows (:data:`MIN_MARGIN_ROWS`,
+:data:`MARGIN_SHARE`); otherwise the likelier one stays. A long warmup produced by the
 100-iteration floor on a small dataset is then explained by the versions that have the floor, instead
 of reading as a string of edits under the versions that do not.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -17,6 +19,10 @@ import numpy as np
 
 from lrguard.diagnosis.context import Context, build_context
 from lrguard.model import Run
+
+# How many more rows a less likely candidate must explain to be chosen instead (the larger of the two).
+MIN_MARGIN_ROWS = 3
+MARGIN_SHARE = 0.02
 
 
 @dataclass
@@ -46,7 +52,10 @@ class VersionChoice:
         why = "; ".join(self.evidence) if self.evidence else "nothing records the version"
         if len(self.tested) > 1:
             scores = ", ".join(f"{t['profile']} {t['rows_explained']}/{t['rows']}" for t in self.tested)
-            why += f"; rows explained when tested against the log: {scores}"
+            why += (
+                f"; rows explained when tested against the log: {scores} (a less likely version must explain "
+                "clearly more rows to be chosen)"
+            )
         return f"{head} (inferred: {why})"
 
     def to_json(self) -> dict[str, Any]:
@@ -83,15 +92,22 @@ def choose_profile(run: Run) -> tuple[VersionChoice, Context]:
         ctx = build_context(run)
         prof = ctx.profile
         return VersionChoice(prof.name, prof.label, recorded, list(run.profile_evidence)), ctx
-    tried: list[tuple[int, int, Context]] = []
-    for k, name in enumerate(names):
+    n = int(np.sum(np.isfinite(run.lr).any(axis=1)))
+    margin = max(MIN_MARGIN_ROWS, math.ceil(MARGIN_SHARE * n))
+    tried: list[tuple[int, Context]] = []
+    best_score, best = -1, None
+    for name in names:
         ctx = build_context(replace(run, profile_name=name))
-        tried.append((rows_explained(ctx), -k, ctx))
-    best = max(tried, key=lambda t: (t[0], t[1]))[2]
+        score = rows_explained(ctx)
+        tried.append((score, ctx))
+        # A less likely candidate must explain clearly more rows: an edited configuration leaves most
+        # rows unexplained under every candidate, and a row or two of difference is chance.
+        if best is None or score >= best_score + margin:
+            best_score, best = score, ctx
+    assert best is not None
     run.profile_name = best.profile.name
     best.run = run
-    n = int(np.sum(np.isfinite(run.lr).any(axis=1)))
-    tested = [{"profile": c.profile.name, "rows_explained": e, "rows": n} for e, _, c in tried]
+    tested = [{"profile": c.profile.name, "rows_explained": e, "rows": n} for e, c in tried]
     return VersionChoice(best.profile.name, best.profile.label, False, list(run.profile_evidence), tested), best
 
 
