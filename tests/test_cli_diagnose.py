@@ -133,6 +133,31 @@ def test_json_several_paths_is_an_array(tmp_path, capsys):
         check_contract(o)
 
 
+def test_several_runs_one_unreadable_gets_its_own_error_and_the_others_are_diagnosed(tmp_path, capsys):
+    a, b = clean_run(tmp_path), seed_run(tmp_path)
+    (tmp_path / "bad").mkdir()
+    bad, named = bad_runs(tmp_path / "bad")["garbage-csv"]
+    code, out, err = run_cli(capsys, "--json", str(a), str(bad), str(b))
+    assert code == 2  # the worst of all: an unreadable run (2) beats findings (1)
+    arr = json.loads(out)
+    assert [o["run"] for o in arr] == [str(a), str(bad), str(b)]
+    assert set(arr[1]) == {"lrguard_version", "run", "error"} and str(named) in arr[1]["error"]
+    check_contract(arr[0])
+    check_contract(arr[2])
+    assert any(f["cause"] == "epochs-changed-on-resume" for f in arr[2]["findings"])
+    assert err.count("\n") == 1 and err.startswith("lrguard: ") and str(named) in err
+
+
+def test_several_runs_one_unreadable_terminal_report_shows_the_others(tmp_path, capsys):
+    a = clean_run(tmp_path)
+    missing = tmp_path / "nothing-here"
+    missing.mkdir()
+    code, out, err = run_cli(capsys, "--fail-on", "never", str(missing), str(a))
+    assert code == 2
+    assert str(a) in out and "OK" in out
+    assert str(missing) in err and "Traceback" not in err
+
+
 def test_json_with_nan_is_valid_json(tmp_path, capsys):
     code, out, _ = run_cli(capsys, "--json", str(nan_run(tmp_path)))
     assert code == 1
@@ -181,11 +206,11 @@ def bad_runs(root: Path) -> dict[str, tuple[Path, Path]]:
     g.mkdir()
     (g / "results.csv").write_bytes(b"\x00\x01garbage\xff" * 50)
     out["garbage-csv"] = (g, g / "results.csv")
-    t = clean_run(root, "truncated")
+    t = clean_run(root, "extrafield")
     text = (t / "results.csv").read_text().splitlines()
-    text[20] = text[20][:30]  # a complete line cut short in the middle of the file
+    text[20] = text[20] + ",0.5"  # a complete line with one field more than the header
     (t / "results.csv").write_text("\n".join(text) + "\n")
-    out["truncated-csv"] = (t, t / "results.csv")
+    out["extra-field-csv"] = (t, t / "results.csv")
     e = root / "empty"
     e.mkdir()
     (e / "notes.txt").write_text("hello")
@@ -207,7 +232,7 @@ def bad_runs(root: Path) -> dict[str, tuple[Path, Path]]:
 
 
 @pytest.mark.parametrize(
-    "name", ["garbage-csv", "truncated-csv", "not-a-run", "bad-yaml", "csv-is-dir", "pt-file", "header-only"]
+    "name", ["garbage-csv", "extra-field-csv", "not-a-run", "bad-yaml", "csv-is-dir", "pt-file", "header-only"]
 )
 def test_bad_input_is_one_line_exit_2(tmp_path, capsys, name):
     path, named = bad_runs(tmp_path)[name]
@@ -219,9 +244,23 @@ def test_bad_input_is_one_line_exit_2(tmp_path, capsys, name):
     assert "Traceback" not in err
 
 
+def test_row_cut_short_by_a_crash_is_read_not_refused(tmp_path, capsys):
+    """A torn row in the middle (a crash mid-write, then a resume) is a crash remnant: reported, not refused."""
+    t = clean_run(tmp_path, "torn")
+    text = (t / "results.csv").read_text().splitlines()
+    text[20] = text[20][:30]
+    (t / "results.csv").write_text("\n".join(text) + "\n")
+    code, out, err = run_cli(capsys, "--json", "--fail-on", "never", str(t))
+    assert code == 0 and err == ""
+    report = json.loads(out)
+    (note,) = [f for f in report["findings"] if f["cause"] == "crash-remnant"]
+    assert note["severity"] == "info" and note["data"]["line"] == 21
+    assert any("crash remnant" in n and "byte" in n for n in report["notes"])
+
+
 def test_bad_input_in_a_subprocess_has_no_traceback(tmp_path):
     paths = bad_runs(tmp_path)
-    for name in ("garbage-csv", "truncated-csv", "bad-yaml", "csv-is-dir"):
+    for name in ("garbage-csv", "extra-field-csv", "bad-yaml", "csv-is-dir"):
         path, named = paths[name]
         proc = subprocess.run(
             [sys.executable, "-m", "lrguard", "diagnose", str(path)],

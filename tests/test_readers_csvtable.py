@@ -177,3 +177,89 @@ def test_both_styles_parse_back_to_the_same_values(tmp_path, data):
         np.testing.assert_allclose(t5.column(name), expected[:, j], rtol=1e-4 + 1e-12, atol=1e-300)
         np.testing.assert_allclose(tu.column(name), expected[:, j], rtol=1e-5 + 1e-12, atol=1e-300)
         np.testing.assert_allclose(t5.column(name), tu.column(name), rtol=2e-4, atol=1e-300)
+
+
+# --- crash remnants (generated text) ------------------------------------------------------------------
+
+
+def _v5_rows(n: int) -> list[list[float]]:
+    return [[e, 0.1, 0.05, 0.02, 0.5, 0.4, 0.3, 0.2, 0.09, 0.04, 0.01, 0.01, 0.01 - e * 1e-5, 0.01] for e in range(n)]
+
+
+def test_nul_block_between_rows_is_a_crash_remnant_with_its_byte_offset(tmp_path):
+    text = v5_text(_v5_rows(6)).encode()
+    lines = text.split(b"\n")
+    cut = len(b"\n".join(lines[:4])) + 1  # start of line 5 (epoch 3)
+    data = text[:cut] + b"\x00" * 50 + text[cut:]
+    table, notes, _ = parse_results_csv(write(tmp_path, data))
+    assert len(table) == 6
+    (r,) = table.remnants
+    assert (r.line, r.byte_offset, r.nul_bytes, r.torn_chars, r.next_row) == (5, cut, 50, 0, 3)
+    assert any(f"byte {cut}" in n and "crash" in n for n in notes)
+
+
+def test_nul_block_after_a_partly_written_row_drops_that_row(tmp_path):
+    text = "epoch,x/lr0,x/lr1\n0,0.07,0.003\n1,0.04,0.006\n2,0.0" + "\x00" * 10 + "1,0.04,0.0061\n2,0.01,0.009\n"
+    table, _, _ = parse_results_csv(write(tmp_path, text.encode()))
+    np.testing.assert_array_equal(table.column("epoch"), [0, 1, 1, 2])
+    np.testing.assert_array_equal(table.line_numbers, [2, 3, 4, 5])
+    (r,) = table.remnants
+    assert r.nul_bytes == 10 and r.torn_chars == len("2,0.0") and r.next_row == 2
+    assert r.byte_offset == text.index("\x00")
+
+
+def test_torn_row_without_nul_is_a_remnant_not_an_error(tmp_path):
+    text = "epoch,x/lr0,x/lr1\n0,0.07,0.003\n1,0.0\n1,0.04,0.006\n2,0.01,0.009\n"
+    table, notes, _ = parse_results_csv(write(tmp_path, text))
+    np.testing.assert_array_equal(table.column("epoch"), [0, 1, 2])
+    (r,) = table.remnants
+    assert (r.line, r.nul_bytes, r.torn_chars, r.next_row) == (3, 0, 5, 1)
+    assert any("partly written row" in n for n in notes)
+    assert r.byte_offset == text.index("1,0.0\n")
+
+
+def test_nul_bytes_at_the_end_are_a_remnant_with_no_next_row(tmp_path):
+    table, notes, _ = parse_results_csv(write(tmp_path, b"epoch,x/lr0\n0,0.07\n1,0.04\n" + b"\x00" * 7))
+    assert len(table) == 2
+    (r,) = table.remnants
+    assert r.next_row is None and r.nul_bytes == 7 and r.byte_offset == len(b"epoch,x/lr0\n0,0.07\n1,0.04\n")
+    assert not any("incomplete" in n for n in notes)
+
+
+def test_many_short_rows_are_still_garbage(tmp_path):
+    msg = one_line_error(write(tmp_path, "epoch,x/lr0,x/lr1\n" + "0,1\n" * 10 + "1,0.1,0.2\n"))
+    assert "line 2" in msg and "2 fields" in msg
+
+
+def test_nul_bytes_in_the_header_line_are_binary(tmp_path):
+    assert "binary" in one_line_error(write(tmp_path, b"epo\x00ch,x/lr0\n0,0.07\n"))
+
+
+@settings(max_examples=80, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(
+    n_rows=st.integers(min_value=1, max_value=20),
+    cuts=st.lists(
+        st.tuples(st.floats(min_value=0.0, max_value=1.0), st.integers(min_value=0, max_value=300), st.booleans()),
+        min_size=1,
+        max_size=4,
+    ),
+    padded=st.booleans(),
+)
+def test_nul_bytes_and_torn_rows_at_random_offsets_never_raise(tmp_path, n_rows, cuts, padded):
+    """Generated: NUL runs inserted, or rows cut short, anywhere after the header of a valid file."""
+    rows = _v5_rows(n_rows)
+    text = (v5_text(rows) if padded else ul_text(rows, V5_HEADER)).encode()
+    body_start = text.index(b"\n") + 1
+    for where, n_nul, tear in sorted(cuts, reverse=True):
+        at = body_start + int(where * (len(text) - body_start))
+        if tear:  # the row is cut at `at` and a NUL block follows (a crash mid-write), or nothing (n_nul = 0)
+            end = text.find(b"\n", at)
+            end = len(text) - 1 if end < 0 else end
+            text = text[:at] + b"\x00" * n_nul + text[end + 1 :] if n_nul else text[:at] + b"\n" + text[end + 1 :]
+        else:
+            text = text[:at] + b"\x00" * n_nul + text[at:]
+    table, notes, _ = parse_results_csv(write(tmp_path, text))
+    assert len(table) <= n_rows + len(cuts)
+    assert all(r.byte_offset < len(text) for r in table.remnants)
+    assert sum("crash remnant" in n for n in notes) == len(table.remnants)
+    assert all(np.isfinite(table.column("epoch")))

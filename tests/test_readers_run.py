@@ -50,7 +50,7 @@ def test_generated_yolov5_current(tmp_path):
 def test_generated_yolov5_v61_detected_by_bias_in_x_lr2(tmp_path):
     run = read_run(gen(tmp_path, "yolov5-v6.1"))
     assert run.profile_name == "yolov5-v6.1"
-    assert any("x/lr2" in n for n in run.notes)
+    assert any("x/lr2" in n for n in run.profile_evidence)
 
 
 def test_generated_yolov5_linear_lr_option_means_v6_0(tmp_path):
@@ -75,7 +75,7 @@ def test_generated_ultralytics_without_time_column_is_pre_83(tmp_path):
     drop_column(d / "results.csv", "time")
     run = read_run(d)
     assert run.profile_name == "ultralytics-8.3" and run.time is None
-    assert any("no 'time' column" in n for n in run.notes)
+    assert any("no 'time' column" in n for n in run.profile_evidence)
 
 
 def test_generated_musgd_eight_columns(tmp_path):

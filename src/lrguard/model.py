@@ -56,6 +56,8 @@ class Cause(StrEnum):
     LOSS_SPIKE = "loss-spike"
     CLOSE_MOSAIC = "close-mosaic"
     LR_OFF_PLAN = "lr-off-plan"
+    RESUME_WITHOUT_OPTIMIZER_STATE = "resume-without-optimizer-state"
+    CRASH_REMNANT = "crash-remnant"
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,39 @@ class CheckpointFacts:
         return self.epoch == -1 or (self.epoch is None and not self.has_optimizer)
 
 
+@dataclass(frozen=True)
+class CrashRemnant:
+    """What a crash left inside results.csv: NUL bytes and/or a partly written (torn) row.
+
+    A process killed while the file system had allocated, but not yet written, the file's last
+    block leaves NUL bytes; a process killed mid-write leaves a row with fewer fields than the
+    header. The next training process then appends after them, so a remnant marks a session
+    boundary.
+
+    Attributes:
+        line: 1-based line of the file that holds the remnant.
+        byte_offset: Offset in the file of the first NUL byte, or of the torn row when there is none.
+        nul_bytes: Number of NUL bytes on that line.
+        torn_chars: Characters of a partly written row that were dropped (0 when none).
+        next_row: Data-row index of the first complete row after the remnant (``None`` at the end).
+    """
+
+    line: int
+    byte_offset: int
+    nul_bytes: int
+    torn_chars: int
+    next_row: int | None
+
+    def describe(self) -> str:
+        """One line for the report."""
+        what = []
+        if self.nul_bytes:
+            what.append(f"{self.nul_bytes} NUL bytes")
+        if self.torn_chars:
+            what.append(f"a partly written row ({self.torn_chars} characters)")
+        return f"{' and '.join(what)} at byte {self.byte_offset} (line {self.line})"
+
+
 @dataclass
 class Table:
     """A parsed results.csv: column names (stripped) and one float array per column.
@@ -106,6 +141,9 @@ class Table:
         values: Column name -> float64 array (NaN where a cell is empty or not a number).
         line_numbers: 1-based line number in the file of every data row.
         missing: Column name -> True where the cell was empty (as opposed to a literal nan/inf).
+        remnants: What crashes left in the file (NUL bytes, torn rows), in file order.
+        padded: The header cells are space padded (fixed-width formatting, as YOLOv5 and
+            Ultralytics <= 8.2 write them).
     """
 
     path: Path
@@ -113,6 +151,8 @@ class Table:
     values: dict[str, np.ndarray]
     line_numbers: np.ndarray
     missing: dict[str, np.ndarray] = field(default_factory=dict)
+    remnants: list[CrashRemnant] = field(default_factory=list)
+    padded: bool = False
 
     def __len__(self) -> int:
         return int(self.line_numbers.shape[0])
@@ -145,7 +185,14 @@ class Run:
         resume_check: What ``--resume`` / ``resume=True`` from ``weights/last.pt`` would do to the LR
             (the checkpoint inspector's verdict as plain values), when that file was read.
         session_starts: Row indices where a new training process started, from evidence other
-            than the LR (TensorBoard event files, the ``time`` column); row 0 is implied.
+            than the LR (TensorBoard event files, the ``time`` column, a crash remnant); row 0 is implied.
+        session_reasons: Why a row in ``session_starts`` starts a session, where the reader knows.
+        profile_candidates: Profiles the files leave when nothing records the version, most likely
+            first; the diagnosis tests them against the rows and sets ``profile_name`` to the one
+            that explains them (a single entry when the version is known or forced).
+        profile_evidence: Why those candidates (one line per fact).
+        profile_recorded: True when a checkpoint, ``--framework-version`` or ``--profile`` named the
+            version (no inference).
         notes: Things the reader noticed (a partly written last line, missing optional files).
         files: What was read, by role (``results``, ``opt``, ``hyp``, ``args``, ...).
     """
@@ -166,6 +213,10 @@ class Run:
     checkpoints: list[CheckpointFacts] = field(default_factory=list)
     resume_check: dict[str, Any] | None = None
     session_starts: list[int] = field(default_factory=list)
+    session_reasons: dict[int, str] = field(default_factory=dict)
+    profile_candidates: list[str] = field(default_factory=list)
+    profile_evidence: list[str] = field(default_factory=list)
+    profile_recorded: bool = False
     notes: list[str] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lrguard.cli.main import EXIT_FINDINGS, EXIT_OK
-from lrguard.errors import InputError
+from lrguard.cli.main import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK
+from lrguard.errors import InputError, LrguardError
 
 FAIL_ON = ("info", "warning", "error", "never")
 
@@ -29,8 +29,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(
             "exit codes: 0 no finding at or above --fail-on, 1 some finding at or above it, 2 bad input.\n"
-            "profiles: yolov5, yolov5-v6.1, yolov5-v6.0, yolov5-master-2022-04, ultralytics-8.4, "
-            "ultralytics-8.4-musgd,\n  ultralytics-8.4.0, ultralytics-8.3, ultralytics-8.1-early, ultralytics-8.0"
+            "with several runs, a run that cannot be read gets its own error (a line on stderr; with --json an\n"
+            "  entry {run, error}) and the others are still diagnosed; the exit code is the worst of all runs\n"
+            "  (2 for an unreadable run beats 1 for findings).\n"
+            "profiles: yolov5, yolov5-v6.1, yolov5-master-2022-03, yolov5-v6.0, yolov5-master-2022-04, ultralytics-8.4, "
+            "ultralytics-8.4-musgd,\n  ultralytics-8.4.0, ultralytics-8.3, ultralytics-8.1-early, ultralytics-8.0, "
+            "ultralytics-8.0-0based"
         ),
     )
     p.add_argument(
@@ -83,27 +87,43 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(args.html, "the HTML report is not available in this version") from None
     picked: list[str] = []
     paths = args.paths or [_default_run(picked)]
-    results = []
+    entries: list = []  # a Diagnosis, or (path, LrguardError) for a run that could not be read
     for path in paths:
-        run_ = read_run(
-            path, profile=args.profile, framework_version=args.framework_version, checkpoints=not args.no_checkpoints
-        )
+        try:
+            run_ = read_run(
+                path,
+                profile=args.profile,
+                framework_version=args.framework_version,
+                checkpoints=not args.no_checkpoints,
+            )
+        except LrguardError as exc:
+            if len(paths) == 1:
+                raise  # one run: the one-line error and exit 2 of every command
+            entries.append((path, exc))
+            continue
         if args.json:  # the terminal report has it on stderr, before the findings
             run_.notes[:0] = picked
-        results.append(diagnose(run_))
+        entries.append(diagnose(run_))
+    results = [e for e in entries if not isinstance(e, tuple)]
+    errors = [e for e in entries if isinstance(e, tuple)]
+    for _, exc in errors:
+        print(f"lrguard: {exc.one_line()}", file=sys.stderr)
     if args.json:
-        from lrguard.reports.jsonreport import render_json
+        from lrguard.reports.jsonreport import error_dict, render_json
 
-        sys.stdout.write(render_json(results) + "\n")
+        items = [error_dict(str(e[0]), e[1].one_line()) if isinstance(e, tuple) else e for e in entries]
+        sys.stdout.write(render_json(items) + "\n")
     else:
         from lrguard.reports.terminal import render_terminal
 
         for d in results:
             render_terminal(d, verbose=args.verbose)
-    if write_html is not None:
+    if write_html is not None and results:
         write_html(results, args.html)
-    if getattr(args, "png", None):
+    if getattr(args, "png", None) and results:
         from lrguard.reports.png import write_png
 
         write_png(results, args.png)
+    if errors:
+        return EXIT_BAD_INPUT
     return EXIT_FINDINGS if any(d.failing(threshold) for d in results) else EXIT_OK

@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from lrguard.diagnosis.context import build_context
 from lrguard.diagnosis.losses import (
     detect_close_mosaic,
     detect_loss_spikes,
     detect_nonfinite,
 )
 from lrguard.diagnosis.lrjumps import detect_lr_departures
+from lrguard.diagnosis.merge import merge_repeats
 from lrguard.diagnosis.optimizer import detect_auto_optimizer
 from lrguard.diagnosis.restarts import (
+    detect_crash_remnants,
     detect_restart_from_weights,
     detect_restarts_and_rewinds,
     detect_resume_prediction,
 )
 from lrguard.diagnosis.result import Diagnosis
+from lrguard.diagnosis.version import choose_profile
 from lrguard.diagnosis.warmup import detect_warmup, detect_wrong_bias_group
 from lrguard.model import Finding, Run, Severity
 
@@ -39,11 +41,12 @@ def diagnose(run: Run) -> Diagnosis:
 
 
 def _diagnose(run: Run) -> Diagnosis:
-    ctx = build_context(run)
+    version, ctx = choose_profile(run)
     findings: list[Finding] = []
     findings += detect_warmup(ctx)
     findings += detect_wrong_bias_group(ctx)
     findings += detect_auto_optimizer(ctx)
+    findings += detect_crash_remnants(ctx)
     findings += detect_restarts_and_rewinds(ctx)
     findings += detect_restart_from_weights(ctx)
     lr_findings = detect_lr_departures(ctx)
@@ -53,6 +56,7 @@ def _diagnose(run: Run) -> Diagnosis:
     findings += detect_loss_spikes(ctx, event_rows)
     findings += detect_close_mosaic(ctx)
     findings += detect_resume_prediction(ctx)
+    findings = merge_repeats(findings, ctx)
     findings.sort(key=lambda f: (f.row if f.row is not None else run.n_rows, -f.severity.rank))
     notes = list(run.notes) + ctx.notes
     if run.resume_check and run.resume_check.get("verdict") in ("seamless", "refuse"):
@@ -74,6 +78,7 @@ def _diagnose(run: Run) -> Diagnosis:
         planned=ctx.planned,
         reference_group=ctx.ref,
         notes=notes,
+        version=version.to_json(),
     )
 
 

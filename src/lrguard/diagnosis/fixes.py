@@ -151,6 +151,17 @@ def wrong_bias_group(run: Run) -> str:
     )
 
 
+def resume_without_optimizer_state(run: Run, lr_now: float, lr_end: float, epochs_more: int) -> str:
+    """Fix for a resume from a checkpoint that carried no optimizer state."""
+    where = "`python train.py --resume`" if run.framework is Framework.YOLOV5 else "`yolo train resume`"
+    return (
+        f"{where} needs a checkpoint with its optimizer state (the last.pt of an unfinished run); the trainer strips "
+        "the optimizer from last.pt/best.pt when a run finishes, so a finished run cannot be resumed: the resume "
+        "restarted at lr0 with empty momentum buffers. To train a finished run longer, "
+        + continuation(run, lr_now, lr_end, epochs_more)
+    )
+
+
 def scheduler_after_load(run: Run) -> str:
     """Fix for the pre-2020 YOLOv5 resume order bug."""
     return "update YOLOv5 (the scheduler is built before the optimizer is restored since v3.0, PR #565)"

@@ -110,7 +110,12 @@ def _stretches(ctx: Context) -> tuple[list[Stretch], list[int], list[int]]:
     are found with array operations; only those are examined one by one.
     """
     obs = ctx.obs
-    rows = np.nonzero(~ctx.in_warmup & np.isfinite(obs))[0]
+    keep = ~ctx.in_warmup & np.isfinite(obs)
+    if ctx.row_range is not None:
+        lo, hi = ctx.row_range
+        keep[:lo] = False
+        keep[hi + 1 :] = False
+    rows = np.nonzero(keep)[0]
     if rows.size == 0:
         return [], [], []
     prev, cur = rows[:-1], rows[1:]
@@ -220,7 +225,20 @@ def _finding(
 
 
 def detect_lr_departures(ctx: Context) -> list[Finding]:
-    """Explain every upward step of the reference LR after warmup (see module docstring)."""
+    """Explain every upward step of the reference LR after warmup (see module docstring).
+
+    Every training run in the file (appended runs included) is examined against its own schedule.
+    """
+    findings: list[Finding] = []
+    for k in range(len(ctx.lineages)):
+        findings.extend(_departures(ctx.for_lineage(k)))
+    if not ctx.lineages:
+        findings.extend(_departures(ctx))
+    findings.extend(_resume_blips(ctx))
+    return findings
+
+
+def _departures(ctx: Context) -> list[Finding]:
     stretches, ups, downs = _stretches(ctx)
     if not stretches:
         return []
@@ -263,6 +281,38 @@ def detect_lr_departures(ctx: Context) -> list[Finding]:
             "planned_lr": float(ctx.planned[i, ctx.ref]),
             "resume_epoch": s_epoch,
         }
+
+        # A resume whose optimizer state was not restored: the first resumed row sits at lr0 (a
+        # fresh optimizer), then the curve of the new settings; M10 below is the same row at lr0
+        # followed by the old curve with the old settings.
+        nostate = None if down else _without_optimizer_state(ctx, i, cur, prev, base)
+        if nostate is not None:
+            e_old, e_after, curve, lines = nostate
+            evidence = [head, *lines]  # row i itself is the first resumed epoch: no restored LR on it
+            data.update(
+                {
+                    "resume_epoch": _epoch(ctx, i),
+                    "lr0": base,
+                    "implied_epochs_before": e_old,
+                    "implied_epochs_after": e_after,
+                }
+            )
+            findings.append(
+                _finding(
+                    ctx,
+                    Cause.RESUME_WITHOUT_OPTIMIZER_STATE,
+                    i,
+                    f"resumed at epoch {_epoch(ctx, i)} without the optimizer state: the first resumed epoch ran at "
+                    f"lr0 {base:.6g}, then the schedule of the new settings",
+                    evidence + _checkpoint_lines(ctx),
+                    fixes.resume_without_optimizer_state(
+                        ctx.run, lr_b, _lr_end_target(ctx), max((e_after or n_cfg) - int(ctx.epoch_index[i]), 1)
+                    ),
+                    data,
+                )
+            )
+            explained = (i, curve)
+            continue
 
         # M10: one row at lr0, then straight back to the old curve.
         nxt = i + 1
@@ -378,8 +428,50 @@ def detect_lr_departures(ctx: Context) -> list[Finding]:
                 data,
             )
         )
-    findings.extend(_resume_blips(ctx))
     return findings
+
+
+def _without_optimizer_state(
+    ctx: Context, i: int, cur: Stretch, prev: Stretch | None, base: float
+) -> tuple[int | None, int | None, np.ndarray, list[str]] | None:
+    """Whether the up-step at row ``i`` is a resume with a fresh optimizer.
+
+    Returns ``(E before, E after, predicted curve, evidence)``, or ``None``.
+
+    Row ``i`` must sit at ``lr0`` (the LR a freshly built optimizer starts with), the rows before it
+    well below, and the rows after it must follow one schedule below ``lr0`` that is not the one the
+    rows before followed (that case, the old curve resumed, is M10).
+    """
+    obs = ctx.obs
+    if prev is None or i < 1 or cur.rows.size < 2 or not ctx.close(float(obs[i]), base, 3 * ctx.tol):
+        return None
+    if ctx.spec.epochs < int(ctx.epoch_index[i]):
+        return None  # epochs below the epoch reached: the fine-tune extension (M4) rebuilt the schedule
+    if not obs[i - 1] < base * (1 - 10 * ctx.tol):
+        return None
+    after = cur.rows[1:]
+    if not np.all(obs[after] < base * (1 - ctx.tol)):
+        return None
+    fit = _fit_stretch(ctx, after)
+    spec = ctx.spec
+    if _ok(fit.cfg_err, ctx):
+        e_after, curve = spec.epochs, _curve(ctx, spec, base)
+        follows = f"the plan of {_config_name(ctx)} (epochs: {spec.epochs})"
+    elif _ok(fit.epochs_err, ctx) and fit.epochs_fit is not None:
+        e_after, curve = fit.epochs_fit, _curve(ctx, spec.with_(epochs=fit.epochs_fit), base)
+        follows = f"a schedule over {fit.epochs_fit} epochs with lr0 {base:.6g}"
+    else:
+        return None
+    old = prev.epochs_fit if _ok(prev.epochs_err, ctx) else (spec.epochs if _ok(prev.cfg_err, ctx) else None)
+    if old is not None and old == e_after:
+        return None  # the old curve goes on: not a change of settings
+    lines = [
+        f"{_col(ctx)} {obs[i]:.6g} on the first resumed row is lr0 itself: the optimizer was built fresh from the "
+        "hyperparameters, not restored from the checkpoint (a stripped or optimizer-less checkpoint)",
+        f"from the next row the LR follows {follows}"
+        + (f"; before the resume it followed {old} epochs" if old is not None else ""),
+    ]
+    return old, e_after, curve, lines
 
 
 def _curve(ctx: Context, spec: ScheduleSpec, base: float) -> np.ndarray:
@@ -432,7 +524,7 @@ def _lf_x(ctx: Context, rows: np.ndarray) -> np.ndarray:
 
 def _rows_following(ctx: Context, i: int, pred_fn) -> np.ndarray:
     """Rows ``i, i+1, ...`` of the same lineage whose reference LR matches ``pred_fn(rows)``."""
-    end = ctx.run.n_rows - 1
+    end = ctx.run.n_rows - 1 if ctx.row_range is None else ctx.row_range[1]
     for s in ctx.sessions:
         if s.first_row > i and s.start in ("restart", "rewind"):
             end = s.first_row - 1
@@ -488,8 +580,14 @@ def _time_budget(ctx: Context, stretches: list[Stretch], ups: list[int]) -> list
         implied = [(int(r), round(float(e))) for r, e in zip(rows, est, strict=True) if np.isfinite(e)]
     grew = next((implied[k][0] for k in range(1, len(implied)) if implied[k][1] > implied[k - 1][1]), None)
     distinct = [e for k, (_, e) in enumerate(implied) if k == 0 or e != implied[k - 1][1]]
-    candidates = [r for r in (grew, ups[0] if ups else None) if r is not None]
-    first = min(candidates) if candidates else (implied[0][0] if implied else stretches[0].first)
+    # The finding points at the jump: the first row whose LR rose; only a schedule that bends without
+    # ever rising is located where the estimate first grew.
+    if ups:
+        first = ups[0]
+    elif grew is not None:
+        first = grew
+    else:
+        first = implied[0][0] if implied else stretches[0].first
     evidence = [
         f"args.yaml: time={ctx.run.hyp.get('time')} h, epochs={ctx.run.config.get('epochs')}: the trainer "
         "re-plans the total epochs from the measured epoch time after every epoch and rebuilds the scheduler",

@@ -1,12 +1,13 @@
 """Runs that start over.
 
-Appended runs (M14), resumes from older checkpoints (M5), and new runs started from a previous
-run's weights with a fresh schedule (M2).
+Appended runs (M14), resumes from older checkpoints (M5), new runs started from a previous run's
+weights with a fresh schedule (M2), and what a crash left in results.csv between two sessions.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import re
+from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
 import numpy as np
 
@@ -16,6 +17,12 @@ from lrguard.diagnosis.context import Context
 from lrguard.diagnosis.losses import loss_effect
 from lrguard.errors import LrguardError
 from lrguard.model import Cause, Finding, Framework, Severity
+
+
+def _peak(values: np.ndarray) -> float:
+    """Largest finite value (NaN when there is none)."""
+    finite = values[np.isfinite(values)]
+    return float(finite.max()) if finite.size else float("nan")
 
 
 def _bias_col(ctx: Context) -> int:
@@ -111,44 +118,130 @@ def detect_restarts_and_rewinds(ctx: Context) -> list[Finding]:
     return out
 
 
-def _weights_source(ctx: Context) -> str | None:
+def detect_crash_remnants(ctx: Context) -> list[Finding]:
+    """Info: NUL bytes or a torn row in results.csv, the trace of a process that died mid-write."""
+    run = ctx.run
+    out: list[Finding] = []
+    for r in run.table.remnants:
+        row = r.next_row if r.next_row is not None else run.n_rows - 1
+        after = (
+            f"the next row (line {int(run.table.line_numbers[r.next_row])}, epoch {int(run.epochs[r.next_row])}) "
+            "was written by a new training process: a session boundary"
+            if r.next_row is not None
+            else "no row follows: the run stopped there"
+        )
+        out.append(
+            Finding(
+                cause=Cause.CRASH_REMNANT,
+                severity=Severity.INFO,
+                epoch=int(run.epochs[row]),
+                row=row,
+                title=f"a crash left {r.describe()} in results.csv",
+                evidence=[
+                    f"{r.describe()}: "
+                    + ("the dying process left a row unfinished (skipped); " if r.torn_chars else "")
+                    + ("the file system kept space it never wrote (NUL bytes); " if r.nul_bytes else "")
+                    + "every complete row is read as written",
+                    after,
+                ],
+                data={
+                    "line": r.line,
+                    "byte_offset": r.byte_offset,
+                    "nul_bytes": r.nul_bytes,
+                    "torn_chars": r.torn_chars,
+                },
+            )
+        )
+    return out
+
+
+# A previous run's checkpoint, by what the trainers name them: last.pt, best.pt, epoch{N}.pt (save_period).
+_RUN_CHECKPOINT = re.compile(r"^(last|best|epoch\d+)\.pt$", re.IGNORECASE)
+# Stock pretrained weights the trainers download by name (yolov5s.pt, yolov5s6.pt, yolov8n-seg.pt,
+# yolo11n-pose.pt, yolo26n-obb.pt, yolov3-tinyu.pt, yolov9c.pt, rtdetr-l.pt, yoloe-11s-seg.pt, ...).
+_STOCK_WEIGHTS = re.compile(
+    r"^(yolo(e-)?v?\d+(-tiny|-spp)?[a-z]?\d?u?(-[a-z0-9]+)*|rtdetr-[a-z]+)\.pt$",
+    re.IGNORECASE,
+)
+
+
+def _as_path(value: str) -> PurePath:
+    """``value`` as a path, read as a Windows path when it looks like one (backslashes, ``C:``)."""
+    if "\\" in value or re.match(r"^[A-Za-z]:[\\/]", value):
+        return PureWindowsPath(value)
+    return PurePosixPath(value)
+
+
+def previous_run_weights(value: object, base: Path | None = None) -> str | None:
+    """Why ``value`` (a ``--weights`` / ``model=`` setting) names a previous run's weights, or ``None``.
+
+    A previous run's weights are recognised by what they are: a ``last.pt`` / ``best.pt`` /
+    ``epochN.pt`` in any folder (Windows paths too), or a file or directory that sits in a run
+    directory on this machine (one holding results.csv). Stock pretrained weights (``yolov5s.pt``,
+    ``yolov8n-seg.pt``, ``yolo11n.pt``, ...) start an ordinary fine-tune, so they give ``None``.
+
+    Args:
+        value: The configured weights.
+        base: Directory that relative paths are resolved against (the run directory).
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    p = _as_path(value.strip())
+    name = p.name
+    if _STOCK_WEIGHTS.match(name):
+        return None
+    if _RUN_CHECKPOINT.match(name):
+        return f"{name} is the checkpoint name a training run writes"
+    local = Path(*p.parts) if p.parts else None
+    if local is None or base is None:
+        return None
+    target = local if local.is_absolute() else base / local
+    for run_dir in (target, target.parent, target.parent.parent):
+        try:
+            if (run_dir / C.RESULTS_CSV).is_file() and run_dir.resolve() != base.resolve():
+                return f"{value} lies in the run directory {run_dir}"
+        except OSError:
+            continue
+    return None
+
+
+def _weights_source(ctx: Context) -> tuple[str, str] | None:
+    """The configured weights and why they are a previous run's, when they are."""
     cfg = ctx.run.config
+    if cfg.get("resume"):
+        return None
     if ctx.run.framework is Framework.YOLOV5:
-        if cfg.get("resume"):
-            return None
         w = cfg.get("weights")
     else:
-        if cfg.get("resume"):
-            return None
-        w = cfg.get("model") if cfg.get("pretrained") in (None, True, False) else cfg.get("pretrained")
-        if isinstance(cfg.get("pretrained"), str) and str(cfg.get("pretrained")).endswith(".pt"):
-            w = cfg.get("pretrained")
-    if not isinstance(w, str) or not w.endswith(".pt"):
-        return None
-    p = Path(w)
-    if p.parent.name != C.WEIGHTS_DIR:
-        return None  # a pretrained model such as yolov5s.pt: ordinary fine-tuning
-    return w
+        pre = cfg.get("pretrained")
+        w = pre if isinstance(pre, str) and pre.strip() else cfg.get("model")
+    why = previous_run_weights(w, ctx.run.path)
+    return (str(w), why) if why else None
 
 
 def _previous_run(ctx: Context, weights: str) -> Path | None:
-    p = Path(weights)
-    candidates = [p] if p.is_absolute() else [ctx.run.path / p, Path.cwd() / p]
+    p = _as_path(weights)
+    local = Path(*p.parts) if p.parts else Path(".")
+    candidates = [local] if local.is_absolute() else [ctx.run.path / local, Path.cwd() / local]
     for anc in ctx.run.path.parents:
-        if not p.is_absolute():
-            candidates.append(anc / p)
+        if not local.is_absolute():
+            candidates.append(anc / local)
     for c in candidates[:12]:
-        run_dir = c.parent.parent
-        if (run_dir / C.RESULTS_CSV).is_file() and run_dir.resolve() != ctx.run.path.resolve():
-            return run_dir
+        for run_dir in (c.parent.parent, c.parent) if c.parent.name == C.WEIGHTS_DIR else (c.parent,):
+            try:
+                if (run_dir / C.RESULTS_CSV).is_file() and run_dir.resolve() != ctx.run.path.resolve():
+                    return run_dir
+            except OSError:
+                continue
     return None
 
 
 def detect_restart_from_weights(ctx: Context) -> list[Finding]:
     """M2: a new run (fresh optimizer, epoch 0, warmup) started from a previous run's last/best.pt."""
-    weights = _weights_source(ctx)
-    if weights is None:
+    source = _weights_source(ctx)
+    if source is None:
         return []
+    weights, why = source
     run = ctx.run
     first = ctx.sessions[-1] if ctx.sessions[-1].start == "restart" else ctx.sessions[0]
     i = first.first_row
@@ -157,8 +250,13 @@ def detect_restart_from_weights(ctx: Context) -> list[Finding]:
     ev = [
         f"{'opt.yaml' if run.framework is Framework.YOLOV5 else 'args.yaml'}: {key}: {weights}, resume: false -> "
         "new optimizer (no momentum buffers), epoch counter from 0, EMA restarted, warmup again",
+        f"a previous run's weights: {why}",
         f"this run starts at {run.lr_columns[b]} {run.lr[i, b]:.6g} / {run.lr_columns[ctx.ref]} {run.lr[i, ctx.ref]:.6g} "
-        f"and rises to lr0 {ctx.spec.lr0:.6g}",
+        + (
+            f"and rises to {top:.6g} (lr0 {ctx.spec.lr0:.6g})"
+            if (top := _peak(run.lr[i : first.last_row + 1, ctx.ref])) > run.lr[i, ctx.ref]
+            else "and does not rise (the logged LR stays there)"
+        ),
     ]
     data: dict = {"weights": weights}
     lr_prev = None

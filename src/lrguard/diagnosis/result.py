@@ -26,6 +26,8 @@ class Diagnosis:
         planned: Planned LR per row and group, ``(rows, groups)``, from ``spec``.
         reference_group: The weight group whose column the diagnosis follows.
         notes: Remarks (files missing, version inferred, run still being written, ...).
+        version: How the trainer version was chosen (``profile``, ``recorded``, ``evidence``,
+            ``candidates_tested``, ``summary``); see :mod:`lrguard.diagnosis.version`.
     """
 
     run: Run
@@ -36,6 +38,7 @@ class Diagnosis:
     planned: np.ndarray
     reference_group: int
     notes: list[str] = field(default_factory=list)
+    version: dict[str, Any] = field(default_factory=dict)
 
     @property
     def worst(self) -> Severity | None:

@@ -18,26 +18,27 @@ def detect_warmup(ctx: Context) -> list[Finding]:
     """Describe each fresh run's warmup, and flag warmup continued across a resume."""
     out: list[Finding] = []
     run, prof = ctx.run, ctx.profile
-    nw = nw_of(ctx.spec, prof)
     for s in ctx.sessions:
         rows = np.nonzero(ctx.in_warmup[s.first_row : s.last_row + 1])[0] + s.first_row
         if rows.size == 0:
             continue
         i = int(rows[0])
+        spec = ctx.spec_at(i)  # an appended run has its own warmup
+        nw = nw_of(spec, prof)
         if s.start in ("start", "restart") and ctx.epoch_index[i] == 0:
             last = int(rows[-1])
             b = prof.warmup_bias_group if prof.warmup_bias_group < run.n_groups else 0
             ev = [
                 f"rows epoch {int(run.epochs[i])}..{int(run.epochs[last])}: "
                 + (
-                    f"{nw} warmup iterations ({ctx.spec.nb} batches per epoch as the warmup rows imply, warmup_epochs "
-                    f"{ctx.spec.warmup_epochs:g}" + (f", floor {prof.warmup_floor}" if prof.warmup_floor else "") + ")"
-                    if ctx.spec.nb
+                    f"{nw} warmup iterations ({spec.nb} batches per epoch as the warmup rows imply, warmup_epochs "
+                    f"{spec.warmup_epochs:g}" + (f", floor {prof.warmup_floor}" if prof.warmup_floor else "") + ")"
+                    if spec.nb
                     else "the LR ramp"
                 ),
-                f"{run.lr_columns[b]} falls from warmup_bias_lr {ctx.spec.warmup_bias_lr:g} towards lr0 while the "
+                f"{run.lr_columns[b]} falls from warmup_bias_lr {spec.warmup_bias_lr:g} towards lr0 while the "
                 "other groups rise from 0 (normal)"
-                if ctx.spec.warmup_bias_lr > 0
+                if spec.warmup_bias_lr > 0
                 else "all groups rise from 0 (warmup_bias_lr is 0)",
             ]
             out.append(
@@ -48,7 +49,7 @@ def detect_warmup(ctx: Context) -> list[Finding]:
                     row=i,
                     title=f"warmup over the first {last - i + 1} epoch(s)",
                     evidence=ev,
-                    data={"warmup_iterations": nw, "batches_per_epoch": ctx.spec.nb},
+                    data={"warmup_iterations": nw, "batches_per_epoch": spec.nb},
                 )
             )
         elif s.start == "resume":

@@ -62,6 +62,12 @@ V8_1_EARLY = replace(
 # 8.0.x: step at the end of the epoch after the LR is captured, checkpoint after the step, no clamp.
 V8_0 = replace(V8_1_EARLY, name="ultralytics-8.0", label="Ultralytics 8.0.x", checkpoint_lr_lag=0, linear_clamp=False)
 
+# 8.0.x before PR #4491 (2023-08-22, "Use 1-based indexing for results.csv epochs"): the epoch column
+# is the 0-based epoch index, so row e shows lf(e - 1) exactly as YOLOv5 does.
+V8_0_ZERO_BASED = replace(
+    V8_0, name="ultralytics-8.0-0based", label="Ultralytics 8.0.x before PR #4491 (0-based epoch column)", epoch_base=0
+)
+
 # 8.4.x after PR #23234 (e.g. 8.4.190): tagged groups weight, bn, bias; no warmup floor; warmup
 # capped at epochs - 1.
 V8_4 = replace(
@@ -94,7 +100,7 @@ V8_4_MUSGD = replace(
     group_lr_scale=(3.0, 1.0, 3.0, 1.0, 3.0, 1.0, 3.0, 1.0),
 )
 
-PROFILES = (V8_4, V8_4_MUSGD, V8_4_0, V8_3, V8_1_EARLY, V8_0)
+PROFILES = (V8_4, V8_4_MUSGD, V8_4_0, V8_3, V8_1_EARLY, V8_0, V8_0_ZERO_BASED)
 
 
 def profile_for_version(version: str, n_groups: int = 3) -> Profile:

@@ -84,6 +84,15 @@ V6_1 = replace(
     warmup_floor=1000,
 )
 
+# master after v6.1, 2022-02-24 .. 2022-04-10: the warmup floor already 100 (47f265dde), the bias
+# group still x/lr2 (reordered by bd2dda8e6, PR #7376, on 2022-04-11).
+MASTER_2022_03 = replace(
+    V6_1,
+    name="yolov5-master-2022-03",
+    label="YOLOv5 master 2022-02-24 .. 2022-04-10 (bias x/lr2, 100-iteration warmup floor)",
+    warmup_floor=100,
+)
+
 # <= v6.0: as v6.1, but the linear schedule divides by E - 1.
 V6_0 = replace(V6_1, name="yolov5-v6.0", label="YOLOv5 v4.0 - v6.0", linear_offset=1)
 
@@ -96,7 +105,7 @@ MASTER_2022_04 = replace(
     warmup_bias_group=2,
 )
 
-PROFILES = (CURRENT, V6_1, V6_0, MASTER_2022_04)
+PROFILES = (CURRENT, V6_1, MASTER_2022_03, V6_0, MASTER_2022_04)
 
 
 def hyp_from_config(opt: dict, hyp_file: dict | None = None) -> dict:

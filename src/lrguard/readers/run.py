@@ -11,7 +11,7 @@ import numpy as np
 from lrguard import constants as C
 from lrguard.errors import InputError, NotReadyError
 from lrguard.frameworks import get_profile, ultralytics, yolov5
-from lrguard.frameworks.profile import Profile
+from lrguard.frameworks.infer import FileEvidence, VersionCandidates, candidate_profiles, recorded_profile
 from lrguard.model import CheckpointFacts, Framework, Run, Table
 from lrguard.readers.csvtable import parse_results_csv
 from lrguard.readers.discover import find_run_dir
@@ -73,37 +73,44 @@ def _bias_column_from_first_row(lr: np.ndarray) -> int | None:
     return int(order[0]) if top > 1.5 * max(second, 1e-30) else None
 
 
-def _choose_profile(
+def _groups_equal(lr: np.ndarray) -> bool:
+    if lr.shape[0] == 0 or lr.shape[1] < 2 or not np.all(np.isfinite(lr[0])):
+        return False
+    return bool(np.all(np.abs(lr[0] - lr[0, 0]) <= 1e-9 * max(abs(float(lr[0, 0])), 1e-30)))
+
+
+def _candidates(
     framework: Framework,
     config: dict[str, Any],
+    table: Table,
     lr: np.ndarray,
-    starts_at_base: bool,
-    has_time: bool,
+    first_epoch: int,
     version: str | None,
+    version_source: str,
     notes: list[str],
-) -> Profile:
-    bias_col = _bias_column_from_first_row(lr) if starts_at_base else None
-    if framework is Framework.YOLOV5:
-        if "linear_lr" in config:
-            return yolov5.V6_0
-        if bias_col == 2:
-            notes.append("the bias group is x/lr2 (YOLOv5 <= v6.1 parameter-group order)")
-            return yolov5.V6_1
-        return yolov5.CURRENT
-    n_groups = lr.shape[1]
-    if version:
+) -> VersionCandidates:
+    """The profiles the files allow (see :mod:`lrguard.frameworks.infer`)."""
+    if framework is Framework.ULTRALYTICS and version:
         try:
-            return ultralytics.profile_for_version(version, n_groups)
+            prof = ultralytics.profile_for_version(version, lr.shape[1])
         except ValueError:
             notes.append(f"unrecognised Ultralytics version {version!r}; inferring from the files")
-    if n_groups == 8:
-        return ultralytics.V8_4_MUSGD
-    if not has_time:
-        notes.append("no 'time' column: Ultralytics <= 8.2, assuming 8.1.47+ scheduler timing")
-        return ultralytics.V8_3
-    if bias_col == 0:
-        return ultralytics.V8_3
-    return ultralytics.V8_4
+        else:
+            if prof is ultralytics.V8_0 and first_epoch == 0:
+                prof = ultralytics.V8_0_ZERO_BASED  # before PR #4491 the epoch column was 0-based
+            return recorded_profile(prof, f"{version_source} records Ultralytics {version}")
+    fresh = first_epoch in (0, 1)
+    evidence = FileEvidence(
+        framework=framework.value,
+        n_groups=int(lr.shape[1]),
+        first_epoch=first_epoch,
+        has_time=C.TIME_COLUMN in table.values,
+        padded=table.padded,
+        config_keys=frozenset(str(k) for k in config),
+        bias_column=_bias_column_from_first_row(lr) if fresh else None,
+        groups_equal=_groups_equal(lr) if fresh else False,
+    )
+    return candidate_profiles(evidence)
 
 
 def _epoch_column(table: Table) -> np.ndarray:
@@ -208,10 +215,9 @@ def read_run(
     epochs = _epoch_column(table)
     lr = np.column_stack([table.column(c) for c in lr_cols])
     time_col = table.values.get(C.TIME_COLUMN)
-    base_guess = 0 if framework is Framework.YOLOV5 else 1
     if profile is not None:
         try:
-            prof = get_profile(profile)
+            choice = recorded_profile(get_profile(profile), f"--profile {profile}")
         except KeyError:
             raise InputError(None, f"unknown profile {profile!r} (see 'lrguard diagnose --help')") from None
         if prof.framework != framework.value:
@@ -221,9 +227,9 @@ def read_run(
                 "(see 'lrguard diagnose --help' for the profiles)",
             )
     else:
-        prof = _choose_profile(
-            framework, config, lr, bool(epochs[0] == base_guess), time_col is not None, version, notes
-        )
+        source = "--framework-version" if framework_version else "the checkpoint"
+        choice = _candidates(framework, config, table, lr, int(epochs[0]), version, source, notes)
+    prof = choice.profiles[0]
 
     if framework is Framework.YOLOV5:
         hyp = yolov5.hyp_from_config(config, hyp_file)
@@ -240,6 +246,11 @@ def read_run(
             drops = np.nonzero(np.diff(time_col) < 0)[0] + 1
         starts.update(int(i) for i in drops)
     starts.update(_session_starts_from_events(run_dir, epochs, notes))
+    reasons: dict[int, str] = {}
+    for r in table.remnants:
+        if r.next_row is not None:
+            starts.add(r.next_row)
+            reasons[r.next_row] = f"a crash left {r.describe()} before it"
     starts.discard(0)
 
     return Run(
@@ -259,6 +270,10 @@ def read_run(
         checkpoints=facts,
         resume_check=resume_check,
         session_starts=sorted(starts),
+        session_reasons={i: why for i, why in reasons.items() if i in starts},
+        profile_candidates=[p.name for p in choice.profiles],
+        profile_evidence=list(choice.evidence),
+        profile_recorded=choice.recorded,
         notes=notes,
         files=files,
     )

@@ -46,7 +46,8 @@ def diagnosis_dict(d: Diagnosis) -> dict[str, Any]:
     """Return the JSON-ready dict of one diagnosis.
 
     Keys: ``lrguard_version``, ``run``, ``framework``, ``framework_version``, ``profile``,
-    ``schedule``, ``sessions`` (``first_epoch``, ``last_epoch``, ``start``, ``first_line``,
+    ``version_inference`` (how the profile was chosen: ``profile``, ``recorded``, ``evidence``,
+    ``candidates_tested``, ``summary``), ``schedule``, ``sessions`` (``first_epoch``, ``last_epoch``, ``start``, ``first_line``,
     ``last_line``, ``evidence``), ``findings`` (``cause``, ``severity``, ``epoch``, ``line``,
     ``title``, ``evidence``, ``fix``, ``data``), ``notes`` and ``worst_severity``.
     """
@@ -59,6 +60,7 @@ def diagnosis_dict(d: Diagnosis) -> dict[str, Any]:
             "framework": run.framework.value,
             "framework_version": run.framework_version,
             "profile": d.profile.name,
+            "version_inference": d.version or None,
             "schedule": d.schedule_dict(),
             "lr_columns": run.lr_columns,
             "reference_column": run.lr_columns[d.reference_group],
@@ -81,7 +83,12 @@ def diagnosis_dict(d: Diagnosis) -> dict[str, Any]:
     )
 
 
-def render_json(diagnoses: list[Diagnosis]) -> str:
-    """One JSON object for one run, a JSON array of them for several."""
-    items = [diagnosis_dict(d) for d in diagnoses]
+def error_dict(run: str, error: str) -> dict[str, Any]:
+    """The entry of a run that could not be read, in a report of several runs: ``{run, error}``."""
+    return {"lrguard_version": __version__, "run": run, "error": error}
+
+
+def render_json(diagnoses: list[Diagnosis | dict[str, Any]]) -> str:
+    """One JSON object for one run, a JSON array of them for several (a dict is an :func:`error_dict`)."""
+    items = [d if isinstance(d, dict) else diagnosis_dict(d) for d in diagnoses]
     return json.dumps(items[0] if len(items) == 1 else items, indent=2)

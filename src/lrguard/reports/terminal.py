@@ -37,6 +37,8 @@ def render_terminal(d: Diagnosis, console=None, verbose: bool = False) -> None:
     version = run.framework_version or "version not recorded"
     con.print(f"[bold]{escape(str(run.path))}[/]")
     con.print(f"  {run.framework.value} ({escape(version)}; maths of {escape(d.profile.label)})")
+    if d.version.get("summary") and not d.version.get("recorded"):
+        con.print(f"  version: {escape(d.version['summary'])}")
     s = d.spec
     sched = "cosine" if s.cos_lr else "linear"
     nb = f", {s.nb} batches/epoch" if s.nb else ""

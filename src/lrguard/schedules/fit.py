@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from lrguard.frameworks.profile import Profile
-from lrguard.numeric import median
+from lrguard.numeric import median, row_medians
 from lrguard.schedules.curve import logged_lr
 from lrguard.schedules.spec import ScheduleSpec
 
@@ -210,3 +210,70 @@ def estimate_nb(
         if key < best_key:
             best, best_key = (nb, err), key
     return (best[0], best0) if best[0] is not None else (None, math.inf)
+
+
+def fit_nb_and_lr0(
+    observed: np.ndarray,
+    epochs: np.ndarray,
+    spec: ScheduleSpec,
+    profile: Profile,
+    group: int,
+    candidates: Iterable[int] | None = None,
+) -> tuple[int | None, float | None, float]:
+    """Batches per epoch and ``lr0`` together, from one group's first rows of a fresh run.
+
+    For a group whose warmup starts at 0 (every group with ``warmup_bias_lr`` 0, as Ultralytics'
+    ``optimizer=auto`` forces) the logged rows are ``lr0`` times a shape that depends on ``nb`` only
+    (warmup fraction ``min(nb*e + nb - 1, nw) / nw`` times ``lf``), so each candidate ``nb`` gets the
+    ``lr0`` that scales its shape onto the rows, and the candidate with the smallest error wins. All-zero
+    rows determine nothing (``lr0`` would be 0): they give ``(None, None, inf)``.
+
+    Args:
+        observed: Logged LR of ``group`` on the rows (1-D).
+        epochs: 0-based schedule epoch of each row.
+        spec: Schedule inputs except ``nb`` and ``lr0``.
+        profile: Trainer version rules.
+        group: The group (for its LR scale).
+        candidates: ``nb`` values to try (default 1..400 plus a geometric grid up to 20000).
+
+    Returns:
+        ``(nb, lr0, max_relative_error)``.
+    """
+    obs = np.asarray(observed, dtype=float)
+    e = np.asarray(epochs, dtype=float)
+    ok_rows = np.isfinite(obs)
+    if not (ok_rows.any() and np.any(obs[ok_rows] > 0)):
+        return None, None, math.inf
+    if candidates is None:
+        cand = np.union1d(np.arange(1, 401), np.unique(np.round(np.geomspace(400, 20000, 80))))
+    else:
+        cand = np.asarray(sorted(set(int(c) for c in candidates)), dtype=float)
+    nb = cand[:, None]
+    we = float(spec.warmup_epochs)
+    if profile.warmup_capped:
+        we = min(we, max(spec.epochs - 1, 0))
+    if we <= 0 and profile.warmup_zero_disables:
+        nw = np.zeros_like(nb)
+    else:
+        nw = np.maximum(np.round(we * nb), profile.warmup_floor)
+    lf_e = spec.lf(e, profile)[None, :]
+    lf_after = spec.lf(np.maximum(e - profile.log_lag, 0.0), profile)[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(nw > 0, np.minimum(nb * e[None, :] + nb - 1, nw) / np.maximum(nw, 1), 1.0)
+    in_w = (nb * e[None, :] <= nw) & (nw > 0)
+    unit = np.where(in_w, lf_e * frac, lf_after) * profile.lr_scale(group)
+    valid = ok_rows[None, :] & (unit > 0) & (obs[None, :] > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(valid, obs[None, :] / unit, np.nan)
+    lr0 = row_medians(ratio)
+    pred = lr0[:, None] * unit
+    with np.errstate(divide="ignore", invalid="ignore"):
+        err = np.abs(pred - obs[None, :]) / np.maximum(np.abs(obs[None, :]), 1e-12)
+    err = np.where(ok_rows[None, :], err, 0.0)
+    worst = np.where(np.isfinite(lr0) & (lr0 > 0), np.max(err, axis=1), np.inf)
+    if not np.isfinite(worst).any():
+        return None, None, math.inf
+    best = float(np.min(worst))
+    ties = np.nonzero(worst <= best * 1.5 + 1e-6)[0]
+    k = int(ties[len(ties) // 2])  # rows that cannot tell nb apart: the middle of the tie set
+    return int(cand[k]), float(lr0[k]), float(worst[k])
