@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lrguard.testing.generated import write_generated_run
 
 from conftest import causes, generated_diagnosis, warnings_or_worse
 from lrguard.diagnosis import diagnose
@@ -23,7 +24,6 @@ from lrguard.readers import read_run
 from lrguard.schedules import ScheduleSpec, SessionPlan
 from lrguard.schedules.curve import logged_lr
 from lrguard.schedules.fit import fit_nb_and_lr0
-from lrguard.testing.generated import write_generated_run
 
 V5 = ScheduleSpec(lr0=0.01, lrf=0.01, epochs=300, nb=100)
 UL = ScheduleSpec(lr0=0.01, lrf=0.01, epochs=100, nb=50)

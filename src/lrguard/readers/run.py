@@ -220,10 +220,11 @@ def read_run(
             choice = recorded_profile(get_profile(profile), f"--profile {profile}")
         except KeyError:
             raise InputError(None, f"unknown profile {profile!r} (see 'lrguard diagnose --help')") from None
-        if prof.framework != framework.value:
+        forced = choice.profiles[0]
+        if forced.framework != framework.value:
             raise InputError(
                 files["results"],
-                f"is a {framework.value} run; --profile {profile} is for {prof.framework} "
+                f"is a {framework.value} run; --profile {profile} is for {forced.framework} "
                 "(see 'lrguard diagnose --help' for the profiles)",
             )
     else:
