@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lrguard.testing.generated import write_generated_run
 
 from conftest import causes, generated_diagnosis, warnings_or_worse
+from harness.generated import write_generated_run
 from lrguard.diagnosis import diagnose
 from lrguard.diagnosis.merge import merge_repeats
 from lrguard.diagnosis.restarts import previous_run_weights
