@@ -25,6 +25,7 @@ demo: $(VENV)/.core-installed
 
 test: $(VENV)/.full-installed chromium
 	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 # The HTML report test opens the report in headless Chromium (Debian's `chromium` package).

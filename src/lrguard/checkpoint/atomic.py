@@ -24,7 +24,7 @@ from typing import IO, Any
 from lrguard import constants as C
 from lrguard.checkpoint.integrity import sha256_file
 
-Writer = Callable[[IO[bytes]], None]
+Writer = Callable[[IO[bytes]], object]
 
 
 def _fsync_dir(directory: Path) -> None:

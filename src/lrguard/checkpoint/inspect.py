@@ -129,8 +129,9 @@ def unreadable_record(path: Path, security: Any, problem: str, fmt: str = "unkno
 
 
 def _key_args(args: dict[str, Any]) -> dict[str, Any]:
-    hyp = args.get("hyp") if isinstance(args.get("hyp"), dict) else {}
-    merged = {**{k: hyp[k] for k in ("lr0", "lrf", "warmup_epochs") if k in hyp}, **args}
+    raw_hyp = args.get("hyp")
+    hyp: dict[str, Any] = raw_hyp if isinstance(raw_hyp, dict) else {}
+    merged: dict[str, Any] = {**{k: hyp[k] for k in ("lr0", "lrf", "warmup_epochs") if k in hyp}, **args}
     keys = ("epochs", "batch", "batch_size", "optimizer", "lr0", "lrf", "warmup_epochs", "cos_lr", "time")
     return {k: merged.get(k) for k in keys if k in merged}
 
@@ -182,7 +183,7 @@ def _inspect_hf(
     for name, ld in loaded.items():
         sec = judge_loaded(ld)
         verdict = worse(verdict, sec.verdict)
-        for g in sec.to_json()["globals"]:
+        for g in sec.to_json()["globals"]:  # type: ignore[attr-defined]  # a list of dicts
             globals_.append({**g, "file": name})
     for name in info["files"]:
         f = path / name

@@ -350,8 +350,8 @@ def _check_storages(loaded: Loaded, report: IntegrityReport) -> None:
         report.fail(f"{len(short)} storage(s) are shorter than declared: {', '.join(short[:5])}")
     over = []
     for name, t in iter_tensors(loaded.root):
-        ref = loaded.storages.get(t.storage_key)
-        if ref is not None and t.span_bytes > ref.nbytes:
+        held = loaded.storages.get(t.storage_key)
+        if held is not None and t.span_bytes > held.nbytes:
             over.append(clean_name(name))
     if over:
         report.fail(f"{len(over)} tensor(s) extend past their storage: {', '.join(over[:5])}")

@@ -111,7 +111,7 @@ class NumpyDType:
             dt = np.dtype(self.code)
         except TypeError:
             return None
-        return dt.newbyteorder(order) if dt.itemsize > 1 else dt
+        return dt.newbyteorder(order) if dt.itemsize > 1 else dt  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         return f"<numpy dtype {self.byteorder}{self.code}>"

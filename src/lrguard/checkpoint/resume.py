@@ -174,7 +174,8 @@ def _results_epochs(path: Path) -> list[int]:
 
 
 def _schedule_args(framework: str, args: dict[str, Any]) -> dict[str, Any]:
-    hyp = args.get("hyp") if isinstance(args.get("hyp"), dict) else {}
+    raw_hyp = args.get("hyp")
+    hyp: dict[str, Any] = raw_hyp if isinstance(raw_hyp, dict) else {}
     src = hyp if framework == YOLOV5 else args
     return {
         "epochs": _num(args.get("epochs")),

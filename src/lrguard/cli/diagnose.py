@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from lrguard.cli.main import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK
 from lrguard.errors import InputError, LrguardError
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     from lrguard.readers import read_run
 
     threshold = None if args.fail_on == "never" else Severity(args.fail_on)
-    write_html = None
+    write_html: Callable[..., object] | None = None
     if args.html:  # fail before any work or output when the HTML report is not built in
         try:
             from lrguard.reports.html import write_html
@@ -106,8 +107,8 @@ def run(args: argparse.Namespace) -> int:
         entries.append(diagnose(run_))
     results = [e for e in entries if not isinstance(e, tuple)]
     errors = [e for e in entries if isinstance(e, tuple)]
-    for _, exc in errors:
-        print(f"lrguard: {exc.one_line()}", file=sys.stderr)
+    for _, err in errors:
+        print(f"lrguard: {err.one_line()}", file=sys.stderr)
     if args.json:
         from lrguard.reports.jsonreport import error_dict, render_json
 

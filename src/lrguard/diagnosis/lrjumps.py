@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -274,7 +275,7 @@ def _departures(ctx: Context) -> list[Finding]:
             f"to {lr_a:.6g} ({rise:+.1%}); the plan from {_config_name(ctx)} has {ctx.planned[i, ctx.ref]:.6g} there"
         )
         evidence = [head] + ([how] if how else [])
-        data = {
+        data: dict[str, Any] = {
             "lr_before": lr_b,
             "lr_after": lr_a,
             "rise": rise,

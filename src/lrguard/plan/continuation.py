@@ -258,7 +258,7 @@ def build_continuation(
         if isinstance(embedded, dict):
             base.update(embedded)
         momentum = float(base.get("momentum", 0.937))
-        settings = {
+        settings: dict[str, Any] = {
             **base,
             "lr0": float(f"{lr0:.6g}"),
             "lrf": float(f"{lrf:.6g}"),

@@ -264,12 +264,16 @@ def find_drops(plan: Plan) -> list[Jump]:
         prev = plan.segments[k - 1]
         rows = np.arange(seg.first_row, seg.last_row + 1)
         idx = seg.start_epoch + (rows - seg.first_row)
-        old = logged_lr(prev.spec, profile, idx, lr.shape[1])[:, ref]
-        low = np.nonzero(lr[rows, ref] < old * (1 - DROP_TOL))[0]
+        old_curve = logged_lr(prev.spec, profile, idx, lr.shape[1])[:, ref]
+        low = np.nonzero(lr[rows, ref] < old_curve * (1 - DROP_TOL))[0]
         if low.size:
             i = int(low[0])
             candidates.append(
-                (int(rows[i]), float(old[i]), "the resumed process builds its scheduler from the changed settings")
+                (
+                    int(rows[i]),
+                    float(old_curve[i]),
+                    "the resumed process builds its scheduler from the changed settings",
+                )
             )
     if plan.row_epochs is not None:
         est = plan.row_epochs
@@ -413,7 +417,7 @@ def _seam_iterations(s1: SessionPlan, s2: SessionPlan, profile, lo: int, hi: int
         # the first resumed epoch trains at the LR restored from the checkpoint
         nb = s2.spec.nb
         restored = iteration_lr(s1.spec, profile, s2.start_epoch + 1, start_epoch=s2.start_epoch)
-        b[:nb] = restored[-nb:]
+        b[:nb] = restored[-nb:]  # type: ignore[operator]  # nb is known whenever a seam is drawn
     lr = np.vstack([a, b])
     nb = s1.spec.nb or 1
     return IterationView(label=f"resume seam at epoch {s2.start_epoch}", epochs=lo + np.arange(lr.shape[0]) / nb, lr=lr)

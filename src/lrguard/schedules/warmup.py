@@ -29,7 +29,7 @@ def warmup_iterations(warmup_epochs: float, nb: int, epochs: int, profile: Profi
     return max(round(we * nb), profile.warmup_floor)
 
 
-def warmup_lr(ni: ArrayLike, nw: int, start: float, target: ArrayLike) -> np.ndarray:
+def warmup_lr(ni: ArrayLike, nw: int, start: ArrayLike, target: ArrayLike) -> np.ndarray:
     """Linear interpolation of warmup from ``start`` at iteration 0 to ``target`` at ``nw``.
 
     Args:
@@ -39,4 +39,5 @@ def warmup_lr(ni: ArrayLike, nw: int, start: float, target: ArrayLike) -> np.nda
         target: ``initial_lr * lf(epoch)`` for the epoch of ``ni``.
     """
     frac = np.asarray(ni, dtype=float) / float(nw) if nw > 0 else np.ones_like(np.asarray(ni, dtype=float))
-    return start + (np.asarray(target, dtype=float) - start) * frac
+    s = np.asarray(start, dtype=float)
+    return s + (np.asarray(target, dtype=float) - s) * frac
