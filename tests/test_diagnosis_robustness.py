@@ -47,7 +47,10 @@ def test_lr_rises_from_zero(tmp_path):
     """A logged LR of exactly 0 followed by a positive one (relative rise is infinite)."""
     rows = [[e, 0.1, 0.0, 0.0, 0.0] for e in range(1, 4)] + [[e, 0.1, 0.001, 0.001, 0.001] for e in range(4, 8)]
     dg = diagnose_all_ways(make(tmp_path, ["epoch", "train/box_loss", "lr/pg0", "lr/pg1", "lr/pg2"], rows))
-    assert dg.findings is not None
+    # Exact zeros then a positive LR with one batch per epoch is what the 100-iteration warmup floor
+    # logs (Ultralytics <= 8.3): a warmup, not a jump.
+    assert [f.cause.value for f in dg.findings if f.severity.rank >= 1] == []
+    assert "warmup" in [f.cause.value for f in dg.findings]
 
 
 def test_lr0_zero_in_config(tmp_path):
