@@ -145,3 +145,29 @@ def test_generated_yolov5_warmup_zero_still_has_the_floor_and_nb(tmp_path):
     d = generated_diagnosis(tmp_path / "exp", "yolov5", [SessionPlan(0, 100, spec)])
     assert d.spec.nb == 50  # 100-iteration floor: 2 epochs of warmup
     assert warnings_or_worse(d) == []
+
+
+def test_generated_nb_guess_near_the_warmup_pole_is_bounded():
+    """Found by Hypothesis in CI: lr0 0.1, warmup 1 epoch, nb 202 made the nb guess 1 / (1 - w*r) explode.
+
+    The candidate range around that guess asked for ~24 GB and the CI machine killed the test run.
+    Run in a child with a 3 GB address-space limit, so a regression fails here instead.
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = f"""
+import resource, sys, tempfile
+from pathlib import Path
+resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, 3 * 2**30))
+sys.path[:0] = [{str(Path(__file__).parent)!r}, {str(Path(__file__).parents[1] / "src")!r}]
+from conftest import generated_diagnosis, warnings_or_worse
+from lrguard.schedules import ScheduleSpec, SessionPlan
+spec = ScheduleSpec(lr0=0.1, lrf=0.1, epochs=58, nb=202, cos_lr=False, warmup_epochs=1.0)
+d = generated_diagnosis(Path(tempfile.mkdtemp()) / "exp", "yolov5", [SessionPlan(0, 5, spec), SessionPlan(5, 58, spec, resumed=True)])
+print([f.cause.value for f in warnings_or_worse(d)])
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "[]"

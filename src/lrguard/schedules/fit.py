@@ -19,6 +19,12 @@ from lrguard.schedules.curve import logged_lr
 from lrguard.schedules.spec import ScheduleSpec
 
 
+# Batches per epoch beyond this are not a real dataset (1M batches of 1 image per epoch), and around
+# a guess no more than this many candidates either side are tried: both bound the fit's memory.
+MAX_NB = 1_000_000
+MAX_NB_SPAN = 2_000
+
+
 def implied_epochs(ratio: ArrayLike, x: ArrayLike, lrf: float, *, cos_lr: bool = False, offset: int = 0) -> np.ndarray:
     """Total epochs ``E`` for which ``lf(x) == ratio`` (``ratio = lr / initial_lr``).
 
@@ -182,7 +188,10 @@ def estimate_nb(
             if spec.warmup_epochs > 0 and spec.warmup_epochs * r < 1:
                 guesses.append(1.0 / (1.0 - spec.warmup_epochs * r))  # nw = warmup_epochs * nb
             for guess in guesses:
-                span = max(3, int(0.05 * guess))
+                # w * r close to 1 makes the guess explode: no epoch has more than MAX_NB batches.
+                if not guess <= MAX_NB:
+                    continue
+                span = min(max(3, int(0.05 * guess)), MAX_NB_SPAN)
                 cands.update(range(max(1, int(guess) - span), int(guess) + span + 1))
         candidates = sorted(cands)
     cand = np.asarray(sorted(set(int(c) for c in candidates)), dtype=float)
