@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -20,7 +21,7 @@ def _decimate_by_loop(x: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.nd
     edges = np.linspace(0, n, buckets + 1).astype(int)
     xs: list[float] = []
     ys: list[float] = []
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
+    for a, b in itertools.pairwise(edges):
         if b <= a:
             continue
         seg = y[a:b]
