@@ -31,6 +31,7 @@ class Series:
     width: float = 1.8
     opacity: float = 1.0
     hover: bool = True
+    dash_offset: float = 0.0
 
 
 @dataclass
@@ -73,6 +74,7 @@ class ChartSpec:
     height: int = 280
     link: str | None = None
     note: str = ""
+    legend_note: str = ""
     css_class: str = "chart"
     integer_x: bool = True
 
@@ -149,8 +151,10 @@ def _round_list(v: np.ndarray) -> list:
     return [None if not math.isfinite(float(t)) else float(f"{float(t):.5g}") for t in v]
 
 
-def _dash_attr(dash: str | None) -> str:
-    return f' stroke-dasharray="{dash}"' if dash else ""
+def _dash_attr(dash: str | None, offset: float = 0.0) -> str:
+    if not dash:
+        return ""
+    return f' stroke-dasharray="{dash}"' + (f' stroke-dashoffset="{offset:g}"' if offset else "")
 
 
 def _json_script(data: object) -> str:
@@ -191,7 +195,7 @@ def render_chart(spec: ChartSpec) -> str:
     cid = html.escape(spec.chart_id)
     out: list[str] = []
     out.append(
-        f'<svg class="plot" viewBox="0 0 {W} {H}" preserveAspectRatio="xMidYMid meet" role="img" '
+        f'<svg class="plot" viewBox="0 0 {W} {H}" style="min-width:{W}px" preserveAspectRatio="xMidYMid meet" role="img" '
         f'aria-label="{html.escape(spec.title)}" data-l="{L}" data-r="{W - R}" data-x0="{x0:.6g}" data-x1="{x1:.6g}">'
     )
     out.append(
@@ -233,7 +237,7 @@ def render_chart(spec: ChartSpec) -> str:
         d = _path(sx(dx), sy(dy))
         if not d:
             continue
-        dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
+        dash = _dash_attr(s.dash, s.dash_offset)
         single = dx.shape[0] == 1 or np.isfinite(dy).sum() == 1
         if single:
             fx, fy = float(sx(dx[np.isfinite(dy)][0])), float(sy(dy[np.isfinite(dy)][0]))
@@ -277,9 +281,12 @@ def render_chart(spec: ChartSpec) -> str:
     out.append("</svg>")
     legend = "".join(
         f'<span class="key"><svg width="22" height="8"><line x1="0" x2="22" y1="4" y2="4" stroke="{s.color}" '
-        f'stroke-width="{max(s.width, 2)}"{_dash_attr(s.dash)}/></svg>{html.escape(s.name)}</span>'
+        f'stroke-width="{max(s.width, 2)}"{_dash_attr(s.dash, s.dash_offset)}/></svg>{html.escape(s.name)}</span>'
         for s in spec.series
     )
+    if spec.legend_note:
+        legend += f'<span class="legend-note">{html.escape(spec.legend_note)}</span>'
+
     hovered = [s for s in spec.series if s.hover and s.x.size]
     shared = bool(hovered) and all(
         s.x.shape == hovered[0].x.shape and np.array_equal(s.x, hovered[0].x) for s in hovered
