@@ -4,6 +4,8 @@ import re
 import subprocess
 import sys
 
+import numpy as np
+
 from _report_runs import make_runs
 from lrguard.cli.main import main
 from lrguard.diagnosis import diagnose
@@ -61,3 +63,25 @@ def test_png_report(tmp_path):
     out = tmp_path / "r.png"
     assert main(["diagnose", "--fail-on", "never", "--png", str(out), *map(str, runs[:2])]) == 0
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_seed_like_report_draws_each_sessions_plan_and_keeps_the_bias_line_on_the_chart():
+    from pathlib import Path
+
+    run_dir = Path(__file__).resolve().parents[1] / "examples" / "yolov5" / "seed-like-epochs-changed"
+    d = diagnose(read_run(run_dir, checkpoints=False))
+    page = render_html([d])
+    lr_fig = page[page.index('id="run0-lr"') : page.index('id="run0-lrzoom"')]
+    # which plan is which: both named in the legend of the LR chart
+    assert "planned when it ran, epochs 0–6: linear, lr0 0.01, 10 epochs" in lr_fig
+    assert "changed plan from epoch 7: linear, lr0 0.01, 20 epochs (the configuration now)" in lr_fig
+    # coinciding groups are said to coincide
+    assert "x/lr0 = x/lr1 after warmup" in lr_fig and "x/lr2 = x/lr1 on every row" in lr_fig
+    # nothing is drawn off the top: the full chart's top tick is at or above the bias group's start (0.07)
+    ticks = [
+        float(t)
+        for t in re.findall(r'<text class="tick" x="64" y="[\d.]+" text-anchor="end">([\d.e-]+)</text>', lr_fig)
+    ]
+    assert max(ticks) >= 0.06 and float(np.nanmax(d.run.lr)) <= max(ticks) * 1.25
+    # and a zoomed copy keeps the decay readable
+    assert 'id="run0-lrzoom"' in page and "y zoomed" in page

@@ -75,6 +75,19 @@ def test_report_renders_in_chromium(report):
         r'<figure[^>]*id="run0-(lr|loss)"[^>]*>.*?<div class="readout"( style="[^"]*")?>(.*?)</div>', dom, re.S
     )
     assert {s[0] for s in shown if "epoch" in s[2]} == {"lr", "loss"}
+    # three runs on one page: chart text is still drawn at 11 px or more (the charts never shrink below
+    # their own width; a narrow window scrolls them instead)
+    assert float(re.search(r'data-min-text-px="([\d.]+)"', dom).group(1)) >= 11
+
+
+@pytest.mark.parametrize("width", [800, 1600, 2400])
+def test_chart_text_stays_readable_at_any_window_width(report, width):
+    exe = _chromium()
+    res = _run(
+        exe, "--virtual-time-budget=3000", f"--window-size={width},1200", "--dump-dom", report.resolve().as_uri()
+    )
+    assert "lrguard report ready" in res.stderr
+    assert float(re.search(r'data-min-text-px="([\d.]+)"', res.stdout).group(1)) >= 11
 
 
 def test_report_screenshot(report):
@@ -111,4 +124,5 @@ def test_plan_page_renders_in_chromium(tmp_path):
     assert not re.search(r"Uncaught|SyntaxError|TypeError|ReferenceError", res.stderr)
     dom = res.stdout
     assert "planned-jump" in dom and "+53.7%" in dom and "Per iteration" in dom
-    assert int(re.search(r'data-charts="(\d+)"', dom).group(1)) == 3  # per epoch, warmup and seam per iteration
+    # per epoch (full range, and zoomed past the bias warmup start), warmup and seam per iteration
+    assert int(re.search(r'data-charts="(\d+)"', dom).group(1)) == 4

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lrguard import __version__
+from lrguard.reports.plans import plan_pieces, stitched
 from lrguard.reports.svgchart import PALETTE, SEVERITY_COLOR, Band, ChartSpec, Series, VLine, render_chart
 
 if TYPE_CHECKING:
@@ -32,15 +33,16 @@ header.top p{margin:2px 0 0;color:#c5cbd6;font-size:12.5px}
 main{padding:16px 24px}
 .overview{border-collapse:collapse;background:#fff;margin-bottom:16px;font-size:13px}
 .overview td,.overview th{padding:4px 10px;border-bottom:1px solid var(--line);text-align:left}
-.runs{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,620px),1fr));gap:16px;align-items:start}
+.runs{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,1010px),1fr));gap:16px;align-items:start}
 section.run{background:#fff;border:1px solid var(--line);border-radius:8px;padding:14px 16px;min-width:0}
 section.run h2{font-size:15px;margin:0 0 2px;word-break:break-all}
 .meta{color:var(--muted);font-size:12.5px;margin:2px 0 8px}
 .badge-sev{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;color:#fff;vertical-align:1px}
 .sev-ok{background:#2e7d32}.sev-info{background:#4a90c2}.sev-warning{background:#d89000}.sev-error{background:#c62828}
 figure.chart,figure.detail{margin:6px 0 10px}
+figure.detail{max-width:980px}
 figcaption{font-size:12.5px;font-weight:600;color:#394150;margin-bottom:2px}
-.plotwrap{position:relative}
+.plotwrap{position:relative;overflow-x:auto}
 svg.plot{width:100%;height:auto;display:block;background:#fff}
 svg .grid{stroke:#eef1f5;stroke-width:1}
 svg .frame{fill:none;stroke:#c9d0da}
@@ -52,6 +54,7 @@ svg .badge text{font-size:11px;fill:#fff;font-weight:700}
 svg .cross{stroke:#222;stroke-width:1;stroke-dasharray:2 2}
 .legend{font-size:12px;color:#394150;display:flex;flex-wrap:wrap;gap:4px 14px;margin-top:2px}
 .legend .key svg{vertical-align:middle;margin-right:4px}
+.legend-note{color:var(--muted);font-style:italic}
 .readout{position:absolute;top:30px;pointer-events:none;background:rgba(255,255,255,.94);border:1px solid #c9d0da;
  border-radius:4px;padding:3px 7px;font-size:12px;white-space:nowrap;box-shadow:0 1px 3px rgba(0,0,0,.12)}
 .readout b{font-weight:600}
@@ -112,6 +115,11 @@ JS = """
       figs.forEach(function(g){if(g.dataset.link===f.dataset.link)hide(g);});});
   });
   document.body.setAttribute('data-charts',figs.length);
+  // smallest chart text as drawn, in CSS px (the headless-browser test reads it)
+  var minpx=1e9;figs.forEach(function(f){var sc=f._svg.getBoundingClientRect().width/f._svg.viewBox.baseVal.width;
+    [].forEach.call(f._svg.querySelectorAll('text'),function(t){
+      var px=parseFloat(getComputedStyle(t).fontSize)*sc;if(px<minpx)minpx=px;});});
+  if(figs.length)document.body.setAttribute('data-min-text-px',minpx.toFixed(1));
   // '#selftest' (used by the headless-browser test): hover the middle of the first chart.
   if(location.hash==='#selftest'&&figs.length){var r=figs[0]._svg.getBoundingClientRect();
     figs[0]._svg.dispatchEvent(new MouseEvent('mousemove',{clientX:r.left+r.width*0.5,clientY:r.top+r.height*0.5}));}
@@ -136,27 +144,67 @@ def page(title: str, subtitle: str, body: str) -> str:
 
 def _lr_y_range(
     lr: np.ndarray, bias: int, warm: np.ndarray, extra: np.ndarray | None = None
-) -> tuple[tuple[float, float] | None, bool]:
-    """Y range that keeps the decay readable, and whether the bias group's warmup start is clipped.
+) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
+    """Y range of every value, and a zoomed range for the post-warmup values when the full one squashes them.
 
-    During warmup the bias group falls from warmup_bias_lr (0.1) while lr0 is 0.01: on a linear
-    axis that start would squash the whole decay, so it is left above the scale (and said so).
+    During warmup the bias group falls from warmup_bias_lr (0.1) while lr0 is 0.01. The full range
+    always shows it (nothing is drawn off the chart); when it is more than twice the rest, a second,
+    zoomed range (every value but the bias group's warmup rows) keeps the decay readable.
     """
     keep = np.ones(lr.shape, dtype=bool)
     if 0 <= bias < lr.shape[1]:
         keep[warm, bias] = False
-    vals = lr[keep & np.isfinite(lr)]
+    rest = lr[keep & np.isfinite(lr)]
+    every = lr[np.isfinite(lr)]
     if extra is not None:
-        vals = np.concatenate([vals, extra[np.isfinite(extra)]])
-    if vals.size == 0:
-        return None, False
-    hi = float(vals.max())
-    lo = min(0.0, float(vals.min()))
-    full = float(np.nanmax(lr)) if np.isfinite(lr).any() else hi
-    clipped = full > 1.25 * hi
-    if not clipped:
-        hi = max(hi, full)
-    return (lo, hi * 1.1 if hi > 0 else 1.0), clipped
+        fin = extra[np.isfinite(extra)]
+        rest, every = np.concatenate([rest, fin]), np.concatenate([every, fin])
+    if every.size == 0:
+        return None, None
+
+    def span(v: np.ndarray) -> tuple[float, float]:
+        hi, lo = float(v.max()), min(0.0, float(v.min()))
+        return lo, hi * 1.08 if hi > 0 else 1.0
+
+    full = span(every)
+    if rest.size == 0 or not float(every.max()) > 2 * float(rest.max()):
+        return full, None
+    return full, span(rest)
+
+
+PLAN_COLOR = {"config": "#8d99ab", "as-run": "#8d99ab", "changed": "#b07cc6"}
+
+
+def _plan_series(p, x: np.ndarray, n: int, ref: int, a: int = 0, b: int | None = None) -> Series:
+    """The planned LR of piece ``p`` on rows ``a..b-1`` (NaN elsewhere), drawn as a pale band."""
+    b = n if b is None else b
+    y = np.full(b - a, np.nan)
+    lo, hi = max(a, p.first_row), min(b, p.last_row + 1)
+    if lo < hi:
+        y[lo - a : hi - a] = p.lr[lo - p.first_row : hi - p.first_row, ref]
+    return Series(p.label, x[a:b], y, PLAN_COLOR.get(p.kind, "#8d99ab"), width=7.0, opacity=0.45)
+
+
+def _overlap_note(d: Diagnosis, warm: np.ndarray) -> str:
+    """Legend note naming the groups drawn on top of each other (e.g. ``x/lr0 = x/lr1 after warmup``)."""
+    lr, ref, cols = d.run.lr, d.reference_group, d.run.lr_columns
+    bits = []
+    for j in range(lr.shape[1]):
+        if j == ref:
+            continue
+        a, b = lr[:, j], lr[:, ref]
+        both = np.isfinite(a) & np.isfinite(b)
+        if not both.any():
+            continue
+        same = np.zeros(a.shape, dtype=bool)
+        same[both] = np.abs(a[both] - b[both]) <= 1e-4 * np.maximum(np.abs(b[both]), 1e-12)
+        if same[both].all():
+            bits.append(f"{cols[j]} = {cols[ref]} on every row")
+        elif (both & ~warm).any() and same[both & ~warm].all():
+            bits.append(f"{cols[j]} = {cols[ref]} after warmup")
+    if not bits:
+        return ""
+    return "; ".join(bits) + " (drawn as alternating dashes over the solid line)"
 
 
 def _x_axis(d: Diagnosis) -> tuple[np.ndarray, str]:
@@ -191,7 +239,11 @@ def _run_section(d: Diagnosis, k: int) -> str:
     names = d.profile.group_names
     series: list[Series] = []
     ref = d.reference_group
-    for j in sorted(range(groups), key=lambda g: g == ref):
+    others = [j for j in range(groups) if j != ref]
+    # The reference group is drawn first, wide and solid; the others on top of it in short dashes
+    # whose offsets alternate, so groups that coincide (after warmup in YOLOv5, all of them) all show.
+    period = 5 * (len(others) + 1)
+    for k, j in enumerate([ref, *others] if ref < groups else others):
         label = f"{run.lr_columns[j]}" + (f" ({names[j]})" if j < len(names) else "")
         series.append(
             Series(
@@ -199,15 +251,19 @@ def _run_section(d: Diagnosis, k: int) -> str:
                 x,
                 run.lr[:, j],
                 PALETTE[j % len(PALETTE)],
-                width=2.4 if j == ref else 1.5,
-                opacity=0.95 if j == ref else 0.8,
+                width=2.6 if j == ref else 1.6,
+                dash=None if j == ref else f"5 {period - 5}",
+                dash_offset=0.0 if j == ref else -5.0 * (k - 1),
             )
         )
-    if d.planned is not None and d.planned.size:
-        series.append(Series(f"planned {run.lr_columns[ref]}", x, d.planned[:, ref], "#111", dash="6 4", width=1.3))
+    # Plans are wide, pale bands under the logged lines: where the run followed its plan the line
+    # runs inside the band, where it left it the line leaves the band.
+    pieces = plan_pieces(d)
+    series[:0] = [_plan_series(p, x, n, ref) for p in pieces]
     warm = _warmup_rows(d)
-    planned_ref = d.planned[~warm, ref] if d.planned.size else None
-    y_range, clipped = _lr_y_range(run.lr, d.profile.warmup_bias_group, warm, planned_ref)
+    planned_ref = stitched(pieces, n, ref) if pieces else None
+    y_range, zoom_range = _lr_y_range(run.lr, d.profile.warmup_bias_group, warm, planned_ref)
+    legend_note = _overlap_note(d, warm)
     bands, vlines = _sessions_marks(d, x)
     fl_lines = []
     for i, f in enumerate(d.findings):
@@ -223,11 +279,15 @@ def _run_section(d: Diagnosis, k: int) -> str:
                 title=f"{i + 1}. {f.severity.value}: {f.title}",
             )
         )
-    note = "the bias group's warmup start is above the scale" if clipped else ""
+    lr_title = (
+        "Learning rate per param group as logged (lines) over the plan (pale band"
+        + ("s: grey as planned when it ran, purple the changed plan" if len(pieces) > 1 else "")
+        + ")"
+    )
     lr_chart = render_chart(
         ChartSpec(
             f"{rid}-lr",
-            "Learning rate per param group: logged (solid) over the planned curve (dashed)",
+            lr_title,
             series,
             x_label=x_label,
             y_label="learning rate",
@@ -235,10 +295,28 @@ def _run_section(d: Diagnosis, k: int) -> str:
             bands=bands,
             y_range=y_range,
             link=rid,
-            note=note,
+            legend_note=legend_note,
             height=300,
         )
     )
+    if zoom_range is not None:
+        lr_chart += render_chart(
+            ChartSpec(
+                f"{rid}-lrzoom",
+                "The same, zoomed to the values after warmup (the bias group's warmup start is in the chart above)",
+                series,
+                x_label=x_label,
+                y_label="learning rate",
+                vlines=vlines + fl_lines,
+                bands=bands,
+                y_range=zoom_range,
+                link=rid,
+                legend_note=legend_note,
+                note="y zoomed: the bias group's warmup start is above this range",
+                height=260,
+                css_class="chart zoom",
+            )
+        ).replace("<figure ", '<figure data-xname="epoch" ', 1)
     loss_series = [
         Series(name, x, v, PALETTE[(i + 3) % len(PALETTE)], width=1.6)
         for i, (name, v) in enumerate(run.train_losses.items())
@@ -347,8 +425,7 @@ def _detail_chart(d: Diagnosis, x: np.ndarray, row: int, cid: str, link: str) ->
     series = [
         Series(f"{d.run.lr_columns[ref]} logged", x[a:b], d.run.lr[a:b, ref], PALETTE[ref % len(PALETTE)], width=2.2)
     ]
-    if d.planned.size:
-        series.append(Series("planned", x[a:b], d.planned[a:b, ref], "#111", dash="6 4", width=1.2))
+    series[:0] = [_plan_series(p, x, n, ref, a, b) for p in plan_pieces(d) if p.first_row < b and p.last_row >= a]
     chart = render_chart(
         ChartSpec(
             cid,
@@ -493,7 +570,7 @@ def _plan_section(plan: Plan, k: int) -> str:
 
             w = warmup_rows(seg.spec, plan.config.profile)
             warm[seg.first_row : seg.first_row + w] = True
-    y_range, clipped = _lr_y_range(plan.lr, plan.config.profile.warmup_bias_group, warm)
+    y_range, zoom_range = _lr_y_range(plan.lr, plan.config.profile.warmup_bias_group, warm)
     x_label = "training epoch" if len(plan.segments) > 1 and plan.segments[-1].kind == "from-weights" else "epoch"
     charts = [
         render_chart(
@@ -507,11 +584,29 @@ def _plan_section(plan: Plan, k: int) -> str:
                 bands=bands,
                 y_range=y_range,
                 link=pid,
-                note="the bias group's warmup start is above the scale" if clipped else "",
                 height=300,
             )
         ).replace("<figure ", '<figure data-xname="epoch" ', 1)
     ]
+    if zoom_range is not None:
+        charts.append(
+            render_chart(
+                ChartSpec(
+                    f"{pid}-lrzoom",
+                    "The same, zoomed to the values after warmup (the bias group's warmup start is in the chart above)",
+                    series,
+                    x_label=x_label,
+                    y_label="learning rate",
+                    vlines=vlines,
+                    bands=bands,
+                    y_range=zoom_range,
+                    link=pid,
+                    note="y zoomed: the bias group's warmup start is above this range",
+                    height=260,
+                    css_class="chart zoom",
+                )
+            ).replace("<figure ", '<figure data-xname="epoch" ', 1)
+        )
     for i, view in enumerate(plan.iterations):
         it_series = [
             Series(cols[j], view.epochs, view.lr[:, j], PALETTE[j % len(PALETTE)], width=2.0 if j == plan.ref else 1.4)

@@ -1,4 +1,4 @@
-"""Terminal report of a diagnosis (rich)."""
+"""Terminal report of a diagnosis (plain text, wrapped; ANSI styles on a terminal)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 
 from lrguard.diagnosis.result import Diagnosis
 from lrguard.model import Severity
+from lrguard.reports.layout import Writer, table
 
 _STYLE = {Severity.INFO: "cyan", Severity.WARNING: "bold yellow", Severity.ERROR: "bold red"}
 _BARS = "▁▂▃▄▅▆▇█"
@@ -26,57 +27,73 @@ def sparkline(values: np.ndarray, width: int = 64) -> str:
     return "".join(" " if not np.isfinite(p) else _BARS[int((p - lo) / span * (len(_BARS) - 1))] for p in peaks)
 
 
-def render_terminal(d: Diagnosis, console=None, verbose: bool = False) -> None:
-    """Print ``d`` to ``console`` (a ``rich.console.Console``; stdout by default)."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+def render_terminal(d: Diagnosis, console=None, verbose: bool = False, *, stream=None) -> None:
+    """Print ``d`` for people: to ``console`` (a ``rich.console.Console``) if given, else to ``stream`` (stdout).
 
-    con = console or Console(highlight=False)
+    Lines are wrapped to the output's width with continuation lines indented under their text;
+    a `backticked` command is never split (see :mod:`lrguard.reports.layout`). Without a console,
+    rich is not imported: ANSI styles are written only to a terminal.
+    """
+    w = Writer.for_output(console, stream)
     run = d.run
     version = run.framework_version or "version not recorded"
-    con.print(f"[bold]{escape(str(run.path))}[/]")
-    con.print(f"  {run.framework.value} ({escape(version)}; maths of {escape(d.profile.label)})")
+    w.line([(str(run.path), "bold")])
+    w.line([(f"{run.framework.value} ({version}; maths of {d.profile.label})", None)], first="  ", hang=4)
     if d.version.get("summary") and not d.version.get("recorded"):
-        con.print(f"  version: {escape(d.version['summary'])}")
+        w.line([(f"version: {d.version['summary']}", None)], first="  ", hang=4)
     s = d.spec
     sched = "cosine" if s.cos_lr else "linear"
     nb = f", {s.nb} batches/epoch" if s.nb else ""
-    con.print(
-        f"  planned: {sched} lr0 {s.lr0:.6g} -> lrf {s.lrf:g} over {s.epochs} epochs, warmup {s.warmup_epochs:g} "
-        f"epochs{nb}; {run.n_rows} rows, reference column {escape(run.lr_columns[d.reference_group])}"
+    w.line(
+        [
+            (
+                f"planned: {sched} lr0 {s.lr0:.6g} -> lrf {s.lrf:g} over {s.epochs} epochs, warmup "
+                f"{s.warmup_epochs:g} epochs{nb}; {run.n_rows} rows, reference column {run.lr_columns[d.reference_group]}",
+                None,
+            )
+        ],
+        first="  ",
+        hang=4,
     )
     ref = run.lr[:, d.reference_group]
     peak = f"{np.nanmax(ref):.3g} max" if np.isfinite(ref).any() else "no finite value"
-    con.print(f"  LR  [green]{sparkline(ref)}[/]  {peak}")
+    spark = sparkline(ref, width=max(min(64, w.width - len(peak) - 8), 8))
+    w.line([(spark, "green"), (f"  {peak}", None)], first="  LR  ")
     if len(d.sessions) > 1 or verbose:
-        t = Table(box=None, pad_edge=False, show_header=True, header_style="dim")
-        t.add_column("session")
-        t.add_column("epochs")
-        t.add_column("start")
-        t.add_column("evidence", overflow="fold")
-        for sess in d.sessions:
-            t.add_row(str(sess.index + 1), f"{sess.first_epoch}-{sess.last_epoch}", sess.start, escape(sess.evidence))
-        con.print(t)
+        table(
+            w,
+            ("session", "epochs", "start", "evidence"),
+            [(str(x.index + 1), f"{x.first_epoch}-{x.last_epoch}", x.start, x.evidence) for x in d.sessions],
+            indent="  ",
+        )
     shown = [f for f in d.findings if verbose or f.severity is not Severity.INFO or f.cause.value == "warmup"]
     for f in shown:
         style = _STYLE[f.severity]
         where = f"epoch {f.epoch}" if f.epoch is not None else ("the next resume" if f.data.get("predicted") else "run")
-        con.print(f"  [{style}]{f.severity.value.upper():7}[/] [bold]{f.cause.value}[/] at {where}: {escape(f.title)}")
+        w.line(
+            [
+                (f"{f.severity.value.upper():7}", style),
+                (" ", None),
+                (f.cause.value, "bold"),
+                (f" at {where}: {f.title}", None),
+            ],
+            first="  ",
+            hang=10,
+        )
         if f.severity is not Severity.INFO or verbose:
             for line in f.evidence:
-                con.print(f"           - {escape(line)}")
+                w.line([(line, None)], first="           - ")
             if f.fix:
-                con.print(f"           [green]fix:[/] {escape(f.fix)}")
+                w.line([("fix:", "green"), (f" {f.fix}", None)], first="           ", hang=16)
     hidden = len(d.findings) - len(shown)
     if hidden:
-        con.print(f"  [dim]{hidden} more info finding(s); --verbose shows them[/]")
+        w.line([(f"{hidden} more info finding(s); --verbose shows them", "dim")], first="  ")
     for note in d.notes:
-        con.print(f"  [dim]note: {escape(note)}[/]")
+        w.line([(f"note: {note}", "dim")], first="  ", hang=8)
     worst = d.worst
     if worst is None or worst is Severity.INFO:
-        con.print("  [bold green]OK[/]: the logged LR follows its schedule")
+        w.line([("OK", "bold green"), (": the logged LR follows its schedule", None)], first="  ")
     else:
         n = sum(1 for f in d.findings if f.severity is not Severity.INFO)
-        con.print(f"  [{_STYLE[worst]}]{n} problem(s) found[/]")
-    con.print()
+        w.line([(f"{n} problem(s) found", _STYLE[worst])], first="  ")
+    w.blank()

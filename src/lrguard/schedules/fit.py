@@ -18,7 +18,6 @@ from lrguard.numeric import median, row_medians
 from lrguard.schedules.curve import logged_lr
 from lrguard.schedules.spec import ScheduleSpec
 
-
 # Batches per epoch beyond this are not a real dataset (1M batches of 1 image per epoch), and around
 # a guess no more than this many candidates either side are tried: both bound the fit's memory.
 MAX_NB = 1_000_000
