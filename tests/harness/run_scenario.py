@@ -3,7 +3,8 @@
 The caller (:func:`harness.realruns.ensure_runs`) sets the offline environment of
 :mod:`harness.offline` and sends the output to the scenario's ``log.txt``. This process
 installs the network guard, empties ``SCENARIO_DIR``, runs the scenario, then writes
-``scenario.json`` into the run directory and the completion marker into ``SCENARIO_DIR``.
+``scenario.json`` into the run directory. The completion marker is the caller's to write, once this
+process has exited successfully.
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from typing import Any
 
 from harness.offline import install_network_guard, network_guard_installed
 from harness.scenarios import (
-    COMPLETE_MARKER,
-    RECIPE_VERSION,
     SCENARIOS,
     ScenarioContext,
     ScenarioInfo,
@@ -165,7 +164,6 @@ def run(name: str, root: Path, data_yaml: Path) -> Path:
         extra["original_run_dir"] = os.path.relpath(original, ctx.run_dir)
         extra["original_checkpoints"] = _checkpoint_facts(original)
     write_scenario_json(ctx, _resolve_expected(info, rows, lr_cols), extra)
-    (root / COMPLETE_MARKER).write_text(f"{RECIPE_VERSION}\n", encoding="utf-8")
     return ctx.run_dir
 
 
