@@ -63,6 +63,17 @@ def _first_plan_increase(rows: list[dict[str, str]], column: str) -> int | None:
     return next((i for i in range(2, len(rows)) if implied[i] > implied[i - 1] + 0.5), None)
 
 
+def _first_lr_step_up(rows: list[dict[str, str]], column: str, rel: float = 1e-4) -> int | None:
+    """First row (from row 3) whose LR is above the previous row's by more than ``rel``.
+
+    Row 1 is warmup and row 2 its hand-off, so the search starts at row 3. ``rel`` is far above the
+    rounding of the logged values (six significant digits) and below any step a re-estimated
+    total can cause (at least 2/E**2 of lr0 for E total epochs).
+    """
+    lr = [_float(row[column]) for row in rows]
+    return next((i for i in range(2, len(rows)) if lr[i] > lr[i - 1] * (1 + rel)), None)
+
+
 def _first_loss_spike(rows: list[dict[str, str]], factor: float = 10.0) -> int | None:
     """First row where a train or validation loss is more than ``factor`` times its previous value."""
     columns = [name for name in rows[0] if name.startswith(("train/", "val/"))]
@@ -74,7 +85,10 @@ def _first_loss_spike(rows: list[dict[str, str]], factor: float = 10.0) -> int |
 
 _HOW = {
     "nonfinite": "first row with a non-finite train loss",
-    "time-budget-reestimation": "first row (from row 3) whose implied linear-schedule epochs E grew by > 0.5",
+    "time-budget-reestimation": (
+        "first row (from row 3) whose LR is above the previous row's; without one, the first row whose "
+        "implied linear-schedule epochs E grew by > 0.5"
+    ),
     "loss-spike": "first row where a train/ or val/ loss is more than 10x its value in the previous row",
 }
 
@@ -95,7 +109,9 @@ def _resolve_expected(info: ScenarioInfo, rows: list[dict[str, str]], lr_cols: l
                 None,
             )
         elif cause == "time-budget-reestimation":
-            row = _first_plan_increase(rows, lr_cols[0])  # 8.4.190: pg0 is the weight group
+            column = lr_cols[0]  # 8.4.190: pg0 is the weight group
+            row = _first_lr_step_up(rows, column)
+            row = _first_plan_increase(rows, column) if row is None else row
         elif cause == "loss-spike":
             row = _first_loss_spike(rows)
         else:
