@@ -8,7 +8,7 @@ leaves the schedule planned before the change. They do not run lrguard's diagnos
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -101,7 +101,7 @@ def _logged_model(name: str, epoch: int, session_row: bool) -> float:
 
 # ------------------------------------------------------------------------------------------- tests
 @pytest.mark.parametrize("name", ALL)
-def test_scenario_json_matches_the_catalogue(real_runs: dict[str, Path], name: str) -> None:
+def test_scenario_json_matches_the_catalogue(real_runs: Mapping[str, Path], name: str) -> None:
     info = SCENARIOS[name]
     meta = load_scenario_json(real_runs[name])
     assert meta["name"] == name
@@ -119,7 +119,7 @@ def test_scenario_json_matches_the_catalogue(real_runs: dict[str, Path], name: s
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_rows_epoch_and_lr_columns(real_runs: dict[str, Path], name: str) -> None:
+def test_rows_epoch_and_lr_columns(real_runs: Mapping[str, Path], name: str) -> None:
     framework = SCENARIOS[name].framework
     header, rows = _table(real_runs[name])
     epochs = [int(row["epoch"]) for row in rows]
@@ -136,7 +136,7 @@ def test_rows_epoch_and_lr_columns(real_runs: dict[str, Path], name: str) -> Non
 
 
 @pytest.mark.parametrize("name", sorted(SCHEDULES))
-def test_logged_lr_follows_the_mechanism(real_runs: dict[str, Path], name: str) -> None:
+def test_logged_lr_follows_the_mechanism(real_runs: Mapping[str, Path], name: str) -> None:
     framework = SCENARIOS[name].framework
     _, rows = _table(real_runs[name])
     logged = _column(rows, _weight_column(framework))
@@ -151,7 +151,7 @@ def test_logged_lr_follows_the_mechanism(real_runs: dict[str, Path], name: str) 
 @pytest.mark.parametrize(
     "name", [n for n in sorted(SCHEDULES) if SCENARIOS[n].expected], ids=lambda n: n.replace("/", "-")
 )
-def test_expected_epoch_is_the_first_upward_departure(real_runs: dict[str, Path], name: str) -> None:
+def test_expected_epoch_is_the_first_upward_departure(real_runs: Mapping[str, Path], name: str) -> None:
     framework = SCENARIOS[name].framework
     ((cause, epoch),) = SCENARIOS[name].expected
     _, rows = _table(real_runs[name])
@@ -162,7 +162,7 @@ def test_expected_epoch_is_the_first_upward_departure(real_runs: dict[str, Path]
     assert int(rows[first_up]["epoch"]) == epoch, cause
 
 
-def test_older_checkpoint_rewinds_to_logged_values(real_runs: dict[str, Path]) -> None:
+def test_older_checkpoint_rewinds_to_logged_values(real_runs: Mapping[str, Path]) -> None:
     _, rows = _table(real_runs["yolov5/older-checkpoint"])
     lr = _column(rows, "x/lr1")
     assert lr[6] > lr[5]  # the rewind row: epoch 4 again, LR of the first epoch 4
@@ -172,7 +172,7 @@ def test_older_checkpoint_rewinds_to_logged_values(real_runs: dict[str, Path]) -
 
 
 @pytest.mark.parametrize("name", ["yolov5/appended", "yolov5/continue-from-last", "ultralytics/continue-from-last"])
-def test_new_runs_start_with_warmup(real_runs: dict[str, Path], name: str) -> None:
+def test_new_runs_start_with_warmup(real_runs: Mapping[str, Path], name: str) -> None:
     framework = SCENARIOS[name].framework
     meta = load_scenario_json(real_runs[name])
     (entry,) = meta["expected"]
@@ -196,7 +196,7 @@ def _implied_linear_epochs(lr: list[float], lr0: float = 0.01, lrf: float = 0.01
     return out
 
 
-def test_time_budget_reestimates_upward_after_the_slow_epoch(real_runs: dict[str, Path]) -> None:
+def test_time_budget_reestimates_upward_after_the_slow_epoch(real_runs: Mapping[str, Path]) -> None:
     """The signature of ``time=``: E = ceil(budget / mean epoch time), re-planned after every epoch.
 
     Epoch 1 was slowed by a sleep; once the fast epoch 2 lowers the mean epoch time, the total
@@ -225,7 +225,7 @@ def test_time_budget_reestimates_upward_after_the_slow_epoch(real_runs: dict[str
     assert entry["epoch"] == int(rows[entry["row"]]["epoch"])
 
 
-def test_diverging_runs_blow_up(real_runs: dict[str, Path]) -> None:
+def test_diverging_runs_blow_up(real_runs: Mapping[str, Path]) -> None:
     _, rows = _table(real_runs["yolov5/diverging"])
     (entry,) = load_scenario_json(real_runs["yolov5/diverging"])["expected"]
     train = [c for c in rows[0] if c.startswith("train/")]
@@ -240,7 +240,7 @@ def test_diverging_runs_blow_up(real_runs: dict[str, Path]) -> None:
 
 
 @pytest.mark.parametrize("name", [n for n in ALL if n.startswith("yolov5/")])
-def test_yolov5_config_files(real_runs: dict[str, Path], name: str) -> None:
+def test_yolov5_config_files(real_runs: Mapping[str, Path], name: str) -> None:
     run = real_runs[name]
     opt = yaml.safe_load((run / "opt.yaml").read_text(encoding="utf-8"))
     hyp = yaml.safe_load((run / "hyp.yaml").read_text(encoding="utf-8"))
@@ -270,7 +270,7 @@ def test_yolov5_config_files(real_runs: dict[str, Path], name: str) -> None:
 
 
 @pytest.mark.parametrize("name", [n for n in ALL if n.startswith("ultralytics/")])
-def test_ultralytics_config_files(real_runs: dict[str, Path], name: str) -> None:
+def test_ultralytics_config_files(real_runs: Mapping[str, Path], name: str) -> None:
     run = real_runs[name]
     args = yaml.safe_load((run / "args.yaml").read_text(encoding="utf-8"))
     assert args["optimizer"] == "SGD"
@@ -294,7 +294,7 @@ def _stripped(path: Path) -> bool:
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_checkpoints(real_runs: dict[str, Path], name: str) -> None:
+def test_checkpoints(real_runs: Mapping[str, Path], name: str) -> None:
     run = real_runs[name]
     weights = run / "weights"
     assert (weights / "last.pt").is_file()
@@ -325,7 +325,7 @@ def test_checkpoints(real_runs: dict[str, Path], name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_scenarios_stayed_offline(real_runs: dict[str, Path], realruns_cache: Path, name: str) -> None:
+def test_scenarios_stayed_offline(real_runs: Mapping[str, Path], realruns_cache: Path, name: str) -> None:
     root = real_runs[name].parents[1]
     assert load_scenario_json(real_runs[name])["network_guard"] is True
     assert not (root / "network.log").exists(), (root / "network.log").read_text(encoding="utf-8")
