@@ -132,7 +132,8 @@ root = Path(root)
 with open(os.environ["STUB_CALLS"], "a", encoding="utf-8") as calls:
     calls.write(name + "\\n")
 if mode == "fail":
-    print("stub scenario says no", flush=True)
+    print("Traceback (most recent call last):\\n  ...\\nRuntimeError: stub scenario says no", flush=True)
+    print("a note printed after the error", flush=True)
     sys.exit(3)
 if mode == "hold":
     (root.parent / "started").write_text(name, encoding="utf-8")
@@ -183,9 +184,11 @@ def test_failed_scenario_is_recorded_and_the_others_still_run(tmp_path: Path, st
     for name in ("yolov5/resume", "ultralytics/resume"):
         assert (runs[name] / "scenario.json").is_file()
     failure = runs.failures["yolov5/clean"]
-    assert failure.reason == "exit code 3: stub scenario says no"
+    assert failure.reason == "exit code 3: RuntimeError: stub scenario says no"  # not the note after it
     assert failure.log is not None and failure.log.is_file() and "says no" in failure.tail
-    with pytest.raises(ScenarioError, match=r"^scenario yolov5/clean failed: exit code 3: stub scenario says no; log "):
+    with pytest.raises(
+        ScenarioError, match=r"^scenario yolov5/clean failed: exit code 3: RuntimeError: stub scenario says no; log "
+    ):
         runs["yolov5/clean"]
     with pytest.raises(ScenarioError, match=r"exit code 0 but no runs/exp/scenario\.json"):
         runs["ultralytics/clean"]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import subprocess
 import sys
 import time
@@ -276,9 +277,18 @@ def _scenario_argv(name: str, root: Path, data_yaml: Path) -> list[str]:
     return [sys.executable, "-m", "harness.run_scenario", name, str(root), str(data_yaml)]
 
 
-def _last_line(text: str) -> str:
+#: A line that names a raised exception, as a traceback ends (``RuntimeError: ...``).
+_EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception|Exit|Interrupt)(?::\s.*)?$")
+#: Characters of the log kept in a one-line reason.
+REASON_CHARS = 300
+
+
+def _reason_line(text: str) -> str:
+    """The last exception line of a log (trainers print notes after a traceback), else its last line."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "(no output)"
+    errors = [line for line in lines if _EXCEPTION_LINE.match(line)]
+    line = errors[-1] if errors else lines[-1] if lines else "(no output)"
+    return line if len(line) <= REASON_CHARS else line[: REASON_CHARS - 3] + "..."
 
 
 def _run_one(cache_dir: Path, name: str) -> float:
@@ -320,9 +330,9 @@ def _run_one(cache_dir: Path, name: str) -> float:
     if returncode != 0 or not run_json.is_file():
         text = log_path.read_text(encoding="utf-8", errors="replace")
         if returncode is None:
-            reason = f"timed out after {SCENARIO_TIMEOUT_S} s; last output: {_last_line(text)}"
+            reason = f"timed out after {SCENARIO_TIMEOUT_S} s; last output: {_reason_line(text)}"
         elif returncode != 0:
-            reason = f"exit code {returncode}: {_last_line(text)}"
+            reason = f"exit code {returncode}: {_reason_line(text)}"
         else:
             reason = f"exit code 0 but no {SCENARIOS[name].run_subdir}/{SCENARIO_JSON}"
         tail = "\n".join(text.splitlines()[-TAIL_LINES:])
