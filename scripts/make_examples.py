@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         cache = (args.cache or Path(scratch)).resolve()
         started = time.perf_counter()
         runs = ensure_runs(cache, jobs=args.jobs)
+        runs.raise_failures()  # the examples are all or nothing
         print(f"scenarios ready after {time.perf_counter() - started:.0f} s")
         walls = [wall_seconds(cache, name) for name in SCENARIOS]
         seconds = sum(w for w in walls if w is not None) if all(w is not None for w in walls) else None

@@ -10,6 +10,7 @@ import hashlib
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -23,6 +24,9 @@ from lrguard.diagnosis import diagnose
 from lrguard.frameworks import get_profile
 from lrguard.readers import read_run
 from lrguard.schedules import ScheduleSpec, SessionPlan
+
+if TYPE_CHECKING:
+    from harness.realruns import RealRuns
 
 
 def generated_diagnosis(run_dir: Path, profile: str, sessions, *, read: dict | None = None, **kwargs):
@@ -77,12 +81,14 @@ def realruns_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def real_runs(realruns_cache: Path) -> dict[str, Path]:
-    """Scenario name -> run directory of every real-trainer scenario.
+def real_runs(realruns_cache: Path) -> RealRuns:
+    """Scenario name -> run directory of every real-trainer scenario (a :class:`harness.realruns.RealRuns`).
 
     Runs every scenario once per test session (or reuses the runs in ``$LRGUARD_REALRUNS_CACHE``).
-    Without the trainers it skips, unless ``$CI`` or ``$LRGUARD_REQUIRE_TRAINERS`` is set: then a
-    missing trainer is an error.
+    A scenario that fails to generate fails only the tests that index it (``real_runs[name]``
+    raises ``ScenarioError`` with the reason and the log path); the others still pass. Without the
+    trainers it skips, unless ``$CI`` or ``$LRGUARD_REQUIRE_TRAINERS`` is set: then a missing
+    trainer is an error.
     """
     from harness.realruns import ensure_runs, trainers_importable
 

@@ -118,3 +118,157 @@ def test_trainers_importable_reports_missing_trainers(tmp_path: Path, monkeypatc
     assert "not installed" in (realruns.trainers_importable(tmp_path) or "")
     with pytest.raises(KeyError):
         realruns.ensure_runs(tmp_path, ["yolov5/no-such-scenario"])
+
+
+# ------------------------------------------------------------------ generation mechanics (no trainer)
+# These tests exercise ensure_runs itself: subprocesses, failures, the completion marker and the
+# lock. The scenario command is replaced by a small script (_STUB) so that no trainer runs; nothing
+# here claims anything about the trainers.
+_STUB = """
+import json, os, sys, time
+from pathlib import Path
+name, root, run_subdir, mode = sys.argv[1:5]
+root = Path(root)
+with open(os.environ["STUB_CALLS"], "a", encoding="utf-8") as calls:
+    calls.write(name + "\\n")
+if mode == "fail":
+    print("Traceback (most recent call last):\\n  ...\\nRuntimeError: stub scenario says no", flush=True)
+    print("a note printed after the error", flush=True)
+    sys.exit(3)
+if mode == "hold":
+    (root.parent / "started").write_text(name, encoding="utf-8")
+    deadline = time.monotonic() + 60
+    while not (root.parent / "release").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+root.mkdir(parents=True, exist_ok=True)
+if mode != "no-json":
+    run = root / run_subdir
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "scenario.json").write_text(json.dumps({"name": name}), encoding="utf-8")
+"""
+
+
+@pytest.fixture
+def stub_scenarios(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Make ensure_runs run _STUB; return (set_mode, calls) where calls() lists the stub's runs."""
+    from harness import realruns
+
+    modes: dict[str, str] = {}
+    calls_file = tmp_path / "calls.txt"
+    monkeypatch.setenv("STUB_CALLS", str(calls_file))
+
+    def argv(name: str, root: Path, data_yaml: Path) -> list[str]:
+        subdir = realruns.SCENARIOS[name].run_subdir
+        return [sys.executable, "-c", _STUB, name, str(root), subdir, modes.get(name, "ok")]
+
+    monkeypatch.setattr(realruns, "_scenario_argv", argv)
+
+    def calls() -> list[str]:
+        return calls_file.read_text(encoding="utf-8").split() if calls_file.exists() else []
+
+    return modes, calls
+
+
+def test_failed_scenario_is_recorded_and_the_others_still_run(tmp_path: Path, stub_scenarios) -> None:
+    from harness.realruns import RealRuns, ScenarioError, ensure_runs
+
+    modes, calls = stub_scenarios
+    modes["yolov5/clean"] = "fail"
+    modes["ultralytics/clean"] = "no-json"
+    names = ["yolov5/clean", "yolov5/resume", "ultralytics/clean", "ultralytics/resume"]
+    runs = ensure_runs(tmp_path / "cache", names, jobs=2)
+    assert isinstance(runs, RealRuns)
+    assert sorted(calls()) == sorted(names)  # the failing first scenario of each lane did not stop it
+    assert list(runs) == names and len(runs) == 4 and "yolov5/clean" in runs
+    assert sorted(runs.failures) == ["ultralytics/clean", "yolov5/clean"]
+    for name in ("yolov5/resume", "ultralytics/resume"):
+        assert (runs[name] / "scenario.json").is_file()
+    failure = runs.failures["yolov5/clean"]
+    assert failure.reason == "exit code 3: RuntimeError: stub scenario says no"  # not the note after it
+    assert failure.log is not None and failure.log.is_file() and "says no" in failure.tail
+    with pytest.raises(
+        ScenarioError, match=r"^scenario yolov5/clean failed: exit code 3: RuntimeError: stub scenario says no; log "
+    ):
+        runs["yolov5/clean"]
+    with pytest.raises(ScenarioError, match=r"exit code 0 but no runs/exp/scenario\.json"):
+        runs["ultralytics/clean"]
+    with pytest.raises(ScenarioError, match=r"^2 of 4 scenarios failed:\n  scenario ultralytics/clean failed"):
+        runs.raise_failures()
+    # The failed scenarios are not marked complete: the next call retries them and only them.
+    modes.clear()
+    again = ensure_runs(tmp_path / "cache", names)
+    again.raise_failures()
+    assert sorted(calls()) == sorted([*names, "yolov5/clean", "ultralytics/clean"])
+    assert (again["yolov5/clean"] / "scenario.json").is_file()
+
+
+def test_half_written_scenario_is_generated_again(tmp_path: Path, stub_scenarios) -> None:
+    from harness.realruns import ensure_runs, scenario_dir, wall_seconds
+    from harness.scenarios import COMPLETE_MARKER, RECIPE_VERSION
+
+    _, calls = stub_scenarios
+    cache = tmp_path / "cache"
+    name = "yolov5/clean"
+    marker = scenario_dir(cache, name) / COMPLETE_MARKER
+    run_json = ensure_runs(cache, [name])[name] / "scenario.json"
+    assert marker.read_text(encoding="utf-8").splitlines()[0] == str(RECIPE_VERSION)
+    assert wall_seconds(cache, name) is not None
+    assert (scenario_dir(cache, name) / "log.txt").is_file()
+    ensure_runs(cache, [name])
+    assert calls() == [name]  # complete: not run again
+    marker.unlink()  # killed after scenario.json, before the marker
+    ensure_runs(cache, [name])
+    assert calls() == [name] * 2 and marker.is_file()
+    run_json.unlink()  # a marker without its scenario.json
+    ensure_runs(cache, [name])
+    assert calls() == [name] * 3 and run_json.is_file()
+    marker.write_text(f"{RECIPE_VERSION - 1}\nwall_seconds 1.0\n", encoding="utf-8")  # an older recipe
+    ensure_runs(cache, [name])
+    assert calls() == [name] * 4
+
+
+def test_generation_is_locked_across_openers(
+    tmp_path: Path, stub_scenarios, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A second generator waits on the lock, then reuses the scenario instead of running it again."""
+    import fcntl
+    import threading
+    import time
+
+    from harness.realruns import LOCK_NAME, ensure_runs, scenario_dir
+
+    modes, calls = stub_scenarios
+    cache = tmp_path / "cache"
+    name = "ultralytics/clean"
+    modes[name] = "hold"
+    results: dict[str, object] = {}
+
+    def generate(key: str) -> None:
+        results[key] = ensure_runs(cache, [name])
+
+    def wait_for(condition, what: str) -> None:
+        deadline = time.monotonic() + 60
+        while not condition():
+            assert time.monotonic() < deadline, f"gave up waiting for {what}"
+            time.sleep(0.02)
+
+    first = threading.Thread(target=generate, args=("first",))
+    first.start()
+    started = scenario_dir(cache, name).parent / "started"
+    wait_for(started.exists, "the first generator's scenario to start")
+    with open(cache / LOCK_NAME, "rb") as probe, pytest.raises(BlockingIOError):
+        fcntl.flock(probe.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # held while the scenario runs
+    second = threading.Thread(target=generate, args=("second",))
+    second.start()
+    seen: list[str] = []
+    wait_for(lambda: seen.append(capsys.readouterr().err) or "waiting for another process" in "".join(seen), "the wait")
+    (started.parent / "release").write_text("", encoding="utf-8")
+    first.join(60)
+    second.join(60)
+    assert calls() == [name]  # generated once, by the first
+    for key in ("first", "second"):
+        runs = results[key]
+        runs.raise_failures()
+        assert (runs[name] / "scenario.json").is_file()
+    with open(cache / LOCK_NAME, "rb") as probe:
+        fcntl.flock(probe.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # released afterwards

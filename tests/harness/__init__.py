@@ -4,8 +4,9 @@ An unpublished package that lives in ``tests/`` and is not part of the lrguard w
 import it as ``harness`` (pytest puts ``tests/`` on ``sys.path``); ``bench/`` and ``scripts/`` put
 ``tests/`` on ``sys.path`` themselves. Running scenarios needs the ``[trainers]`` extra.
 
-- :mod:`~harness.realruns`: ``ensure_runs(cache_dir, names)`` and ``SCENARIOS``, the public
-  entry point for tests and scripts.
+- :mod:`~harness.realruns`: ``ensure_runs(cache_dir, names)`` (a ``RealRuns`` mapping that
+  records failed scenarios instead of stopping at the first) and ``SCENARIOS``, the public entry
+  point for tests and scripts.
 - :mod:`~harness.scenarios`: the scenario catalogue, expected findings, schedule maths.
 - :mod:`~harness.yolov5_scenarios`, :mod:`~harness.ultralytics_scenarios`: what each
   scenario does with the real trainer (imported only inside a scenario subprocess).

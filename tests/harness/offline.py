@@ -72,8 +72,10 @@ def prepare_offline(cache_dir: Path) -> dict[str, str]:
     source = _font_source()
     for directory in font_dirs:
         target = directory / _FONT_NAME
-        if not target.exists():
-            shutil.copyfile(source, target)
+        if not target.exists():  # copy then rename: another process never sees half a font
+            partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+            shutil.copyfile(source, partial)
+            os.replace(partial, target)
     return env
 
 

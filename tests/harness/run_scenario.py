@@ -3,7 +3,8 @@
 The caller (:func:`harness.realruns.ensure_runs`) sets the offline environment of
 :mod:`harness.offline` and sends the output to the scenario's ``log.txt``. This process
 installs the network guard, empties ``SCENARIO_DIR``, runs the scenario, then writes
-``scenario.json`` into the run directory and the completion marker into ``SCENARIO_DIR``.
+``scenario.json`` into the run directory. The completion marker is the caller's to write, once this
+process has exited successfully.
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from typing import Any
 
 from harness.offline import install_network_guard, network_guard_installed
 from harness.scenarios import (
-    COMPLETE_MARKER,
-    RECIPE_VERSION,
     SCENARIOS,
     ScenarioContext,
     ScenarioInfo,
@@ -64,6 +63,17 @@ def _first_plan_increase(rows: list[dict[str, str]], column: str) -> int | None:
     return next((i for i in range(2, len(rows)) if implied[i] > implied[i - 1] + 0.5), None)
 
 
+def _first_lr_step_up(rows: list[dict[str, str]], column: str, rel: float = 1e-4) -> int | None:
+    """First row (from row 3) whose LR is above the previous row's by more than ``rel``.
+
+    Row 1 is warmup and row 2 its hand-off, so the search starts at row 3. ``rel`` is far above the
+    rounding of the logged values (six significant digits) and below any step a re-estimated
+    total can cause (at least 2/E**2 of lr0 for E total epochs).
+    """
+    lr = [_float(row[column]) for row in rows]
+    return next((i for i in range(2, len(rows)) if lr[i] > lr[i - 1] * (1 + rel)), None)
+
+
 def _first_loss_spike(rows: list[dict[str, str]], factor: float = 10.0) -> int | None:
     """First row where a train or validation loss is more than ``factor`` times its previous value."""
     columns = [name for name in rows[0] if name.startswith(("train/", "val/"))]
@@ -75,7 +85,10 @@ def _first_loss_spike(rows: list[dict[str, str]], factor: float = 10.0) -> int |
 
 _HOW = {
     "nonfinite": "first row with a non-finite train loss",
-    "time-budget-reestimation": "first row (from row 3) whose implied linear-schedule epochs E grew by > 0.5",
+    "time-budget-reestimation": (
+        "first row (from row 3) whose LR is above the previous row's; without one, the first row whose "
+        "implied linear-schedule epochs E grew by > 0.5"
+    ),
     "loss-spike": "first row where a train/ or val/ loss is more than 10x its value in the previous row",
 }
 
@@ -96,7 +109,9 @@ def _resolve_expected(info: ScenarioInfo, rows: list[dict[str, str]], lr_cols: l
                 None,
             )
         elif cause == "time-budget-reestimation":
-            row = _first_plan_increase(rows, lr_cols[0])  # 8.4.190: pg0 is the weight group
+            column = lr_cols[0]  # 8.4.190: pg0 is the weight group
+            row = _first_lr_step_up(rows, column)
+            row = _first_plan_increase(rows, column) if row is None else row
         elif cause == "loss-spike":
             row = _first_loss_spike(rows)
         else:
@@ -165,7 +180,6 @@ def run(name: str, root: Path, data_yaml: Path) -> Path:
         extra["original_run_dir"] = os.path.relpath(original, ctx.run_dir)
         extra["original_checkpoints"] = _checkpoint_facts(original)
     write_scenario_json(ctx, _resolve_expected(info, rows, lr_cols), extra)
-    (root / COMPLETE_MARKER).write_text(f"{RECIPE_VERSION}\n", encoding="utf-8")
     return ctx.run_dir
 
 

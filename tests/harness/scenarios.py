@@ -28,7 +28,7 @@ SCENARIO_JSON = "scenario.json"
 #: Marker file written in a scenario's directory once it finished successfully.
 COMPLETE_MARKER = ".complete"
 #: Bumped whenever a scenario's recipe changes, so cached runs of an older recipe are redone.
-RECIPE_VERSION = 2
+RECIPE_VERSION = 3
 
 
 class ExpectedFinding(NamedTuple):
@@ -182,9 +182,11 @@ SCENARIOS: dict[str, ScenarioInfo] = {
         ),
         _info(
             "ultralytics/time-budget",
-            "`time=0.003` hours with epochs=100: the trainer re-estimates the number of epochs (and "
-            "rebuilds the scheduler) after every epoch; the expected row is the first whose LR lies "
-            "above the schedule planned one epoch earlier (the implied number of epochs grew).",
+            "`time=` sized from a measured epoch (a 2-epoch run first) to 8 slow epochs, epochs=100, "
+            "and epoch 1 slowed by a sleep of 4 measured epochs: the trainer re-estimates the number of "
+            "epochs (and rebuilds the scheduler) after every epoch, and after the fast epoch 2 the estimate "
+            "grows. The expected row is the first whose LR steps up, else the first whose LR lies above "
+            "the schedule planned one epoch earlier (the implied number of epochs grew; epoch 3 here).",
             "M7",
             ("time-budget-reestimation", None),
         ),

@@ -10,6 +10,9 @@ warmup cover epoch 1 only (8.4.190 has no minimum number of warmup iterations).
 
 from __future__ import annotations
 
+import itertools
+import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +20,7 @@ from typing import Any
 import torch
 from ultralytics import YOLO
 
-from harness.scenarios import ScenarioContext
+from harness.scenarios import ScenarioContext, read_results_csv
 
 #: Training settings shared by every Ultralytics scenario.
 BASE: dict[str, Any] = {
@@ -39,6 +42,12 @@ BASE: dict[str, Any] = {
 NB = 4
 #: Warmup iterations: round(warmup_epochs * NB).
 NW = 4
+#: Time-budget scenario: epoch 1 sleeps this many measured epoch times on top of its own work ...
+SLOW_EPOCH_FACTOR = 4
+#: ... and the budget holds this many such slow epochs. After the fast epoch 2 the mean epoch time
+#: drops to about (SLOW_EPOCH_FACTOR + 2) / 2 epochs, so the re-estimated total nearly doubles: a
+#: simulation of 8.4.190's arithmetic kept that growth with every later epoch 0.5-3x the measured one.
+BUDGET_SLOW_EPOCHS = 8
 
 
 class Interrupted(Exception):
@@ -50,11 +59,14 @@ def _train(
     name: str,
     model: str = "yolov8n.yaml",
     interrupt_after: int | None = None,
+    callbacks: dict[str, Callable[[Any], None]] | None = None,
     **overrides: Any,
 ) -> Path:
     """Train one fresh run, optionally interrupted after 1-based epoch ``interrupt_after``."""
     settings = {**BASE, "data": str(ctx.data_yaml), "project": str(ctx.runs), "name": name, **overrides}
     yolo = YOLO(model)
+    for event, callback in (callbacks or {}).items():
+        yolo.add_callback(event, callback)
     if interrupt_after is not None:
 
         def stop(trainer: Any) -> None:  # runs after last.pt of the epoch has been written
@@ -100,9 +112,42 @@ def continue_from_last(ctx: ScenarioContext) -> None:
     _train(ctx, "second", model=str(first / "weights" / "last.pt"), epochs=5)
 
 
+def _epoch_seconds(run: Path) -> float:
+    """The longest epoch of a finished run, from the cumulative seconds of its ``time`` column."""
+    _, rows = read_results_csv(run / "results.csv")
+    elapsed = [0.0] + [float(row["time"]) for row in rows]
+    return max(b - a for a, b in itertools.pairwise(elapsed))
+
+
 def time_budget(ctx: ScenarioContext) -> None:
-    """``time=0.003`` hours (10.8 s): the trainer re-plans the number of epochs after every epoch."""
-    _train(ctx, "exp", epochs=100, time=0.003)
+    """``time=`` sized from a measured epoch, with a slow first epoch: the total is re-estimated upward.
+
+    8.4.190 in time mode sets the total epochs to ``ceil(time / mean epoch time)`` after every
+    epoch and rebuilds the scheduler. A 2-epoch run first measures how long an epoch takes on this
+    machine (``d``, the longer of the two); the budgeted run then sleeps ``SLOW_EPOCH_FACTOR * d``
+    at the end of epoch 1 (``on_train_epoch_end``, inside the epoch's measured time) under a budget
+    of ``BUDGET_SLOW_EPOCHS`` slow epochs. Once the fast epoch 2 lowers the mean, the re-estimated
+    total grows, so the LR of epoch 3 lies above the schedule planned after epoch 1, however fast
+    or slow the machine is; how many epochs fit is left to the machine.
+    """
+    measure = _train(ctx, "measure", epochs=2)
+    epoch_s = _epoch_seconds(measure)
+    sleep_s = round(SLOW_EPOCH_FACTOR * epoch_s, 3)
+    budget_s = BUDGET_SLOW_EPOCHS * (sleep_s + epoch_s)
+    hours = math.ceil(budget_s / 3600 * 1e7) / 1e7  # 0.36 ms steps
+
+    def slow_first_epoch(trainer: Any) -> None:
+        if trainer.epoch == 0:
+            time.sleep(sleep_s)
+
+    ctx.record["time_budget"] = {
+        "measured_epoch_seconds": round(epoch_s, 3),
+        "slow_epoch_sleep_seconds": sleep_s,
+        "budget_seconds": round(hours * 3600, 3),
+        "time_hours": hours,
+    }
+    ctx.step("slow-epoch", event="on_train_epoch_end", epoch=1, sleep_seconds=sleep_s)
+    _train(ctx, "exp", epochs=100, time=hours, callbacks={"on_train_epoch_end": slow_first_epoch})
 
 
 def epochs_changed(ctx: ScenarioContext) -> None:
