@@ -19,6 +19,7 @@ after the last one a loader expects.
 from __future__ import annotations
 
 import mmap
+import os
 import struct
 import zipfile
 import zlib
@@ -157,17 +158,30 @@ def load(path: str | Path, limits: Limits = Limits(), *, tolerant: bool = False)
         return _load_stream(path, mm, size, limits, tolerant)
 
 
+_LAST_DIRECTORY: list[Any] = [None, None]  # [(path, size, mtime_ns, inode), result] of the last read
+
+
 def zip_entries(path: Path) -> tuple[list[Any], int]:
     """Central directory entries of a zip (lean reader, :mod:`zipfile` as fallback) and its start.
+
+    The last file's directory is kept (keyed by path, size, modification time and inode), so that
+    reading the pickle and checking the CRCs of one file parse it once. Callers must not modify it.
 
     Raises:
         zipfile.BadZipFile: Neither reader understands the file.
     """
+    st = os.stat(path)
+    key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    if _LAST_DIRECTORY[0] == key:
+        return _LAST_DIRECTORY[1]  # type: ignore[no-any-return]
+    result: tuple[list[Any], int]
     try:
-        return read_directory(path)
+        result = read_directory(path)
     except ZipDirError:
         with zipfile.ZipFile(path) as zf:
-            return zf.infolist(), int(getattr(zf, "start_dir", 0))
+            result = zf.infolist(), int(getattr(zf, "start_dir", 0))
+    _LAST_DIRECTORY[:] = [key, result]
+    return result
 
 
 def _local_entry(buf: Any, at: int, limit: int) -> tuple[str, int, int, int, int] | None:

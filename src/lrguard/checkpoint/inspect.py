@@ -13,7 +13,7 @@ from lrguard import constants as C
 from lrguard.checkpoint.archive import load
 from lrguard.checkpoint.facts import facts_from_root
 from lrguard.checkpoint.hfdir import inspect_dir, is_hf_dir
-from lrguard.checkpoint.integrity import IntegrityReport, Progress, verify
+from lrguard.checkpoint.integrity import IntegrityReport, Progress, begin, verify
 from lrguard.checkpoint.lightning import check_lightning
 from lrguard.checkpoint.resume import REFUSE, check_resume
 from lrguard.checkpoint.safetensors import is_safetensors, read_header
@@ -52,15 +52,20 @@ def inspect_path(
         return _inspect_hf(path, check_data, scan_nonfinite, progress)
     if is_safetensors(path):
         return _inspect_safetensors(path)
+    pending = begin(path, progress) if check_data or scan_nonfinite else None  # CRCs run during the walk
     try:
         loaded = load(path, tolerant=True)
     except InputError:
+        if pending is not None:
+            pending.result()
         report = scan_path(path)  # not a torch file or plain pickle: a tar, an .npy, ...
         if report.verdict == SAFE:
             raise
         return unreadable_record(path, report, "not a checkpoint lrguard can describe")
     security = judge_loaded(loaded)
     if loaded.error is not None:
+        if pending is not None:
+            pending.result()
         if security.verdict == SAFE and not loaded.streams[1:]:
             raise InputError(path, loaded.error)
         return unreadable_record(path, security, loaded.error, loaded.format)
@@ -68,7 +73,7 @@ def inspect_path(
     facts = facts_from_root(path, loaded.root)
     resume = check_lightning(loaded.root) if structure.framework == LIGHTNING else check_resume(facts, structure, path)
     if check_data or scan_nonfinite:
-        integrity = verify(path, loaded=loaded, scan_nonfinite=scan_nonfinite, progress=progress)
+        integrity = verify(path, loaded=loaded, scan_nonfinite=scan_nonfinite, progress=progress, pending=pending)
     else:
         integrity = IntegrityReport(notes=["data not read (use 'lrguard ckpt verify' to check CRCs)"])
         integrity.notes.extend(loaded.notes)

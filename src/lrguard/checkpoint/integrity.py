@@ -1,6 +1,7 @@
 """Integrity of a checkpoint file: zip CRCs and sizes, pickle, storages, optional non-finite scan.
 
-:func:`verify` never executes the pickle and reads the file once, sequentially, through ``mmap``:
+:func:`verify` never executes the pickle and reads the file once, front to back in large blocks, in a
+background thread while the pickle is walked (CRC-32 by ISA-L when ``isal`` is installed, else zlib):
 every zip entry's bytes are checked against the CRC-32 and size of the central directory (the local
 header must agree too), the main pickle must end in STOP, every storage a tensor references must be
 present with enough bytes, and — when asked — float storages are scanned for NaN/Inf with numpy.
@@ -9,17 +10,14 @@ A sidecar manifest written by :func:`lrguard.checkpoint.atomic.save_atomic` is c
 
 from __future__ import annotations
 
-import hashlib
-import json
-import mmap
 import os
 import struct
 import threading
 import zipfile
 import zlib
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from io import BufferedReader
 from pathlib import Path
 from typing import Any
 
@@ -79,10 +77,10 @@ class IntegrityReport:
 Progress = Callable[[int], None]
 
 
-BATCH = 16 << 20  # bytes of consecutive small entries checked by one task
+BLOCK = 32 << 20  # bytes read per sequential read: small entries are checked straight out of the block
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entry:
     name: str
     header: int  # offset of the local header
@@ -99,13 +97,14 @@ def _zip_plan(path: Path, size: int, report: IntegrityReport) -> tuple[list[_Ent
     except (zipfile.BadZipFile, OSError) as exc:
         report.fail(f"zip central directory unreadable ({exc}): the file is truncated or corrupt")
         return [], size
+    stored = zipfile.ZIP_STORED
     entries = [
         _Entry(
             i.filename,
             i.header_offset,
             i.file_size,
             i.CRC,
-            i.compress_type == zipfile.ZIP_STORED and i.compress_size == i.file_size,
+            i.compress_type == stored and i.compress_size == i.file_size,
         )
         for i in infos
     ]
@@ -121,86 +120,153 @@ def _zip_plan(path: Path, size: int, report: IntegrityReport) -> tuple[list[_Ent
     return entries, start_dir
 
 
-def _batches(entries: list[_Entry], start_dir: int) -> list[tuple[int, int, list[_Entry]]]:
-    """Group consecutive entries into regions ``(start, end, entries)`` of about :data:`BATCH` bytes."""
-    out: list[tuple[int, int, list[_Entry]]] = []
-    cur: list[_Entry] = []
-    for k, e in enumerate(entries):
-        end = entries[k + 1].header if k + 1 < len(entries) else start_dir
-        if cur and (end - cur[0].header > BATCH or e.size > BATCH):
-            out.append((cur[0].header, e.header, cur))
-            cur = []
-        cur.append(e)
-        if e.size > BATCH:  # a big entry gets a task of its own
-            out.append((e.header, end, cur))
-            cur = []
-    if cur:
-        out.append((cur[0].header, start_dir, cur))
-    return out
+class _Window:
+    """A sliding window over the file, refilled by sequential reads of :data:`BLOCK` bytes."""
+
+    def __init__(self, fh: BufferedReader, size: int, block: int = BLOCK) -> None:
+        self.fh = fh
+        self.size = size
+        self.block = block
+        self.buf = bytearray(block)
+        self.view = memoryview(self.buf)
+        self.start = 0
+        self.end = 0  # the window holds file bytes [start, end)
+
+    def get(self, a: int, b: int) -> memoryview:
+        """File bytes ``[a, b)`` (shorter at the end of the file); ``b - a`` must not exceed the block."""
+        if a < self.start or b > self.end:
+            b_fill = min(a + self.block, self.size)
+            if a < self.end and a >= self.start:  # keep the overlap, read only what follows it
+                keep = self.end - a
+                self.view[:keep] = self.view[a - self.start : self.end - self.start]
+            else:
+                keep = 0
+                self.fh.seek(a)
+            got = keep
+            while a + got < b_fill:
+                n = self.fh.readinto(self.view[got : b_fill - a])
+                if not n:
+                    break
+                got += n
+            self.start, self.end = a, a + got
+        return self.view[a - self.start : min(b, self.end) - self.start]
 
 
-_BUFFERS = threading.local()
-
-
-def _buffer() -> memoryview:
-    """A per-thread reusable read buffer (fresh 16 MiB allocations cost page faults on every read)."""
-    view = getattr(_BUFFERS, "view", None)
-    if view is None:
-        view = _BUFFERS.view = memoryview(bytearray(BATCH + 0x20000))
-    return view
-
-
-def _read(fd: int, view: memoryview, offset: int) -> memoryview:
-    n = os.preadv(fd, [view], offset)
-    return view[:n]
-
-
-def _check_region(
-    fd: int, start: int, end: int, entries: list[_Entry], progress: Progress | None
+def _data_pass(
+    fh: BufferedReader,
+    size: int,
+    entries: list[_Entry],
+    start_dir: int,
+    progress: Progress | None,
+    block: int = BLOCK,
 ) -> tuple[list[str], dict[str, tuple[int, int]]]:
-    """Read one region with ``preadv`` and check the local headers, sizes and CRCs of its entries."""
+    """One sequential pass over the file: local headers, sizes and CRC-32 of every entry, in file order.
+
+    Returns:
+        ``(problems, {entry name: (data offset or -1 for a compressed entry, size)})``.
+    """
     problems: list[str] = []
     spans: dict[str, tuple[int, int]] = {}
-    buf = _buffer()
-    small = end - start <= BATCH
-    # a small region is read whole; of a big entry only its header is read here, its data streamed below
-    region = _read(fd, buf[: max(end - start, 0)] if small else buf[: _LOCAL.size + 0x10000], start)
-    for e in entries:
-        rel = e.header - start
-        if rel + _LOCAL.size > len(region):
+    win = _Window(fh, size, block)
+    head_len = min(0x10000 + _LOCAL.size, block)
+    unpack = _LOCAL.unpack_from
+    crc32 = _crc32
+    stored_method = zipfile.ZIP_STORED
+    done = 0  # bytes reported to progress
+    last = len(entries) - 1
+    for k, e in enumerate(entries):
+        end = entries[k + 1].header if k < last else start_dir
+        head = win.get(e.header, e.header + head_len)
+        if len(head) < _LOCAL.size:
             problems.append(f"{e.name}: local header beyond end of file (truncated)")
             continue
-        sig, _v, _flag, method, _t, _d, _crc, _cs, _us, nlen, xlen = _LOCAL.unpack_from(region, rel)
+        sig, _v, _flag, method, _t, _d, _crc, _cs, _us, nlen, xlen = unpack(head, 0)
         if sig != b"PK\x03\x04":
             problems.append(f"{e.name}: bad local header signature at offset {e.header}")
             continue
-        if bytes(region[rel + 30 : rel + 30 + nlen]).decode("utf-8", "replace") != e.name:
+        if bytes(head[30 : 30 + nlen]).decode("utf-8", "replace") != e.name:
             problems.append(f"{e.name}: local header names another file")
         data = e.header + 30 + nlen + xlen
-        if not e.stored or method != zipfile.ZIP_STORED:
+        if not e.stored or method != stored_method:
             spans[e.name] = (-1, e.size)
             continue
         if data + e.size > end:
             problems.append(f"{e.name}: data runs past the end of the file or into the next entry (truncated)")
             continue
         spans[e.name] = (data, e.size)
-        if small:
-            crc = _crc32(region[data - start : data - start + e.size])
-        else:
+        if e.size <= block:
+            crc = crc32(win.get(data, data + e.size))
+        else:  # a big entry: stream it through the window
             crc, pos, stop = 0, data, data + e.size
             while pos < stop:
-                chunk = _read(fd, buf[: min(CHUNK, stop - pos)], pos)
+                chunk = win.get(pos, min(pos + block, stop))
                 if not len(chunk):
                     break
-                crc = _crc32(chunk, crc)
+                crc = crc32(chunk, crc)
                 pos += len(chunk)
                 if progress:
-                    progress(len(chunk))
+                    progress(pos - done)
+                    done = pos
         if crc != e.crc and not e.no_crc:
             problems.append(f"{e.name}: CRC-32 mismatch (bytes changed after writing)")
-    if progress and small:
-        progress(end - start)
+        if progress and data + e.size - done >= block:
+            progress(data + e.size - done)
+            done = data + e.size
+    if progress and start_dir > done:
+        progress(start_dir - done)
     return problems, spans
+
+
+class DataPass:
+    """The CRC/size pass over a zip checkpoint, running in a background thread.
+
+    Started before the pickle is walked (:func:`begin`) so that both proceed together: the CRC-32
+    routines release the GIL on large buffers. :meth:`result` waits for it.
+    """
+
+    def __init__(self, path: Path, size: int, progress: Progress | None, block: int = BLOCK) -> None:
+        self.report = IntegrityReport()
+        self.entries, self.start_dir = _zip_plan(path, size, self.report)
+        self.problems: list[str] = []
+        self.spans: dict[str, tuple[int, int]] = {}
+        self._error: BaseException | None = None
+        self._fh = path.open("rb")
+        if hasattr(os, "posix_fadvise"):  # one pass front to back: ask the kernel for big readahead
+            os.posix_fadvise(self._fh.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
+        self._thread = threading.Thread(target=self._run, args=(size, progress, block), daemon=True)
+        self._thread.start()
+
+    def _run(self, size: int, progress: Progress | None, block: int) -> None:
+        try:
+            self.problems, self.spans = _data_pass(self._fh, size, self.entries, self.start_dir, progress, block)
+        except BaseException as exc:  # re-raised in the caller's thread by result()
+            self._error = exc
+        finally:
+            self._fh.close()
+
+    def result(self) -> DataPass:
+        """Wait for the pass to finish (re-raising what it raised) and return it."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self
+
+
+def begin(path: str | Path, progress: Progress | None = None, *, block: int = BLOCK) -> DataPass | None:
+    """Start the data pass of ``path`` in the background when it is a zip file (``None`` otherwise).
+
+    ``block`` is the size of each read (a zip header must fit in it: at least 64 KiB for any name).
+    Pass the result to :func:`verify` as ``pending`` once the pickle has been walked.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            if fh.read(4) != b"PK\x03\x04":
+                return None
+    except OSError:
+        return None
+    return DataPass(path, size, progress, block)
 
 
 def _nonfinite_count(mm: Any, start: int, nbytes: int, dtype: str) -> int:
@@ -235,7 +301,7 @@ def verify(
     loaded: Loaded | None = None,
     scan_nonfinite: bool = False,
     progress: Progress | None = None,
-    threads: int = 2,
+    pending: DataPass | None = None,
 ) -> IntegrityReport:
     """Check that a checkpoint file is intact, without executing it.
 
@@ -244,7 +310,8 @@ def verify(
         loaded: Its already-walked pickle (read again when ``None``).
         scan_nonfinite: Also count NaN/Inf in float storages.
         progress: Called with the number of bytes checked, as they are checked.
-        threads: Worker threads for CRC checks (zlib releases the GIL).
+        pending: The data pass already started on this file by :func:`begin` (started here otherwise);
+            it reads the file once, sequentially, in a background thread while the pickle is walked.
 
     Returns:
         The report; ``ok`` is False when anything is wrong. An unreadable main pickle is reported as a
@@ -260,30 +327,27 @@ def verify(
     if size == 0:
         report.fail("empty file")
         return report
-    with path.open("rb") as fh:
-        is_zip = fh.read(4) == b"PK\x03\x04"
+    if pending is not None:
+        is_zip = True
+    else:
+        with path.open("rb") as fh:
+            is_zip = fh.read(4) == b"PK\x03\x04"
     data_spans: dict[str, tuple[int, int]] = {}
     zip_spans: dict[str, tuple[int, int]] = {}
     if is_zip:
-        entries, start_dir = _zip_plan(path, size, report)
-        fd = os.open(path, os.O_RDONLY)
-        if hasattr(os, "posix_fadvise"):  # one pass front to back: ask the kernel for big readahead
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
-        try:
-            with ThreadPoolExecutor(max_workers=max(threads, 1)) as pool:
-                futures = [
-                    pool.submit(_check_region, fd, a, b, es, progress) for a, b, es in _batches(entries, start_dir)
-                ]
-                loaded = _load_for_verify(path, loaded, report)  # walks the pickle while the CRCs run
-                if loaded is not None:
-                    _check_storages(loaded, report)  # also while the CRCs run
-                for fut in futures:
-                    problems, spans = fut.result()
-                    for prob in problems:
-                        report.fail(prob)
-                    zip_spans.update(spans)
-        finally:
-            os.close(fd)
+        run = pending if pending is not None else DataPass(path, size, progress)
+        loaded = _load_for_verify(path, loaded, report)  # walks the pickle while the CRCs run
+        if loaded is not None:
+            _check_storages(loaded, report)  # also while the CRCs run
+        run.result()
+        entries = run.entries
+        report.problems[:0] = run.report.problems  # the central directory's problems come first
+        report.ok = report.ok and run.report.ok
+        for prob in run.problems:
+            report.fail(prob)
+        report.notes[:0] = run.report.notes
+        report.checked = {**run.report.checked, **report.checked}
+        zip_spans.update(run.spans)
         for e in entries:
             if e.name in zip_spans and zip_spans[e.name][0] < 0:
                 _check_compressed(path, e.name, report)
@@ -307,6 +371,8 @@ def verify(
     if not is_zip:
         _check_storages(loaded, report)
     if scan_nonfinite:
+        import mmap
+
         with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             _scan(loaded, mm, data_spans, report)
     report.manifest = check_manifest(path, size)
@@ -386,6 +452,8 @@ def _scan(loaded: Loaded, mm: Any, spans: dict[str, tuple[int, int]], report: In
 
 def sha256_file(path: Path) -> str:
     """SHA-256 of a file, streamed."""
+    import hashlib  # only a sidecar manifest needs it
+
     h = hashlib.sha256()
     with path.open("rb") as fh:
         while chunk := fh.read(CHUNK):
@@ -402,6 +470,8 @@ def check_manifest(path: Path, size: int | None = None) -> dict[str, Any] | None
     side = path.with_name(path.name + C.MANIFEST_SUFFIX)
     if not side.exists():
         return None
+    import json
+
     try:
         man = json.loads(side.read_text())
     except (OSError, ValueError) as exc:

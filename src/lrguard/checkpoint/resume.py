@@ -38,8 +38,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from lrguard import constants as C
 from lrguard.checkpoint.structure import ULTRALYTICS, YOLOV5, Structure
 from lrguard.model import CheckpointFacts
@@ -141,6 +139,8 @@ def _load_yaml(path: Path) -> tuple[dict[str, Any] | None, str | None]:
         return None, "missing"
     except (OSError, UnicodeDecodeError) as exc:
         return None, f"cannot be read ({exc.__class__.__name__})"
+    import yaml  # only when the run's opt.yaml/args.yaml exists: `ckpt show` of a lone file stays off it
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError:
