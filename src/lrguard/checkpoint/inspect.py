@@ -12,9 +12,7 @@ from typing import Any
 from lrguard import constants as C
 from lrguard.checkpoint.archive import load
 from lrguard.checkpoint.facts import facts_from_root
-from lrguard.checkpoint.hfdir import inspect_dir, is_hf_dir
-from lrguard.checkpoint.integrity import IntegrityReport, Progress, begin, verify
-from lrguard.checkpoint.lightning import check_lightning
+from lrguard.checkpoint.integrity_report import IntegrityReport, Progress
 from lrguard.checkpoint.resume import REFUSE, check_resume
 from lrguard.checkpoint.safetensors import is_safetensors, read_header
 from lrguard.checkpoint.scan import judge_loaded, scan_path
@@ -47,11 +45,16 @@ def inspect_path(
     """
     path = Path(path)
     if path.is_dir():
+        from lrguard.checkpoint.hfdir import is_hf_dir
+
         if not is_hf_dir(path):
             raise InputError(path, "directory is not an HF Trainer checkpoint (no trainer_state.json)")
         return _inspect_hf(path, check_data, scan_nonfinite, progress)
     if is_safetensors(path):
         return _inspect_safetensors(path)
+    if check_data or scan_nonfinite:
+        from lrguard.checkpoint.integrity import begin, verify  # `ckpt show` reads no data: stays off it
+
     pending = begin(path, progress) if check_data or scan_nonfinite else None  # CRCs run during the walk
     try:
         loaded = load(path, tolerant=True)
@@ -71,7 +74,12 @@ def inspect_path(
         return unreadable_record(path, security, loaded.error, loaded.format)
     structure = describe(loaded.root, loaded.storages)
     facts = facts_from_root(path, loaded.root)
-    resume = check_lightning(loaded.root) if structure.framework == LIGHTNING else check_resume(facts, structure, path)
+    if structure.framework == LIGHTNING:
+        from lrguard.checkpoint.lightning import check_lightning
+
+        resume = check_lightning(loaded.root)
+    else:
+        resume = check_resume(facts, structure, path)
     if check_data or scan_nonfinite:
         integrity = verify(path, loaded=loaded, scan_nonfinite=scan_nonfinite, progress=progress, pending=pending)
     else:
@@ -180,6 +188,9 @@ def _inspect_safetensors(path: Path) -> dict[str, Any]:
 def _inspect_hf(
     path: Path, check_data: bool = False, scan_nonfinite: bool = False, progress: Progress | None = None
 ) -> dict[str, Any]:
+    from lrguard.checkpoint.hfdir import inspect_dir
+    from lrguard.checkpoint.integrity import verify
+
     info = inspect_dir(path)
     loaded = info.pop("loaded")
     verdict = SAFE

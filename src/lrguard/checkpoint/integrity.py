@@ -15,14 +15,14 @@ import struct
 import threading
 import zipfile
 import zlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from io import BufferedReader
+from dataclasses import dataclass
+from io import FileIO
 from pathlib import Path
 from typing import Any
 
 from lrguard import constants as C
 from lrguard.checkpoint.archive import Loaded, load, zip_entries
+from lrguard.checkpoint.integrity_report import IntegrityReport, Progress
 from lrguard.checkpoint.placeholders import TensorRecord
 from lrguard.checkpoint.tensors import clean_name, iter_tensors
 from lrguard.errors import InputError
@@ -32,49 +32,11 @@ try:  # ISA-L's CRC-32 is 2-3x faster than zlib's; optional (pip install "lrguar
 except ImportError:  # pragma: no cover - depends on the environment
     from zlib import crc32 as _crc32
 
+__all__ = ["DataPass", "IntegrityReport", "Progress", "begin", "check_manifest", "sha256_file", "tensors_of", "verify"]
+
 CHUNK = 8 << 20
 FLOAT_DTYPES = {"float16": "f2", "float32": "f4", "float64": "f8"}  # numpy codes; numpy loads only to scan
 _LOCAL = struct.Struct("<4s5H3I2H")  # local file header
-
-
-@dataclass
-class IntegrityReport:
-    """Whether a checkpoint file is intact.
-
-    Attributes:
-        ok: No problem found.
-        problems: What is wrong, one sentence each (truncation, CRC mismatch, missing storage, ...).
-        notes: Harmless observations.
-        checked: What was checked, with counts (``entries``, ``storages``, ``bytes``, ``scanned``).
-        nonfinite: Tensor name -> count of NaN/Inf values (when scanned).
-        manifest: Result of the sidecar manifest check (``None`` when there is no sidecar).
-    """
-
-    ok: bool = True
-    problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    checked: dict[str, int] = field(default_factory=dict)
-    nonfinite: dict[str, int] = field(default_factory=dict)
-    manifest: dict[str, Any] | None = None
-
-    def fail(self, problem: str) -> None:
-        """Record a problem."""
-        self.ok = False
-        self.problems.append(problem)
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain representation for ``--json``."""
-        return {
-            "ok": self.ok,
-            "problems": self.problems,
-            "notes": self.notes,
-            "checked": self.checked,
-            "nonfinite": self.nonfinite,
-            "manifest": self.manifest,
-        }
-
-
-Progress = Callable[[int], None]
 
 
 BLOCK = 32 << 20  # bytes read per sequential read: small entries are checked straight out of the block
@@ -123,7 +85,7 @@ def _zip_plan(path: Path, size: int, report: IntegrityReport) -> tuple[list[_Ent
 class _Window:
     """A sliding window over the file, refilled by sequential reads of :data:`BLOCK` bytes."""
 
-    def __init__(self, fh: BufferedReader, size: int, block: int = BLOCK) -> None:
+    def __init__(self, fh: FileIO, size: int, block: int = BLOCK) -> None:
         self.fh = fh
         self.size = size
         self.block = block
@@ -151,9 +113,17 @@ class _Window:
             self.start, self.end = a, a + got
         return self.view[a - self.start : min(b, self.end) - self.start]
 
+    def take(self, a: int, b: int) -> memoryview:
+        """Up to ``b - a`` file bytes from ``a``: what the window holds, or a fresh block (empty at EOF)."""
+        if not self.start <= a < self.end:
+            self.fh.seek(a)
+            got = self.fh.readinto(self.view) or 0
+            self.start, self.end = a, a + got
+        return self.view[a - self.start : min(b, self.end) - self.start]
+
 
 def _data_pass(
-    fh: BufferedReader,
+    fh: FileIO,
     size: int,
     entries: list[_Entry],
     start_dir: int,
@@ -199,7 +169,7 @@ def _data_pass(
         else:  # a big entry: stream it through the window
             crc, pos, stop = 0, data, data + e.size
             while pos < stop:
-                chunk = win.get(pos, min(pos + block, stop))
+                chunk = win.take(pos, stop)
                 if not len(chunk):
                     break
                 crc = crc32(chunk, crc)
@@ -230,7 +200,7 @@ class DataPass:
         self.problems: list[str] = []
         self.spans: dict[str, tuple[int, int]] = {}
         self._error: BaseException | None = None
-        self._fh = path.open("rb")
+        self._fh = FileIO(path, "rb")  # unbuffered: every read lands in the window directly
         if hasattr(os, "posix_fadvise"):  # one pass front to back: ask the kernel for big readahead
             os.posix_fadvise(self._fh.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
         self._thread = threading.Thread(target=self._run, args=(size, progress, block), daemon=True)

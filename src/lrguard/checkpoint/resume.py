@@ -32,7 +32,6 @@ the epochs after it are trained and logged again, at the higher LR of the earlie
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,6 +152,8 @@ def _load_yaml(path: Path) -> tuple[dict[str, Any] | None, str | None]:
 
 
 def _results_epochs(path: Path) -> list[int]:
+    import csv  # only when the run's results.csv is read
+
     try:
         with path.open(newline="") as fh:
             rows = list(csv.reader(fh))
