@@ -19,7 +19,6 @@ after the last one a loader expects.
 from __future__ import annotations
 
 import mmap
-import os
 import struct
 import zipfile
 import zlib
@@ -33,7 +32,7 @@ from lrguard.checkpoint.pickle_walk import Limits, PickleReadError, PickleResult
 from lrguard.checkpoint.placeholders import StorageRef
 from lrguard.checkpoint.rebuild import storage_dtype
 from lrguard.checkpoint.security import SUSPICIOUS, Finding, Stream
-from lrguard.checkpoint.zipdir import ZipDirError, read_directory
+from lrguard.checkpoint.zipdir import zip_entries
 from lrguard.errors import InputError
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -156,32 +155,6 @@ def load(path: str | Path, limits: Limits = Limits(), *, tolerant: bool = False)
             raise InputError(path, "tar-format torch checkpoint (torch < 0.4) is not supported")
     with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         return _load_stream(path, mm, size, limits, tolerant)
-
-
-_LAST_DIRECTORY: list[Any] = [None, None]  # [(path, size, mtime_ns, inode), result] of the last read
-
-
-def zip_entries(path: Path) -> tuple[list[Any], int]:
-    """Central directory entries of a zip (lean reader, :mod:`zipfile` as fallback) and its start.
-
-    The last file's directory is kept (keyed by path, size, modification time and inode), so that
-    reading the pickle and checking the CRCs of one file parse it once. Callers must not modify it.
-
-    Raises:
-        zipfile.BadZipFile: Neither reader understands the file.
-    """
-    st = os.stat(path)
-    key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
-    if _LAST_DIRECTORY[0] == key:
-        return _LAST_DIRECTORY[1]  # type: ignore[no-any-return]
-    result: tuple[list[Any], int]
-    try:
-        result = read_directory(path)
-    except ZipDirError:
-        with zipfile.ZipFile(path) as zf:
-            result = zf.infolist(), int(getattr(zf, "start_dir", 0))
-    _LAST_DIRECTORY[:] = [key, result]
-    return result
 
 
 def _local_entry(buf: Any, at: int, limit: int) -> tuple[str, int, int, int, int] | None:

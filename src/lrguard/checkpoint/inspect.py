@@ -7,7 +7,7 @@ Dispatches on what ``path`` is: an HF Trainer directory, a safetensors file, or 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lrguard import constants as C
 from lrguard.checkpoint.archive import load
@@ -20,6 +20,9 @@ from lrguard.checkpoint.security import SAFE, worse
 from lrguard.checkpoint.structure import LIGHTNING, describe
 from lrguard.errors import InputError
 
+if TYPE_CHECKING:
+    from lrguard.checkpoint.datapass import DataPass
+
 
 def inspect_path(
     path: str | Path,
@@ -27,6 +30,7 @@ def inspect_path(
     check_data: bool = False,
     scan_nonfinite: bool = False,
     progress: Progress | None = None,
+    pending: DataPass | None = None,
 ) -> dict[str, Any]:
     """Inspect one checkpoint file or HF checkpoint directory.
 
@@ -35,6 +39,8 @@ def inspect_path(
         check_data: Verify CRCs / sizes of every entry (reads the whole file).
         scan_nonfinite: Also count NaN/Inf in float tensors (implies ``check_data``).
         progress: Byte-count callback for the data pass.
+        pending: The data pass of ``path`` already started with
+            :func:`lrguard.checkpoint.datapass.begin` (with ``check_data``; started here otherwise).
 
     Returns:
         ``{"path", "format", "framework", "framework_version", "epoch", "stripped", "has",
@@ -55,7 +61,8 @@ def inspect_path(
     if check_data or scan_nonfinite:
         from lrguard.checkpoint.integrity import begin, verify  # `ckpt show` reads no data: stays off it
 
-    pending = begin(path, progress) if check_data or scan_nonfinite else None  # CRCs run during the walk
+        if pending is None:
+            pending = begin(path, progress)  # the CRCs run while the pickle is walked
     try:
         loaded = load(path, tolerant=True)
     except InputError:

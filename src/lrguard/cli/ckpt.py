@@ -14,7 +14,6 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from lrguard.checkpoint.inspect import inspect_path, is_problem, last_good
 from lrguard.cli.ckpt_scan import add_scan_parser
 from lrguard.errors import InputError
 from lrguard.reports.layout import Segment, Writer, table
@@ -86,9 +85,31 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(handler=run, _ckpt_parser=p)
 
 
+def _wants_progress(paths: list[Path]) -> bool:
+    """A progress bar for big files on a terminal (stat errors are left to the inspection to report)."""
+    if not sys.stderr.isatty():
+        return False
+    total = 0
+    for p in paths:
+        try:
+            total += p.stat().st_size if p.is_file() else 0
+        except OSError:
+            continue
+    return total >= PROGRESS_MIN_BYTES
+
+
+def _early_data_pass(path: Path) -> Any:
+    """Start the CRC pass of ``path`` before the rest of lrguard is imported (``None`` if it is no zip)."""
+    from lrguard.checkpoint.datapass import begin
+
+    try:
+        return begin(path)
+    except OSError:  # the inspection reports it in full
+        return None
+
+
 def _progress(paths: list[Path]) -> Any:
-    total = sum(p.stat().st_size for p in paths if p.is_file())
-    if total < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
+    if not _wants_progress(paths):
         return nullcontext(None)
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
@@ -114,6 +135,9 @@ def run(args: argparse.Namespace) -> int:
     if cmd == "last-good":
         return _last_good(args, Writer.for_output(), Writer.for_output(stream=sys.stderr))
     paths = [Path(p) for p in args.paths]
+    early = _early_data_pass(paths[0]) if cmd == "verify" and not _wants_progress(paths) else None
+    from lrguard.checkpoint.inspect import inspect_path, is_problem  # imported while that pass reads
+
     records: list[dict[str, Any]] = []
     status = EXIT_OK
     check = cmd == "verify"
@@ -123,7 +147,10 @@ def run(args: argparse.Namespace) -> int:
             try:
                 task = prog.add_task(path.name, total=path.stat().st_size) if prog and path.is_file() else None
                 cb = (lambda n, t=task: prog.advance(t, n)) if task is not None else None
-                rec = inspect_path(path, check_data=check, scan_nonfinite=check and args.nonfinite, progress=cb)
+                pending, early = (early, None) if path == paths[0] else (None, early)
+                rec = inspect_path(
+                    path, check_data=check, scan_nonfinite=check and args.nonfinite, progress=cb, pending=pending
+                )
             except (InputError, OSError) as exc:
                 if len(paths) == 1:
                     raise
@@ -145,6 +172,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _verify_problem(rec: dict[str, Any]) -> bool:
+    from lrguard.checkpoint.inspect import is_problem
+
     return not rec["integrity"]["ok"] or rec["security"]["verdict"] != "safe" or is_problem(rec)
 
 
@@ -184,7 +213,7 @@ def _readable_or_raise(path: Path) -> None:
 
 
 def _last_good(args: argparse.Namespace, out: Writer, err: Writer) -> int:
-    from lrguard.checkpoint.inspect import resumable
+    from lrguard.checkpoint.inspect import last_good, resumable
 
     chosen, results = last_good(args.directory)
     for p, r in results:
