@@ -39,7 +39,7 @@ from typing import Any
 
 from lrguard import constants as C
 from lrguard.checkpoint.structure import ULTRALYTICS, YOLOV5, Structure
-from lrguard.model import CheckpointFacts
+from lrguard.checkpoint_facts import CheckpointFacts
 
 REL_TOL = 1e-4
 
