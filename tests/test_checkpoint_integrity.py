@@ -109,3 +109,54 @@ def test_files_saved_without_crc(tmp_path):
     assert read_facts(path).epoch == 1
     rep = verify(path)
     assert rep.ok and any("no CRC-32" in n for n in rep.notes)
+
+
+def _stored_zip(path, sizes):
+    """A stored zip whose entries have the given sizes (distinct bytes), like torch.save's data/ files."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        for k, n in enumerate(sizes):
+            zf.writestr(f"archive/data/{k}", bytes((k + i) % 251 for i in range(n)))
+    return path
+
+
+BLOCK = 70_000  # smallest useful read (a local header with any name fits): entries span reads
+
+
+@pytest.mark.parametrize(
+    "sizes", [[10] * 500, [200_000, 5, 150_000, 0, 69_990], [69_999, 70_001, 140_000, 1], [300_000]]
+)
+def test_data_pass_small_blocks_intact_and_every_flip_found(tmp_path, sizes):
+    from lrguard.checkpoint.integrity import begin
+
+    path = _stored_zip(tmp_path / "z.pt", sizes)
+    seen = []
+    run = begin(path, seen.append, block=BLOCK).result()
+    assert run.problems == [] and run.report.ok
+    assert sum(seen) <= path.stat().st_size and sum(seen) >= sum(sizes)
+    assert [run.spans[f"archive/data/{k}"][1] for k in range(len(sizes))] == sizes
+    data = path.read_bytes()
+    for k in {0, len(sizes) // 2, len(sizes) - 1}:
+        if not sizes[k]:
+            continue
+        at, n = run.spans[f"archive/data/{k}"]
+        for pos in {at, at + n // 2, at + n - 1}:  # first, middle and last byte of the entry
+            bad = bytearray(data)
+            bad[pos] ^= 0x40
+            (tmp_path / "bad.pt").write_bytes(bytes(bad))
+            res = begin(tmp_path / "bad.pt", block=BLOCK).result()
+            assert res.problems == [f"archive/data/{k}: CRC-32 mismatch (bytes changed after writing)"], (k, pos)
+
+
+def test_data_pass_block_size_does_not_change_the_verdict(good, tmp_path):
+    from lrguard.checkpoint.integrity import begin
+
+    at, n = max(begin(good).result().spans.values(), key=lambda sp: sp[1])
+    data = bytearray(good.read_bytes())
+    data[at + n // 2] ^= 0x01
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(bytes(data))
+    for path in (good, bad):
+        small = begin(path, block=BLOCK).result()
+        big = begin(path).result()
+        assert (small.problems, small.spans) == (big.problems, big.spans)
+    assert len(begin(bad).result().problems) == 1 and not verify(bad).ok

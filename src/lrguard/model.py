@@ -11,6 +11,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lrguard.checkpoint_facts import CheckpointFacts as CheckpointFacts  # its own module: `ckpt show` skips this one
+
 if TYPE_CHECKING:  # annotations only: `ckpt show` must not pay numpy's import
     import numpy as np
 
@@ -58,44 +60,6 @@ class Cause(StrEnum):
     LR_OFF_PLAN = "lr-off-plan"
     RESUME_WITHOUT_OPTIMIZER_STATE = "resume-without-optimizer-state"
     CRASH_REMNANT = "crash-remnant"
-
-
-@dataclass(frozen=True)
-class CheckpointFacts:
-    """The few plain fields of a training checkpoint that the diagnosis uses.
-
-    Every field is optional: a stripped or foreign checkpoint lacks most of them.
-
-    Attributes:
-        path: The checkpoint file.
-        epoch: The stored ``epoch`` (0-based index of the last finished epoch; -1 when stripped).
-        has_optimizer: Whether an optimizer state dict is present (not ``None``).
-        lrs: ``param_groups[j]['lr']`` per group, in group order.
-        initial_lrs: ``param_groups[j]['initial_lr']`` per group (``None`` where absent).
-        group_tags: ``param_groups[j]['param_group']`` tags (Ultralytics >= 8.4) or ``None``.
-        updates: EMA ``updates`` counter.
-        version: Ultralytics ``version`` string, if stored.
-        date: ISO date string stored by the trainer.
-        train_args: YOLOv5 ``opt`` or Ultralytics ``train_args`` as plain values.
-        train_results: Ultralytics ``train_results`` snapshot of results.csv (column -> values).
-    """
-
-    path: Path
-    epoch: int | None = None
-    has_optimizer: bool = False
-    lrs: tuple[float, ...] = ()
-    initial_lrs: tuple[float | None, ...] = ()
-    group_tags: tuple[str | None, ...] = ()
-    updates: int | None = None
-    version: str | None = None
-    date: str | None = None
-    train_args: dict[str, Any] = field(default_factory=dict)
-    train_results: dict[str, list[Any]] | None = None
-
-    @property
-    def stripped(self) -> bool:
-        """True when the trainer stripped the file at the end of training (epoch -1, no optimizer)."""
-        return self.epoch == -1 or (self.epoch is None and not self.has_optimizer)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from lrguard.checkpoint.archive import Loaded, load
 from lrguard.checkpoint.facts import facts_from_root
 from lrguard.checkpoint.resume import ResumeReport, check_resume
 from lrguard.checkpoint.structure import describe
-from lrguard.model import CheckpointFacts
+from lrguard.checkpoint_facts import CheckpointFacts
 
 __all__ = ["Loaded", "ResumeReport", "load", "read_facts", "resume_report"]
 

@@ -32,7 +32,7 @@ from lrguard.checkpoint.pickle_walk import Limits, PickleReadError, PickleResult
 from lrguard.checkpoint.placeholders import StorageRef
 from lrguard.checkpoint.rebuild import storage_dtype
 from lrguard.checkpoint.security import SUSPICIOUS, Finding, Stream
-from lrguard.checkpoint.zipdir import ZipDirError, read_directory
+from lrguard.checkpoint.zipdir import zip_entries
 from lrguard.errors import InputError
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -155,19 +155,6 @@ def load(path: str | Path, limits: Limits = Limits(), *, tolerant: bool = False)
             raise InputError(path, "tar-format torch checkpoint (torch < 0.4) is not supported")
     with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         return _load_stream(path, mm, size, limits, tolerant)
-
-
-def zip_entries(path: Path) -> tuple[list[Any], int]:
-    """Central directory entries of a zip (lean reader, :mod:`zipfile` as fallback) and its start.
-
-    Raises:
-        zipfile.BadZipFile: Neither reader understands the file.
-    """
-    try:
-        return read_directory(path)
-    except ZipDirError:
-        with zipfile.ZipFile(path) as zf:
-            return zf.infolist(), int(getattr(zf, "start_dir", 0))
 
 
 def _local_entry(buf: Any, at: int, limit: int) -> tuple[str, int, int, int, int] | None:

@@ -13,7 +13,7 @@ from typing import Any
 from lrguard import constants as C
 from lrguard.checkpoint.placeholders import Call
 from lrguard.checkpoint.plain import finite_or_none, to_plain
-from lrguard.model import CheckpointFacts
+from lrguard.checkpoint_facts import CheckpointFacts
 
 
 def as_dict(obj: Any) -> dict[Any, Any] | None:

@@ -7,20 +7,21 @@ Dispatches on what ``path`` is: an HF Trainer directory, a safetensors file, or 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lrguard import constants as C
 from lrguard.checkpoint.archive import load
 from lrguard.checkpoint.facts import facts_from_root
-from lrguard.checkpoint.hfdir import inspect_dir, is_hf_dir
-from lrguard.checkpoint.integrity import IntegrityReport, Progress, verify
-from lrguard.checkpoint.lightning import check_lightning
+from lrguard.checkpoint.integrity_report import IntegrityReport, Progress
 from lrguard.checkpoint.resume import REFUSE, check_resume
 from lrguard.checkpoint.safetensors import is_safetensors, read_header
 from lrguard.checkpoint.scan import judge_loaded, scan_path
 from lrguard.checkpoint.security import SAFE, worse
 from lrguard.checkpoint.structure import LIGHTNING, describe
 from lrguard.errors import InputError
+
+if TYPE_CHECKING:
+    from lrguard.checkpoint.datapass import DataPass
 
 
 def inspect_path(
@@ -29,6 +30,7 @@ def inspect_path(
     check_data: bool = False,
     scan_nonfinite: bool = False,
     progress: Progress | None = None,
+    pending: DataPass | None = None,
 ) -> dict[str, Any]:
     """Inspect one checkpoint file or HF checkpoint directory.
 
@@ -37,6 +39,8 @@ def inspect_path(
         check_data: Verify CRCs / sizes of every entry (reads the whole file).
         scan_nonfinite: Also count NaN/Inf in float tensors (implies ``check_data``).
         progress: Byte-count callback for the data pass.
+        pending: The data pass of ``path`` already started with
+            :func:`lrguard.checkpoint.datapass.begin` (with ``check_data``; started here otherwise).
 
     Returns:
         ``{"path", "format", "framework", "framework_version", "epoch", "stripped", "has",
@@ -47,28 +51,44 @@ def inspect_path(
     """
     path = Path(path)
     if path.is_dir():
+        from lrguard.checkpoint.hfdir import is_hf_dir
+
         if not is_hf_dir(path):
             raise InputError(path, "directory is not an HF Trainer checkpoint (no trainer_state.json)")
         return _inspect_hf(path, check_data, scan_nonfinite, progress)
     if is_safetensors(path):
         return _inspect_safetensors(path)
+    if check_data or scan_nonfinite:
+        from lrguard.checkpoint.integrity import begin, verify  # `ckpt show` reads no data: stays off it
+
+        if pending is None:
+            pending = begin(path, progress)  # the CRCs run while the pickle is walked
     try:
         loaded = load(path, tolerant=True)
     except InputError:
+        if pending is not None:
+            pending.result()
         report = scan_path(path)  # not a torch file or plain pickle: a tar, an .npy, ...
         if report.verdict == SAFE:
             raise
         return unreadable_record(path, report, "not a checkpoint lrguard can describe")
     security = judge_loaded(loaded)
     if loaded.error is not None:
+        if pending is not None:
+            pending.result()
         if security.verdict == SAFE and not loaded.streams[1:]:
             raise InputError(path, loaded.error)
         return unreadable_record(path, security, loaded.error, loaded.format)
     structure = describe(loaded.root, loaded.storages)
     facts = facts_from_root(path, loaded.root)
-    resume = check_lightning(loaded.root) if structure.framework == LIGHTNING else check_resume(facts, structure, path)
+    if structure.framework == LIGHTNING:
+        from lrguard.checkpoint.lightning import check_lightning
+
+        resume = check_lightning(loaded.root)
+    else:
+        resume = check_resume(facts, structure, path)
     if check_data or scan_nonfinite:
-        integrity = verify(path, loaded=loaded, scan_nonfinite=scan_nonfinite, progress=progress)
+        integrity = verify(path, loaded=loaded, scan_nonfinite=scan_nonfinite, progress=progress, pending=pending)
     else:
         integrity = IntegrityReport(notes=["data not read (use 'lrguard ckpt verify' to check CRCs)"])
         integrity.notes.extend(loaded.notes)
@@ -175,6 +195,9 @@ def _inspect_safetensors(path: Path) -> dict[str, Any]:
 def _inspect_hf(
     path: Path, check_data: bool = False, scan_nonfinite: bool = False, progress: Progress | None = None
 ) -> dict[str, Any]:
+    from lrguard.checkpoint.hfdir import inspect_dir
+    from lrguard.checkpoint.integrity import verify
+
     info = inspect_dir(path)
     loaded = info.pop("loaded")
     verdict = SAFE

@@ -1,6 +1,7 @@
 """Integrity of a checkpoint file: zip CRCs and sizes, pickle, storages, optional non-finite scan.
 
-:func:`verify` never executes the pickle and reads the file once, sequentially, through ``mmap``:
+:func:`verify` never executes the pickle and reads the file once, front to back in large blocks, in a
+background thread while the pickle is walked (CRC-32 by ISA-L when ``isal`` is installed, else zlib):
 every zip entry's bytes are checked against the CRC-32 and size of the central directory (the local
 header must agree too), the main pickle must end in STOP, every storage a tensor references must be
 present with enough bytes, and — when asked — float storages are scanned for NaN/Inf with numpy.
@@ -9,198 +10,23 @@ A sidecar manifest written by :func:`lrguard.checkpoint.atomic.save_atomic` is c
 
 from __future__ import annotations
 
-import hashlib
-import json
-import mmap
-import os
-import struct
-import threading
 import zipfile
 import zlib
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lrguard import constants as C
-from lrguard.checkpoint.archive import Loaded, load, zip_entries
+from lrguard.checkpoint.archive import Loaded, load
+from lrguard.checkpoint.datapass import DataPass, begin
+from lrguard.checkpoint.integrity_report import IntegrityReport, Progress
 from lrguard.checkpoint.placeholders import TensorRecord
 from lrguard.checkpoint.tensors import clean_name, iter_tensors
 from lrguard.errors import InputError
 
-try:  # ISA-L's CRC-32 is 2-3x faster than zlib's; optional (pip install "lrguard[fast]")
-    from isal.isal_zlib import crc32 as _crc32
-except ImportError:  # pragma: no cover - depends on the environment
-    from zlib import crc32 as _crc32
+__all__ = ["DataPass", "IntegrityReport", "Progress", "begin", "check_manifest", "sha256_file", "tensors_of", "verify"]
 
 CHUNK = 8 << 20
 FLOAT_DTYPES = {"float16": "f2", "float32": "f4", "float64": "f8"}  # numpy codes; numpy loads only to scan
-_LOCAL = struct.Struct("<4s5H3I2H")  # local file header
-
-
-@dataclass
-class IntegrityReport:
-    """Whether a checkpoint file is intact.
-
-    Attributes:
-        ok: No problem found.
-        problems: What is wrong, one sentence each (truncation, CRC mismatch, missing storage, ...).
-        notes: Harmless observations.
-        checked: What was checked, with counts (``entries``, ``storages``, ``bytes``, ``scanned``).
-        nonfinite: Tensor name -> count of NaN/Inf values (when scanned).
-        manifest: Result of the sidecar manifest check (``None`` when there is no sidecar).
-    """
-
-    ok: bool = True
-    problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    checked: dict[str, int] = field(default_factory=dict)
-    nonfinite: dict[str, int] = field(default_factory=dict)
-    manifest: dict[str, Any] | None = None
-
-    def fail(self, problem: str) -> None:
-        """Record a problem."""
-        self.ok = False
-        self.problems.append(problem)
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain representation for ``--json``."""
-        return {
-            "ok": self.ok,
-            "problems": self.problems,
-            "notes": self.notes,
-            "checked": self.checked,
-            "nonfinite": self.nonfinite,
-            "manifest": self.manifest,
-        }
-
-
-Progress = Callable[[int], None]
-
-
-BATCH = 16 << 20  # bytes of consecutive small entries checked by one task
-
-
-@dataclass
-class _Entry:
-    name: str
-    header: int  # offset of the local header
-    size: int  # stored (= uncompressed) size
-    crc: int
-    stored: bool
-    no_crc: bool = False  # the writer recorded no CRC (torch set_crc32_options(False)): sizes only
-
-
-def _zip_plan(path: Path, size: int, report: IntegrityReport) -> tuple[list[_Entry], int]:
-    """Entries of the central directory sorted by offset, and where the central directory starts."""
-    try:
-        infos, start_dir = zip_entries(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        report.fail(f"zip central directory unreadable ({exc}): the file is truncated or corrupt")
-        return [], size
-    entries = [
-        _Entry(
-            i.filename,
-            i.header_offset,
-            i.file_size,
-            i.CRC,
-            i.compress_type == zipfile.ZIP_STORED and i.compress_size == i.file_size,
-        )
-        for i in infos
-    ]
-    entries.sort(key=lambda e: e.header)
-    report.checked["entries"] = len(entries)
-    if len(entries) > 1 and all(e.crc == 0 for e in entries):
-        report.notes.append(
-            "no CRC-32 recorded (saved with torch.serialization.set_crc32_options(False)): data bytes are "
-            "checked for presence and size only"
-        )
-        for e in entries:
-            e.no_crc = True
-    return entries, start_dir
-
-
-def _batches(entries: list[_Entry], start_dir: int) -> list[tuple[int, int, list[_Entry]]]:
-    """Group consecutive entries into regions ``(start, end, entries)`` of about :data:`BATCH` bytes."""
-    out: list[tuple[int, int, list[_Entry]]] = []
-    cur: list[_Entry] = []
-    for k, e in enumerate(entries):
-        end = entries[k + 1].header if k + 1 < len(entries) else start_dir
-        if cur and (end - cur[0].header > BATCH or e.size > BATCH):
-            out.append((cur[0].header, e.header, cur))
-            cur = []
-        cur.append(e)
-        if e.size > BATCH:  # a big entry gets a task of its own
-            out.append((e.header, end, cur))
-            cur = []
-    if cur:
-        out.append((cur[0].header, start_dir, cur))
-    return out
-
-
-_BUFFERS = threading.local()
-
-
-def _buffer() -> memoryview:
-    """A per-thread reusable read buffer (fresh 16 MiB allocations cost page faults on every read)."""
-    view = getattr(_BUFFERS, "view", None)
-    if view is None:
-        view = _BUFFERS.view = memoryview(bytearray(BATCH + 0x20000))
-    return view
-
-
-def _read(fd: int, view: memoryview, offset: int) -> memoryview:
-    n = os.preadv(fd, [view], offset)
-    return view[:n]
-
-
-def _check_region(
-    fd: int, start: int, end: int, entries: list[_Entry], progress: Progress | None
-) -> tuple[list[str], dict[str, tuple[int, int]]]:
-    """Read one region with ``preadv`` and check the local headers, sizes and CRCs of its entries."""
-    problems: list[str] = []
-    spans: dict[str, tuple[int, int]] = {}
-    buf = _buffer()
-    small = end - start <= BATCH
-    # a small region is read whole; of a big entry only its header is read here, its data streamed below
-    region = _read(fd, buf[: max(end - start, 0)] if small else buf[: _LOCAL.size + 0x10000], start)
-    for e in entries:
-        rel = e.header - start
-        if rel + _LOCAL.size > len(region):
-            problems.append(f"{e.name}: local header beyond end of file (truncated)")
-            continue
-        sig, _v, _flag, method, _t, _d, _crc, _cs, _us, nlen, xlen = _LOCAL.unpack_from(region, rel)
-        if sig != b"PK\x03\x04":
-            problems.append(f"{e.name}: bad local header signature at offset {e.header}")
-            continue
-        if bytes(region[rel + 30 : rel + 30 + nlen]).decode("utf-8", "replace") != e.name:
-            problems.append(f"{e.name}: local header names another file")
-        data = e.header + 30 + nlen + xlen
-        if not e.stored or method != zipfile.ZIP_STORED:
-            spans[e.name] = (-1, e.size)
-            continue
-        if data + e.size > end:
-            problems.append(f"{e.name}: data runs past the end of the file or into the next entry (truncated)")
-            continue
-        spans[e.name] = (data, e.size)
-        if small:
-            crc = _crc32(region[data - start : data - start + e.size])
-        else:
-            crc, pos, stop = 0, data, data + e.size
-            while pos < stop:
-                chunk = _read(fd, buf[: min(CHUNK, stop - pos)], pos)
-                if not len(chunk):
-                    break
-                crc = _crc32(chunk, crc)
-                pos += len(chunk)
-                if progress:
-                    progress(len(chunk))
-        if crc != e.crc and not e.no_crc:
-            problems.append(f"{e.name}: CRC-32 mismatch (bytes changed after writing)")
-    if progress and small:
-        progress(end - start)
-    return problems, spans
 
 
 def _nonfinite_count(mm: Any, start: int, nbytes: int, dtype: str) -> int:
@@ -235,7 +61,7 @@ def verify(
     loaded: Loaded | None = None,
     scan_nonfinite: bool = False,
     progress: Progress | None = None,
-    threads: int = 2,
+    pending: DataPass | None = None,
 ) -> IntegrityReport:
     """Check that a checkpoint file is intact, without executing it.
 
@@ -244,7 +70,8 @@ def verify(
         loaded: Its already-walked pickle (read again when ``None``).
         scan_nonfinite: Also count NaN/Inf in float storages.
         progress: Called with the number of bytes checked, as they are checked.
-        threads: Worker threads for CRC checks (zlib releases the GIL).
+        pending: The data pass already started on this file by :func:`begin` (started here otherwise);
+            it reads the file once, sequentially, in a background thread while the pickle is walked.
 
     Returns:
         The report; ``ok`` is False when anything is wrong. An unreadable main pickle is reported as a
@@ -260,30 +87,27 @@ def verify(
     if size == 0:
         report.fail("empty file")
         return report
-    with path.open("rb") as fh:
-        is_zip = fh.read(4) == b"PK\x03\x04"
+    if pending is not None:
+        is_zip = True
+    else:
+        with path.open("rb") as fh:
+            is_zip = fh.read(4) == b"PK\x03\x04"
     data_spans: dict[str, tuple[int, int]] = {}
     zip_spans: dict[str, tuple[int, int]] = {}
     if is_zip:
-        entries, start_dir = _zip_plan(path, size, report)
-        fd = os.open(path, os.O_RDONLY)
-        if hasattr(os, "posix_fadvise"):  # one pass front to back: ask the kernel for big readahead
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
-        try:
-            with ThreadPoolExecutor(max_workers=max(threads, 1)) as pool:
-                futures = [
-                    pool.submit(_check_region, fd, a, b, es, progress) for a, b, es in _batches(entries, start_dir)
-                ]
-                loaded = _load_for_verify(path, loaded, report)  # walks the pickle while the CRCs run
-                if loaded is not None:
-                    _check_storages(loaded, report)  # also while the CRCs run
-                for fut in futures:
-                    problems, spans = fut.result()
-                    for prob in problems:
-                        report.fail(prob)
-                    zip_spans.update(spans)
-        finally:
-            os.close(fd)
+        run = pending if pending is not None else DataPass(path, size, progress)
+        loaded = _load_for_verify(path, loaded, report)  # walks the pickle while the CRCs run
+        if loaded is not None:
+            _check_storages(loaded, report)  # also while the CRCs run
+        run.result()
+        entries = run.entries
+        report.problems[:0] = run.report.problems  # the central directory's problems come first
+        report.ok = report.ok and run.report.ok
+        for prob in run.problems:
+            report.fail(prob)
+        report.notes[:0] = run.report.notes
+        report.checked = {**run.report.checked, **report.checked}
+        zip_spans.update(run.spans)
         for e in entries:
             if e.name in zip_spans and zip_spans[e.name][0] < 0:
                 _check_compressed(path, e.name, report)
@@ -307,6 +131,8 @@ def verify(
     if not is_zip:
         _check_storages(loaded, report)
     if scan_nonfinite:
+        import mmap
+
         with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             _scan(loaded, mm, data_spans, report)
     report.manifest = check_manifest(path, size)
@@ -386,6 +212,8 @@ def _scan(loaded: Loaded, mm: Any, spans: dict[str, tuple[int, int]], report: In
 
 def sha256_file(path: Path) -> str:
     """SHA-256 of a file, streamed."""
+    import hashlib  # only a sidecar manifest needs it
+
     h = hashlib.sha256()
     with path.open("rb") as fh:
         while chunk := fh.read(CHUNK):
@@ -402,6 +230,8 @@ def check_manifest(path: Path, size: int | None = None) -> dict[str, Any] | None
     side = path.with_name(path.name + C.MANIFEST_SUFFIX)
     if not side.exists():
         return None
+    import json
+
     try:
         man = json.loads(side.read_text())
     except (OSError, ValueError) as exc:

@@ -32,17 +32,14 @@ the epochs after it are trained and logged again, at the higher LR of the earlie
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from lrguard import constants as C
 from lrguard.checkpoint.structure import ULTRALYTICS, YOLOV5, Structure
-from lrguard.model import CheckpointFacts
+from lrguard.checkpoint_facts import CheckpointFacts
 
 REL_TOL = 1e-4
 
@@ -141,6 +138,8 @@ def _load_yaml(path: Path) -> tuple[dict[str, Any] | None, str | None]:
         return None, "missing"
     except (OSError, UnicodeDecodeError) as exc:
         return None, f"cannot be read ({exc.__class__.__name__})"
+    import yaml  # only when the run's opt.yaml/args.yaml exists: `ckpt show` of a lone file stays off it
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError:
@@ -153,6 +152,8 @@ def _load_yaml(path: Path) -> tuple[dict[str, Any] | None, str | None]:
 
 
 def _results_epochs(path: Path) -> list[int]:
+    import csv  # only when the run's results.csv is read
+
     try:
         with path.open(newline="") as fh:
             rows = list(csv.reader(fh))

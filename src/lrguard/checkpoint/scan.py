@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from lrguard.checkpoint.archive import ZIP_MAGIC, Loaded, is_tar_header, load
-from lrguard.checkpoint.frames import file_view
 from lrguard.checkpoint.npy import NPY_MAGIC, npy_pickle_offset
 from lrguard.checkpoint.pickle_walk import Limits, PickleReadError, PickleResult, read_pickle
 from lrguard.checkpoint.safetensors import is_safetensors
@@ -90,6 +89,8 @@ def _file_views(path: Path, streams: list[Stream], limits: Limits) -> list[Strea
         blob = data.get(st.label)
         if blob is None:
             continue
+        from lrguard.checkpoint.frames import file_view  # hand-made files only
+
         view = file_view(blob, st.result.start)
         res, err = _walk(view, 0, limits)
         out.append(Stream(f"{st.label} (as a file reader sees it)", st.offset, res, err))

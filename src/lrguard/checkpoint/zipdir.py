@@ -3,15 +3,17 @@
 ``zipfile.ZipFile`` builds a full ``ZipInfo`` per entry, which dominates opening a torch checkpoint
 with thousands of storages. :func:`read_directory` returns just what lrguard needs (name, local
 header offset, sizes, CRC, method) and raises :class:`ZipDirError` on anything unusual, in which case
-callers fall back to :mod:`zipfile`.
+callers fall back to :mod:`zipfile` (:func:`zip_entries` does both).
 """
 
 from __future__ import annotations
 
 import os
 import struct
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 _EOCD = struct.Struct("<4s4H2LH")  # signature, disk, cd disk, entries on disk, entries, cd size, cd offset, comment
 _EOCD64_LOC = struct.Struct("<4sLQL")  # signature, disk, eocd64 offset, disks
@@ -150,3 +152,29 @@ def _zip64_extra(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int
             return usize, csize, offset
         i += 4 + ln
     raise ZipDirError("ZIP64 sizes without a ZIP64 extra field")
+
+
+_LAST_DIRECTORY: list[Any] = [None, None]  # [(path, size, mtime_ns, inode), result] of the last read
+
+
+def zip_entries(path: Path) -> tuple[list[Any], int]:
+    """Central directory entries of a zip (lean reader, :mod:`zipfile` as fallback) and its start.
+
+    The last file's directory is kept (keyed by path, size, modification time and inode), so that
+    reading the pickle and checking the CRCs of one file parse it once. Callers must not modify it.
+
+    Raises:
+        zipfile.BadZipFile: Neither reader understands the file.
+    """
+    st = os.stat(path)
+    key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    if _LAST_DIRECTORY[0] == key:
+        return _LAST_DIRECTORY[1]  # type: ignore[no-any-return]
+    result: tuple[list[Any], int]
+    try:
+        result = read_directory(path)
+    except ZipDirError:
+        with zipfile.ZipFile(path) as zf:
+            result = zf.infolist(), int(getattr(zf, "start_dir", 0))
+    _LAST_DIRECTORY[:] = [key, result]
+    return result

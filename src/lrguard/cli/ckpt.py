@@ -9,18 +9,14 @@ storage sizes, sidecar manifest, optional NaN/Inf scan), ``last-good DIR`` and `
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from lrguard.checkpoint.inspect import inspect_path, is_problem, last_good
 from lrguard.cli.ckpt_scan import add_scan_parser
 from lrguard.errors import InputError
-
-if TYPE_CHECKING:  # rich loads only when rendering for people: `--json` and scans stay lean
-    from rich.console import Console
+from lrguard.reports.layout import Segment, Writer, table
 
 EXIT_OK, EXIT_PROBLEM, EXIT_BAD_INPUT = 0, 1, 2
 PROGRESS_MIN_BYTES = 256 << 20
@@ -89,9 +85,31 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(handler=run, _ckpt_parser=p)
 
 
+def _wants_progress(paths: list[Path]) -> bool:
+    """A progress bar for big files on a terminal (stat errors are left to the inspection to report)."""
+    if not sys.stderr.isatty():
+        return False
+    total = 0
+    for p in paths:
+        try:
+            total += p.stat().st_size if p.is_file() else 0
+        except OSError:
+            continue
+    return total >= PROGRESS_MIN_BYTES
+
+
+def _early_data_pass(path: Path) -> Any:
+    """Start the CRC pass of ``path`` before the rest of lrguard is imported (``None`` if it is no zip)."""
+    from lrguard.checkpoint.datapass import begin
+
+    try:
+        return begin(path)
+    except OSError:  # the inspection reports it in full
+        return None
+
+
 def _progress(paths: list[Path]) -> Any:
-    total = sum(p.stat().st_size for p in paths if p.is_file())
-    if total < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
+    if not _wants_progress(paths):
         return nullcontext(None)
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
@@ -109,46 +127,53 @@ def _progress(paths: list[Path]) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``lrguard ckpt``; return the exit code."""
+    """Run ``lrguard ckpt``; return the exit code (the worst over all paths)."""
     cmd = getattr(args, "ckpt_command", None)
     if cmd is None:
         args._ckpt_parser.print_help()
         return EXIT_BAD_INPUT
     if cmd == "last-good":
-        from rich.console import Console
-
-        return _last_good(args, Console(), Console(stderr=True))
+        return _last_good(args, Writer.for_output(), Writer.for_output(stream=sys.stderr))
     paths = [Path(p) for p in args.paths]
+    early = _early_data_pass(paths[0]) if cmd == "verify" and not _wants_progress(paths) else None
+    from lrguard.checkpoint.inspect import inspect_path, is_problem  # imported while that pass reads
+
     records: list[dict[str, Any]] = []
     status = EXIT_OK
     check = cmd == "verify"
+    out = None if args.json else Writer.for_output()
     with _progress(paths) as prog:
         for path in paths:
-            task = prog.add_task(path.name, total=path.stat().st_size) if prog and path.is_file() else None
-            cb = (lambda n, t=task: prog.advance(t, n)) if task is not None else None
             try:
-                rec = inspect_path(path, check_data=check, scan_nonfinite=check and args.nonfinite, progress=cb)
-            except InputError as exc:
+                task = prog.add_task(path.name, total=path.stat().st_size) if prog and path.is_file() else None
+                cb = (lambda n, t=task: prog.advance(t, n)) if task is not None else None
+                pending, early = (early, None) if path == paths[0] else (None, early)
+                rec = inspect_path(
+                    path, check_data=check, scan_nonfinite=check and args.nonfinite, progress=cb, pending=pending
+                )
+            except (InputError, OSError) as exc:
                 if len(paths) == 1:
                     raise
-                print(f"lrguard: {exc.one_line()}", file=sys.stderr)
+                err = exc if isinstance(exc, InputError) else InputError.from_os_error(exc, path)
+                sys.stdout.flush()  # keep the one-line error between the records it falls between
+                print(f"lrguard: {err.one_line()}", file=sys.stderr, flush=True)
                 status = EXIT_BAD_INPUT
                 continue
             records.append(rec)
+            if out is not None:
+                render(rec, out, verify=check, tensors=getattr(args, "tensors", False))
             if is_problem(rec) if cmd == "show" else _verify_problem(rec):
                 status = max(status, EXIT_PROBLEM)
     if args.json:
-        print(json.dumps(records if len(args.paths) > 1 else (records[0] if records else None), indent=1, default=str))
-    else:
-        from rich.console import Console
+        import json
 
-        out = Console()
-        for rec in records:
-            render(rec, out, verify=check, tensors=getattr(args, "tensors", False))
+        print(json.dumps(records if len(args.paths) > 1 else (records[0] if records else None), indent=1, default=str))
     return status
 
 
 def _verify_problem(rec: dict[str, Any]) -> bool:
+    from lrguard.checkpoint.inspect import is_problem
+
     return not rec["integrity"]["ok"] or rec["security"]["verdict"] != "safe" or is_problem(rec)
 
 
@@ -187,8 +212,8 @@ def _readable_or_raise(path: Path) -> None:
         raise InputError.from_os_error(exc, path) from None
 
 
-def _last_good(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from lrguard.checkpoint.inspect import resumable
+def _last_good(args: argparse.Namespace, out: Writer, err: Writer) -> int:
+    from lrguard.checkpoint.inspect import last_good, resumable
 
     chosen, results = last_good(args.directory)
     for p, r in results:
@@ -203,6 +228,8 @@ def _last_good(args: argparse.Namespace, out: Console, err: Console) -> int:
         for p, why in broken_last
     ]
     if args.json:
+        import json
+
         print(
             json.dumps(
                 {
@@ -227,31 +254,34 @@ def _last_good(args: argparse.Namespace, out: Console, err: Console) -> int:
             )
         )
         return EXIT_OK if chosen else EXIT_PROBLEM
-    from rich.table import Table
-
-    table = Table(title=f"checkpoints in {args.directory}", show_lines=False)
-    for col in ("file", "epoch", "intact", "security", "resume", "resumable"):
-        table.add_column(col)
+    out.line([(f"checkpoints in {args.directory}", "bold")])
+    rows: list[list[str]] = []
+    styles: list[str | None] = []
     for p, r in results:
         if isinstance(r, str):
-            table.add_row(p.name, "?", "[red]corrupt[/]", "", "", f"[red]no: {r}[/]")
+            rows.append([p.name, "?", "no", "", "", f"no: corrupt: {r}"])
+            styles.append("red")
             continue
-        ok = (
-            "[green]yes[/]" if r["integrity"]["ok"] else "[red]no: " + "; ".join(r["integrity"]["problems"][:1]) + "[/]"
-        )
         verdict = r["resume"]["verdict"] if not r.get("stripped") else "stripped"
         why = _why_not(r)
-        can = "[green]yes[/]" if not why else "[yellow]no: " + "; ".join(why) + "[/]"
-        mark = " [bold green]<- last good[/]" if r is chosen else ""
-        table.add_row(p.name, _trainer_epoch(r), ok, r["security"]["verdict"], verdict, can + mark)
-    out.print(table)
+        mark = "  <- last good" if r is chosen else ""
+        intact = "yes" if r["integrity"]["ok"] else "no"
+        rows.append([p.name, _trainer_epoch(r), intact, r["security"]["verdict"], verdict, _resumable(why) + mark])
+        styles.append("bold green" if r is chosen else ("green" if not why else "yellow"))
+    table(out, ("file", "epoch", "intact", "security", "resume", "resumable"), rows, indent="  ", styles=styles)
     for w in warnings:
-        err.print(f"[bold yellow]warning:[/] {w}", highlight=False)
+        err.line([("warning: ", "bold yellow"), (w, None)], hang=2)
     if chosen is None:
-        out.print("[bold red]no intact, resumable checkpoint found[/]")
+        out.line([("no intact, resumable checkpoint found", "bold red")])
         return EXIT_PROBLEM
-    out.print(f"last good: [bold]{chosen['path']}[/] (epoch {_trainer_epoch(chosen)})")
+    out.line(
+        [("last good: ", None), (str(chosen["path"]), "bold"), (f" (epoch {_trainer_epoch(chosen)})", None)], hang=2
+    )
     return EXIT_OK
+
+
+def _resumable(why: list[str]) -> str:
+    return "yes" if not why else "no: " + "; ".join(why)
 
 
 def _fmt_bytes(n: int) -> str:
@@ -263,100 +293,109 @@ def _fmt_bytes(n: int) -> str:
     return f"{n} B"
 
 
-def render(rec: dict[str, Any], console: Console, *, verify: bool = False, tensors: bool = False) -> None:
-    """Print one inspection record for people."""
+def render(rec: dict[str, Any], out: Writer, *, verify: bool = False, tensors: bool = False) -> None:
+    """Print one inspection record for people, wrapped to ``out``'s width (a command never split)."""
     fw = rec["framework"] + (f" {rec['framework_version']}" if rec.get("framework_version") else "")
-    console.print(f"[bold]{rec['path']}[/]  ({rec['format']}, {fw})")
-    line = []
+    out.line([(str(rec["path"]), "bold"), (f"  ({rec['format']}, {fw})", None)], hang=2)
+    line: list[Segment] = []
+
+    def item(text: str, style: str | None = None) -> None:
+        if line:
+            line.append((" · ", None))
+        line.append((text, style))
+
     if rec.get("epoch") is not None:
-        line.append(f"epoch {rec['epoch']}")
+        item(f"epoch {_trainer_epoch(rec)}")
     if rec.get("global_step") is not None:
-        line.append(f"global_step {rec['global_step']}")
+        item(f"global_step {rec['global_step']}")
     if rec.get("stripped"):
-        line.append("[yellow]STRIPPED[/] (" + ", ".join(rec.get("stripped_reasons") or ["finished"]) + ")")
+        item("STRIPPED", "yellow")
+        line.append((" (" + ", ".join(rec.get("stripped_reasons") or ["finished"]) + ")", None))
     if rec.get("best_fitness") is not None:
-        line.append(f"best_fitness {rec['best_fitness']:.4g}")
+        item(f"best_fitness {rec['best_fitness']:.4g}")
     if rec.get("updates") is not None:
-        line.append(f"EMA updates {rec['updates']}")
+        item(f"EMA updates {rec['updates']}")
     if rec.get("date"):
-        line.append(f"saved {rec['date']}")
+        item(f"saved {rec['date']}")
     if line:
-        console.print("  " + " · ".join(line))
+        out.line(line, first="  ")
     model = rec.get("model") or rec.get("tensors")
     if model and model.get("tensors"):
         dt = ", ".join(f"{k} {_fmt_bytes(v['bytes'])}" for k, v in sorted(model["by_dtype"].items()))
         cls = f"{rec['model_class']}: " if rec.get("model_class") else ""
-        console.print(f"  model: {cls}{model['params']:,} params in {model['tensors']} tensors ({dt})")
+        _field(out, "model", f"{cls}{model['params']:,} params in {model['tensors']} tensors ({dt})")
     if rec.get("train_args"):
-        console.print("  train args: " + ", ".join(f"{k}={v}" for k, v in rec["train_args"].items()))
+        _field(out, "train args", ", ".join(f"{k}={v}" for k, v in rec["train_args"].items()))
     has = rec.get("has") or {}
     present = [k for k, v in has.items() if v]
-    console.print("  has: " + (", ".join(present) or "nothing recognised"))
+    _field(out, "has", ", ".join(present) or "nothing recognised")
     if rec.get("missing"):
-        console.print("  [yellow]missing for a faithful resume:[/] " + ", ".join(rec["missing"]))
+        _field(out, "missing for a faithful resume", ", ".join(rec["missing"]), "yellow")
     if rec.get("not_saved"):
-        console.print("  never saved by this trainer: " + ", ".join(rec["not_saved"]))
+        _field(out, "never saved by this trainer", ", ".join(rec["not_saved"]))
     groups = rec.get("param_groups") or []
     if groups:
-        from rich.table import Table
-
-        table = Table(box=None, padding=(0, 2), show_edge=False)
-        for col in ("group", "tag", "lr", "initial_lr", "lr/initial", "momentum", "weight_decay", "params"):
-            table.add_column(col, justify="right" if col not in ("tag",) else "left")
+        rows = []
         for g in groups:
             ratio = g["lr"] / g["initial_lr"] if g.get("lr") is not None and g.get("initial_lr") else None
-            table.add_row(
-                str(g["index"]),
-                g.get("tag") or "",
-                _f(g.get("lr")),
-                _f(g.get("initial_lr")),
-                _f(ratio),
-                _f(g.get("momentum")),
-                _f(g.get("weight_decay")),
-                str(g.get("params") or ""),
+            rows.append(
+                [
+                    str(g["index"]),
+                    g.get("tag") or "",
+                    _f(g.get("lr")),
+                    _f(g.get("initial_lr")),
+                    _f(ratio),
+                    _f(g.get("momentum")),
+                    _f(g.get("weight_decay")),
+                    str(g.get("params") or ""),
+                ]
             )
-        console.print("  optimizer param groups:")
-        console.print(table)
+        out.line([("optimizer param groups:", None)], first="  ")
+        headers = ("group", "tag", "lr", "initial_lr", "lr/initial", "momentum", "weight_decay", "params")
+        table(out, headers, rows, indent="    ")
     res = rec["resume"]
     style = _VERDICT_STYLE.get(res["verdict"], "white")
-    console.print(f"  resume: [{style}]{res['verdict'].upper()}[/] — {res['summary']}")
+    out.line([(res["verdict"].upper(), style), (f" — {res['summary']}", None)], first="  resume: ", hang=4)
     for d in res.get("details", []):
-        console.print(f"    · {d}")
+        out.line([(d, None)], first="    · ")
     for p in res.get("problems", []):
-        console.print(f"    [red]✗[/] {p}")
+        out.line([(p, None)], first="    ✗ ", first_style="red")
     integ = rec["integrity"]
     if verify or not integ["ok"]:
-        state = "[green]OK[/]" if integ["ok"] else "[bold red]FAILED[/]"
         checked = ", ".join(f"{k} {v:,}" for k, v in integ.get("checked", {}).items())
-        console.print(f"  integrity: {state} ({checked})")
+        state = ("OK", "green") if integ["ok"] else ("FAILED", "bold red")
+        out.line([state, (f" ({checked})", None)], first="  integrity: ", hang=4)
         for p in integ["problems"]:
-            console.print(f"    [red]✗[/] {p}")
+            out.line([(p, None)], first="    ✗ ", first_style="red")
         for name, n in list(integ.get("nonfinite", {}).items())[:10]:
-            console.print(f"    [red]✗[/] {name}: {n} NaN/Inf")
+            out.line([(f"{name}: {n} NaN/Inf", None)], first="    ✗ ", first_style="red")
         if integ.get("manifest"):
             man = integ["manifest"]
-            console.print(
-                f"    manifest {man['path']}: " + ("[green]matches[/]" if man["ok"] else f"[red]{man['problem']}[/]")
-            )
+            verdict = ("matches", "green") if man["ok"] else (str(man["problem"]), "red")
+            out.line([(f"manifest {man['path']}: ", None), verdict], first="    ", hang=6)
     sec = rec["security"]
     style = _VERDICT_STYLE.get(sec["verdict"], "white")
     n_glob = len(sec["globals"])
-    console.print(f"  security: [{style}]{sec['verdict'].upper()}[/] ({n_glob} distinct globals)")
+    out.line([(sec["verdict"].upper(), style), (f" ({n_glob} distinct globals)", None)], first="  security: ", hang=4)
     for g in sec["globals"]:
         if g["verdict"] != "safe":
             offs = ", ".join(str(o) for o in g["offsets"][:5])
-            console.print(
-                f"    [{_VERDICT_STYLE[g['verdict']]}]{g['verdict']}[/] {g['name']} at offset {offs} — {g['reason']}"
-            )
+            text = f" {g['name']} at offset {offs} — {g['reason']}"
+            out.line([(g["verdict"], _VERDICT_STYLE[g["verdict"]]), (text, None)], first="    ", hang=6)
     for f in [f for f in sec.get("findings", []) if f["rule"] not in ("reference",)][:10]:
         where = f"{f['stream']} @{f['offset']}" + (f" {f['opcode']}" if f["opcode"] else "")
-        console.print(
-            f"    [{_VERDICT_STYLE.get(f['verdict'], 'white')}]{f['verdict']}[/] {where} {f['name']} — {f['reason']}"
-        )
+        style = _VERDICT_STYLE.get(f["verdict"], "white")
+        out.line([(f["verdict"], style), (f" {where} {f['name']} — {f['reason']}", None)], first="    ", hang=6)
     if tensors and rec.get("tensors"):
         for k, v in sorted(rec["tensors"]["by_dtype"].items()):
-            console.print(f"    {k}: {v['tensors']} storages, {v['params']:,} elements, {_fmt_bytes(v['bytes'])}")
-    console.print()
+            text = f"{k}: {v['tensors']} storages, {v['params']:,} elements, {_fmt_bytes(v['bytes'])}"
+            out.line([(text, None)], first="    ", hang=6)
+    out.blank()
+
+
+def _field(out: Writer, label: str, text: str, label_style: str | None = None) -> None:
+    """``  label: text``, the text wrapped under itself."""
+    out.line([(text, None)], first=f"  {label}: ", hang=4, first_style=label_style)
 
 
 def _f(x: Any) -> str:

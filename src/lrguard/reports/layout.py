@@ -205,8 +205,12 @@ def table(
     indent: str = "",
     gap: int = 2,
     header_style: str | None = "dim",
+    styles: Sequence[str | None] | None = None,
 ) -> None:
-    """Write a borderless table; the last column wraps under itself, the others keep their widths."""
+    """Write a borderless table; the last column wraps under itself, the others keep their widths.
+
+    ``styles`` (one per row, optional) styles each row's last cell.
+    """
     cols = len(headers)
     widths = [max([len(headers[c])] + [len(r[c]) for r in rows]) for c in range(cols - 1)]
     lead = len(indent) + sum(widths) + gap * (cols - 1)
@@ -217,5 +221,5 @@ def table(
         w.line([(cells[-1], style)], first=head, hang=lead, first_style=style)
 
     put(list(headers), header_style)
-    for r in rows:
-        put(list(r), None)
+    for k, r in enumerate(rows):
+        put(list(r), styles[k] if styles else None)
