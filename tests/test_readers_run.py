@@ -11,10 +11,9 @@ import yaml
 
 from harness.generated import write_generated_run
 from lrguard.errors import InputError, NotARunError
-from lrguard.frameworks import get_profile
-from lrguard.model import Framework
 from lrguard.readers import read_run
 from lrguard.schedules import ScheduleSpec, SessionPlan
+from lrguard.trainers import get_profile
 from test_readers_tfevents import write_events
 
 V5 = ScheduleSpec(lr0=0.01, lrf=0.01, epochs=60, nb=50)
@@ -36,7 +35,7 @@ def drop_column(csv, column):
 
 def test_generated_yolov5_current(tmp_path):
     run = read_run(gen(tmp_path, "yolov5"))
-    assert run.framework is Framework.YOLOV5
+    assert run.framework == "yolov5"
     assert run.profile_name == "yolov5"
     assert run.lr_columns == ["x/lr0", "x/lr1", "x/lr2"]
     assert run.epochs[0] == 0 and run.n_rows == 30 and run.n_groups == 3
@@ -64,7 +63,7 @@ def test_generated_yolov5_linear_lr_option_means_v6_0(tmp_path):
 )
 def test_generated_ultralytics_with_time_column(tmp_path, profile, expected):
     run = read_run(gen(tmp_path, profile))
-    assert run.framework is Framework.ULTRALYTICS
+    assert run.framework == "ultralytics"
     assert run.profile_name == expected
     assert run.time is not None and run.epochs[0] == 1
     assert run.files["args"].name == "args.yaml"

@@ -15,13 +15,6 @@ if TYPE_CHECKING:  # annotations only: `ckpt show` must not pay numpy's import
     import numpy as np
 
 
-class Framework(StrEnum):
-    """The trainer that wrote a run directory."""
-
-    YOLOV5 = "yolov5"
-    ULTRALYTICS = "ultralytics"
-
-
 class Severity(StrEnum):
     """How much a finding matters. Ordered: ``info`` < ``warning`` < ``error``."""
 
@@ -168,9 +161,9 @@ class Run:
 
     Attributes:
         path: The run directory.
-        framework: Which trainer wrote it.
+        framework: Name of the trainer that wrote it (its :data:`lrguard.trainers.REGISTRY` key).
         framework_version: Exact version when known (checkpoint ``version``), else ``None``.
-        profile_name: Name of the :mod:`lrguard.frameworks` profile used for its maths.
+        profile_name: Name of the :mod:`lrguard.trainers` profile used for its maths.
         table: The parsed results.csv.
         epochs: The run's own epoch column as integers (0- or 1-based, as written).
         lr: Logged learning rate, shape ``(rows, groups)``.
@@ -198,7 +191,7 @@ class Run:
     """
 
     path: Path
-    framework: Framework
+    framework: str
     framework_version: str | None
     profile_name: str
     table: Table

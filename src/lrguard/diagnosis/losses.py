@@ -7,8 +7,9 @@ import numpy as np
 from lrguard import constants as C
 from lrguard.diagnosis import fixes
 from lrguard.diagnosis.context import Context
-from lrguard.model import Cause, Finding, Framework, Severity
+from lrguard.model import Cause, Finding, Severity
 from lrguard.numeric import median, row_medians
+from lrguard.trainers import get_trainer
 
 SPIKE_RATIO = 1.5
 SPIKE_WINDOW = 8
@@ -205,12 +206,7 @@ def detect_loss_spikes(ctx: Context, lr_event_rows: set[int]) -> list[Finding]:
 
 def close_mosaic_row(ctx: Context) -> int | None:
     """Row of the first epoch trained without mosaic (Ultralytics ``close_mosaic``), if reached."""
-    if ctx.run.framework is not Framework.ULTRALYTICS:
-        return None
-    try:
-        n = int(ctx.run.hyp.get("close_mosaic", 10) or 0)
-    except (TypeError, ValueError):
-        return None
+    n = get_trainer(ctx.run.framework).close_mosaic_epochs(ctx.run.hyp)
     if n <= 0:
         return None
     target = ctx.spec.epochs - n

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from lrguard.frameworks.profile import Profile
 from lrguard.model import Finding, Run, Session, Severity
 from lrguard.schedules.spec import ScheduleSpec
+from lrguard.trainers.profile import Profile
 
 
 @dataclass

@@ -10,13 +10,12 @@ import numpy as np
 
 from lrguard import constants as C
 from lrguard.errors import InputError, NotReadyError
-from lrguard.frameworks import get_profile, ultralytics, yolov5
-from lrguard.frameworks.infer import FileEvidence, VersionCandidates, candidate_profiles, recorded_profile
-from lrguard.model import CheckpointFacts, Framework, Run, Table
+from lrguard.model import CheckpointFacts, Run, Table
 from lrguard.readers.csvtable import parse_results_csv
 from lrguard.readers.discover import find_run_dir
 from lrguard.readers.tfevents import read_event_steps
-from lrguard.readers.yamlfile import load_yaml_mapping
+from lrguard.trainers import Trainer, all_trainers, get_profile
+from lrguard.trainers.infer import FileEvidence, VersionCandidates, candidate_profiles, recorded_profile
 
 _LR_INDEX = re.compile(r"(\d+)$")
 
@@ -80,7 +79,7 @@ def _groups_equal(lr: np.ndarray) -> bool:
 
 
 def _candidates(
-    framework: Framework,
+    trainer: Trainer,
     config: dict[str, Any],
     table: Table,
     lr: np.ndarray,
@@ -89,19 +88,18 @@ def _candidates(
     version_source: str,
     notes: list[str],
 ) -> VersionCandidates:
-    """The profiles the files allow (see :mod:`lrguard.frameworks.infer`)."""
-    if framework is Framework.ULTRALYTICS and version:
+    """The profiles the files allow (see :mod:`lrguard.trainers.infer`)."""
+    if version:
         try:
-            prof = ultralytics.profile_for_version(version, lr.shape[1])
+            prof = trainer.profile_for_version(version, int(lr.shape[1]), first_epoch)
         except ValueError:
-            notes.append(f"unrecognised Ultralytics version {version!r}; inferring from the files")
+            notes.append(f"unrecognised {trainer.label} version {version!r}; inferring from the files")
         else:
-            if prof is ultralytics.V8_0 and first_epoch == 0:
-                prof = ultralytics.V8_0_ZERO_BASED  # before PR #4491 the epoch column was 0-based
-            return recorded_profile(prof, f"{version_source} records Ultralytics {version}")
+            if prof is not None:
+                return recorded_profile(prof, f"{version_source} records {trainer.label} {version}")
     fresh = first_epoch in (0, 1)
     evidence = FileEvidence(
-        framework=framework.value,
+        framework=trainer.name,
         n_groups=int(lr.shape[1]),
         first_epoch=first_epoch,
         has_time=C.TIME_COLUMN in table.values,
@@ -161,7 +159,7 @@ def read_run(
 
     Args:
         path: A run directory, its results.csv, or a folder containing ``runs/``.
-        profile: Force a :mod:`lrguard.frameworks` profile name instead of inferring it.
+        profile: Force a :mod:`lrguard.trainers` profile name instead of inferring it.
         framework_version: The trainer version (e.g. ``"8.4.0"``) when the files do not say.
         checkpoints: Read the plain fields of ``weights/last.pt`` and ``best.pt``.
 
@@ -178,33 +176,12 @@ def read_run(
     notes.extend(csv_notes)
     if len(table) == 0:
         raise NotReadyError(files["results"], "has a header but no complete data row yet")
-    v5_cols = _lr_columns(table.columns, C.YOLOV5_LR_PREFIX)
-    ul_cols = _lr_columns(table.columns, C.ULTRALYTICS_LR_PREFIX)
-    opt_path, args_path = run_dir / C.YOLOV5_OPT_YAML, run_dir / C.ULTRALYTICS_ARGS_YAML
-    if v5_cols:
-        framework, lr_cols = Framework.YOLOV5, v5_cols
-    elif ul_cols:
-        framework, lr_cols = Framework.ULTRALYTICS, ul_cols
-    else:
-        raise InputError(files["results"], "no learning-rate columns (x/lr0.. or lr/pg0..): not a YOLO results.csv")
-
-    config: dict[str, Any] = {}
-    hyp_file: dict[str, Any] | None = None
-    if framework is Framework.YOLOV5:
-        if opt_path.is_file():
-            files["opt"] = opt_path
-            config = load_yaml_mapping(opt_path)
-        else:
-            notes.append(f"{C.YOLOV5_OPT_YAML} missing: using YOLOv5 defaults where the LR column does not say")
-        hyp_path = run_dir / C.YOLOV5_HYP_YAML
-        if hyp_path.is_file():
-            files["hyp"] = hyp_path
-            hyp_file = load_yaml_mapping(hyp_path)
-    elif args_path.is_file():
-        files["args"] = args_path
-        config = load_yaml_mapping(args_path)
-    else:
-        notes.append(f"{C.ULTRALYTICS_ARGS_YAML} missing: using Ultralytics defaults where the LR column does not say")
+    found = [(t, cols) for t in all_trainers() if t.lr_prefix and (cols := _lr_columns(table.columns, t.lr_prefix))]
+    if not found:
+        prefixes = " or ".join(f"{t.lr_prefix}0.." for t in all_trainers() if t.lr_prefix)
+        raise InputError(files["results"], f"no learning-rate columns ({prefixes}): not a YOLO results.csv")
+    trainer, lr_cols = found[0]
+    config, extra = trainer.read_config(run_dir, files, notes)
 
     facts = _read_checkpoint_facts(run_dir, notes) if checkpoints else []
     resume_check = _resume_check(run_dir, facts, notes) if checkpoints else None
@@ -221,22 +198,19 @@ def read_run(
         except KeyError:
             raise InputError(None, f"unknown profile {profile!r} (see 'lrguard diagnose --help')") from None
         forced = choice.profiles[0]
-        if forced.framework != framework.value:
+        if forced.framework != trainer.name:
             raise InputError(
                 files["results"],
-                f"is a {framework.value} run; --profile {profile} is for {forced.framework} "
+                f"is a {trainer.name} run; --profile {profile} is for {forced.framework} "
                 "(see 'lrguard diagnose --help' for the profiles)",
             )
     else:
         source = "--framework-version" if framework_version else "the checkpoint"
-        choice = _candidates(framework, config, table, lr, int(epochs[0]), version, source, notes)
+        choice = _candidates(trainer, config, table, lr, int(epochs[0]), version, source, notes)
     prof = choice.profiles[0]
 
-    if framework is Framework.YOLOV5:
-        hyp = yolov5.hyp_from_config(config, hyp_file)
-    else:
-        last_args = next((f.train_args for f in facts if f.train_args), None)
-        hyp = ultralytics.hyp_from_config(config, last_args)
+    last_args = next((f.train_args for f in facts if f.train_args), None)
+    hyp = trainer.hyp_from_config(config, extra, last_args)
 
     train_losses = {c: table.column(c) for c in table.columns if c.startswith(C.TRAIN_LOSS_PREFIX)}
     val_losses = {c: table.column(c) for c in table.columns if c.startswith(C.VAL_LOSS_PREFIX)}
@@ -256,7 +230,7 @@ def read_run(
 
     return Run(
         path=run_dir,
-        framework=framework,
+        framework=trainer.name,
         framework_version=version,
         profile_name=prof.name,
         table=table,

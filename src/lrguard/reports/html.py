@@ -347,7 +347,7 @@ def _run_section(d: Diagnosis, k: int) -> str:
     s = d.spec
     sched = "cosine" if s.cos_lr else "linear"
     meta = (
-        f"{run.framework.value} {run.framework_version or '(version not recorded)'} · maths of {d.profile.label} · "
+        f"{run.framework} {run.framework_version or '(version not recorded)'} · maths of {d.profile.label} · "
         f"planned {sched} lr0 {s.lr0:.6g} → lrf {s.lrf:g} over {s.epochs} epochs, warmup {s.warmup_epochs:g}"
         + (f", {s.nb} batches/epoch" if s.nb else "")
         + f" · {n} rows, reference column {run.lr_columns[ref]}"
@@ -496,7 +496,7 @@ def render_html(diagnoses: list[Diagnosis]) -> str:
             problems = sum(1 for f in d.findings if f.severity.value != "info")
             worst = d.worst.value if d.worst and problems else "ok"
             rows.append(
-                f'<tr><td><a href="#run{k}">{E(str(d.run.path))}</a></td><td>{E(d.run.framework.value)}</td>'
+                f'<tr><td><a href="#run{k}">{E(str(d.run.path))}</a></td><td>{E(d.run.framework)}</td>'
                 f"<td>{d.run.n_rows}</td><td>{len(d.sessions)}</td>"
                 f'<td><span class="badge-sev sev-{worst}">{E("OK" if worst == "ok" else f"{problems} {worst}")}</span></td></tr>'
             )

@@ -57,7 +57,7 @@ def diagnosis_dict(d: Diagnosis) -> dict[str, Any]:
         {
             "lrguard_version": __version__,
             "run": str(run.path),
-            "framework": run.framework.value,
+            "framework": run.framework,
             "framework_version": run.framework_version,
             "profile": d.profile.name,
             "version_inference": d.version or None,

@@ -38,7 +38,7 @@ def render_terminal(d: Diagnosis, console=None, verbose: bool = False, *, stream
     run = d.run
     version = run.framework_version or "version not recorded"
     w.line([(str(run.path), "bold")])
-    w.line([(f"{run.framework.value} ({version}; maths of {d.profile.label})", None)], first="  ", hang=4)
+    w.line([(f"{run.framework} ({version}; maths of {d.profile.label})", None)], first="  ", hang=4)
     if d.version.get("summary") and not d.version.get("recorded"):
         w.line([(f"version: {d.version['summary']}", None)], first="  ", hang=4)
     s = d.spec
