@@ -155,6 +155,81 @@ class Table:
         return self.values[name]
 
 
+class AxisUnit(StrEnum):
+    """What a run's rows are counted in."""
+
+    EPOCH = "epoch"
+    STEP = "step"
+
+
+@dataclass(frozen=True)
+class Axis:
+    """The x axis of a run: one position per row, in the run's own numbering.
+
+    Attributes:
+        unit: ``epoch`` (one row per epoch, as results.csv) or ``step`` (one row per logged
+            optimizer step).
+        values: Position of every row (int array), exactly as the trainer numbers it (0- or 1-based).
+        steps_per_epoch: Optimizer steps per epoch, when known.
+        epoch_of_row: Epoch of every row (float, fractional within an epoch) when the log records
+            it; ``None`` otherwise.
+    """
+
+    unit: AxisUnit
+    values: np.ndarray
+    steps_per_epoch: int | None = None
+    epoch_of_row: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where every row of a run came from: a file and a line in it, or a file and a step.
+
+    Attributes:
+        files: The files rows were read from.
+        file_of_row: Index into ``files`` for every row (int array).
+        locator: Line number (1-based) or step of every row in its file (int array).
+        kind: ``"line"`` when ``locator`` holds line numbers, ``"step"`` when it holds steps.
+    """
+
+    files: tuple[Path, ...]
+    file_of_row: np.ndarray
+    locator: np.ndarray
+    kind: str = "line"
+
+    def describe(self, row: int) -> str:
+        """``results.csv line 12`` / ``events.out.tfevents.X step 40`` for one row."""
+        name = self.files[int(self.file_of_row[row])].name
+        return f"{name} {self.kind} {int(self.locator[row])}"
+
+
+class EvidenceKind(StrEnum):
+    """Why a reader believes a new training process (session) begins at a row."""
+
+    HEADER_REPEAT = "header-repeat"  # a second CSV header: another run appended to the file
+    TIME_RESTART = "time-restart"  # the elapsed-time column went back
+    EPOCH_REWIND = "epoch-rewind"  # the epoch (or step) counter went back
+    NEW_EVENT_FILE = "new-event-file"  # a TensorBoard event file opened by a new process
+    NEW_LOG_DIR = "new-log-dir"  # a new logger directory (a new TB dir, Lightning version_N)
+    CHECKPOINT_SEQUENCE = "checkpoint-sequence"  # a checkpoint the next session resumed from
+    CRASH_REMNANT = "crash-remnant"  # NUL bytes or a torn row left by a killed process
+
+
+@dataclass(frozen=True)
+class SessionEvidence:
+    """One piece of evidence that a session starts at ``row``.
+
+    Attributes:
+        row: First row of the new session.
+        kind: What kind of evidence.
+        detail: One line for the report.
+    """
+
+    row: int
+    kind: EvidenceKind
+    detail: str
+
+
 @dataclass
 class Run:
     """One training run directory, read into plain arrays and dictionaries.
@@ -188,6 +263,13 @@ class Run:
             version (no inference).
         notes: Things the reader noticed (a partly written last line, missing optional files).
         files: What was read, by role (``results``, ``opt``, ``hyp``, ``args``, ...).
+        axis: The general x axis (unit and position per row); an epoch axis over ``epochs`` when
+            not given.
+        group_names: Name of every param group (default: ``lr_columns``).
+        series: Named scalar series per row besides the LR: losses, grad norm, loss scale
+            (default: the train and val loss columns).
+        evidence: Typed session evidence, one entry per fact (``session_starts`` lists the rows).
+        provenance: File and line (or step) of every row (default: ``table``'s line numbers).
     """
 
     path: Path
@@ -212,6 +294,31 @@ class Run:
     profile_recorded: bool = False
     notes: list[str] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
+    axis: Axis | None = None
+    group_names: list[str] = field(default_factory=list)
+    series: dict[str, np.ndarray] = field(default_factory=dict)
+    evidence: list[SessionEvidence] = field(default_factory=list)
+    provenance: Provenance | None = None
+
+    def __post_init__(self) -> None:
+        """Fill the general view (axis, group names, series, provenance) from the table when not given."""
+        if self.axis is None:
+            self.axis = Axis(AxisUnit.EPOCH, self.epochs)
+        if not self.group_names:
+            self.group_names = list(self.lr_columns)
+        if not self.series:
+            self.series = {**self.train_losses, **self.val_losses}
+        if self.provenance is None:
+            import numpy as np
+
+            rows = self.table.line_numbers
+            self.provenance = Provenance((self.table.path,), np.zeros(len(rows), dtype=np.int64), rows, "line")
+
+    @property
+    def unit(self) -> AxisUnit:
+        """What the rows are counted in (``epoch`` for results.csv runs)."""
+        assert self.axis is not None  # set by __post_init__
+        return self.axis.unit
 
     @property
     def n_rows(self) -> int:

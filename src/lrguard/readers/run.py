@@ -10,7 +10,7 @@ import numpy as np
 
 from lrguard import constants as C
 from lrguard.errors import InputError, NotReadyError
-from lrguard.model import CheckpointFacts, Run, Table
+from lrguard.model import CheckpointFacts, EvidenceKind, Run, SessionEvidence, Table
 from lrguard.readers.csvtable import parse_results_csv
 from lrguard.readers.discover import find_run_dir
 from lrguard.readers.tfevents import read_event_steps
@@ -215,18 +215,30 @@ def read_run(
     train_losses = {c: table.column(c) for c in table.columns if c.startswith(C.TRAIN_LOSS_PREFIX)}
     val_losses = {c: table.column(c) for c in table.columns if c.startswith(C.VAL_LOSS_PREFIX)}
 
-    starts: set[int] = set(header_repeats)
+    evidence: list[SessionEvidence] = [
+        SessionEvidence(int(i), EvidenceKind.HEADER_REPEAT, "a repeated CSV header: another run appended to the file")
+        for i in header_repeats
+        if i > 0
+    ]
     if time_col is not None:
         with np.errstate(invalid="ignore"):
             drops = np.nonzero(np.diff(time_col) < 0)[0] + 1
-        starts.update(int(i) for i in drops)
-    starts.update(_session_starts_from_events(run_dir, epochs, notes))
+        evidence.extend(
+            SessionEvidence(int(i), EvidenceKind.TIME_RESTART, f"the time column goes back to {time_col[i]:g} s")
+            for i in drops
+        )
+    evidence.extend(
+        SessionEvidence(i, EvidenceKind.NEW_EVENT_FILE, "a TensorBoard event file of a new process starts here")
+        for i in _session_starts_from_events(run_dir, epochs, notes)
+    )
     reasons: dict[int, str] = {}
     for r in table.remnants:
-        if r.next_row is not None:
-            starts.add(r.next_row)
-            reasons[r.next_row] = f"a crash left {r.describe()} before it"
-    starts.discard(0)
+        if r.next_row is not None and r.next_row > 0:
+            why = f"a crash left {r.describe()} before it"
+            evidence.append(SessionEvidence(r.next_row, EvidenceKind.CRASH_REMNANT, why))
+            reasons[r.next_row] = why
+    evidence.sort(key=lambda e: e.row)
+    starts = {e.row for e in evidence if e.row > 0}
 
     return Run(
         path=run_dir,
@@ -251,4 +263,5 @@ def read_run(
         profile_recorded=choice.recorded,
         notes=notes,
         files=files,
+        evidence=evidence,
     )

@@ -28,12 +28,17 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
-def finding_dict(f: Finding, line_numbers: np.ndarray) -> dict[str, Any]:
-    """One finding as in the ``findings`` list of the JSON report (``line`` is 1-based in results.csv)."""
+def finding_dict(f: Finding, line_numbers: np.ndarray, steps: np.ndarray | None = None) -> dict[str, Any]:
+    """One finding as in the ``findings`` list of the JSON report.
+
+    ``line`` is 1-based in the log file (results.csv); ``step`` is the run's own optimizer step
+    when its rows are counted in steps, else ``None``.
+    """
     return {
         "cause": f.cause.value,
         "severity": f.severity.value,
         "epoch": f.epoch,
+        "step": int(steps[f.row]) if steps is not None and f.row is not None else None,
         "line": int(line_numbers[f.row]) if f.row is not None else None,
         "title": f.title,
         "evidence": f.evidence,
@@ -48,11 +53,14 @@ def diagnosis_dict(d: Diagnosis) -> dict[str, Any]:
     Keys: ``lrguard_version``, ``run``, ``framework``, ``framework_version``, ``profile``,
     ``version_inference`` (how the profile was chosen: ``profile``, ``recorded``, ``evidence``,
     ``candidates_tested``, ``summary``), ``schedule``, ``sessions`` (``first_epoch``, ``last_epoch``, ``start``, ``first_line``,
-    ``last_line``, ``evidence``), ``findings`` (``cause``, ``severity``, ``epoch``, ``line``,
-    ``title``, ``evidence``, ``fix``, ``data``), ``notes`` and ``worst_severity``.
+    ``last_line``, ``evidence``), ``axis`` (``unit``, ``steps_per_epoch``), ``session_evidence``
+    (``line``, ``kind``, ``detail``), ``findings`` (``cause``, ``severity``, ``epoch``, ``step``,
+    ``line``, ``title``, ``evidence``, ``fix``, ``data``), ``notes`` and ``worst_severity``.
     """
     run = d.run
     lines = run.table.line_numbers
+    axis = run.axis
+    steps = axis.values if axis is not None and axis.unit == "step" else None
     return plain(
         {
             "lrguard_version": __version__,
@@ -65,6 +73,14 @@ def diagnosis_dict(d: Diagnosis) -> dict[str, Any]:
             "lr_columns": run.lr_columns,
             "reference_column": run.lr_columns[d.reference_group],
             "rows": run.n_rows,
+            "axis": {
+                "unit": run.unit.value,
+                "steps_per_epoch": axis.steps_per_epoch if axis is not None else None,
+            },
+            "session_evidence": [
+                {"line": int(lines[e.row]) if e.row < len(lines) else None, "kind": e.kind.value, "detail": e.detail}
+                for e in run.evidence
+            ],
             "sessions": [
                 {
                     "first_epoch": s.first_epoch,
@@ -76,7 +92,7 @@ def diagnosis_dict(d: Diagnosis) -> dict[str, Any]:
                 }
                 for s in d.sessions
             ],
-            "findings": [finding_dict(f, lines) for f in d.findings],
+            "findings": [finding_dict(f, lines, steps) for f in d.findings],
             "notes": d.notes,
             "worst_severity": d.worst.value if d.worst else None,
         }
