@@ -51,6 +51,10 @@ class Cause(StrEnum):
     LR_OFF_PLAN = "lr-off-plan"
     RESUME_WITHOUT_OPTIMIZER_STATE = "resume-without-optimizer-state"
     CRASH_REMNANT = "crash-remnant"
+    RESUME_OFF_BY_ONE = "resume-off-by-one"
+    SCHEDULER_STEPPED_PER_PROCESS = "scheduler-stepped-per-process"
+    SCHEDULER_INTERVAL_MISMATCH = "scheduler-interval-mismatch"
+    GRAD_NORM_SPIKE = "grad-norm-spike"
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class CheckpointFacts:
         date: ISO date string stored by the trainer.
         train_args: YOLOv5 ``opt`` or Ultralytics ``train_args`` as plain values.
         train_results: Ultralytics ``train_results`` snapshot of results.csv (column -> values).
+        step: The global step it was saved at, for step-counted trainers (HF ``checkpoint-N``).
     """
 
     path: Path
@@ -84,6 +89,7 @@ class CheckpointFacts:
     date: str | None = None
     train_args: dict[str, Any] = field(default_factory=dict)
     train_results: dict[str, list[Any]] | None = None
+    step: int | None = None
 
     @property
     def stripped(self) -> bool:
@@ -179,6 +185,18 @@ class Axis:
     values: np.ndarray
     steps_per_epoch: int | None = None
     epoch_of_row: np.ndarray | None = None
+
+    def whole_epoch(self, row: int) -> int | None:
+        """0-based epoch that a step-counted row belongs to, when the log records epochs.
+
+        Loggers write the epochs completed *after* the step (HF: ``1.25`` at step 20 of 16 per
+        epoch, ``5.0`` at the last step of the fifth epoch), so the step is in epoch ``ceil(e) - 1``.
+        """
+        import math
+
+        if self.epoch_of_row is None or not math.isfinite(float(self.epoch_of_row[row])):
+            return None
+        return max(math.ceil(float(self.epoch_of_row[row])) - 1, 0)
 
 
 @dataclass(frozen=True)
@@ -339,8 +357,9 @@ class Session:
         index: 0-based position of the session in the run.
         first_row: Index of its first data row.
         last_row: Index of its last data row (inclusive).
-        first_epoch: Epoch-column value of the first row.
-        last_epoch: Epoch-column value of the last row.
+        first_epoch: Axis value of the first row: the epoch column of a results.csv run, the step
+            of a step-counted run.
+        last_epoch: Axis value of the last row (as ``first_epoch``).
         start: How it began: ``"start"``, ``"resume"``, ``"rewind"`` (resumed from an earlier
             epoch), ``"restart"`` (a new run appended to the same file).
         evidence: Why lrguard believes a session starts here.

@@ -170,7 +170,7 @@ def build_continuation(
     notes: list[str] = []
     warnings = _check_not_diverged(d)
     last_row, lr_last = _last_finite(run.lr[:, ref])
-    spec = d.spec
+    spec = d.epoch_spec
     scale = d.profile.lr_scale(ref)
     original_end = spec.lr0 * spec.lrf * scale
     if lr_end is None:
@@ -229,7 +229,7 @@ def joined_plan(d: Diagnosis, cont: Continuation) -> Plan:
         cos_lr=cont.cos_lr,
         warmup_epochs=0.0,
         warmup_bias_lr=float(cont.settings["warmup_bias_lr"]),
-        nb=d.spec.nb,
+        nb=d.epoch_spec.nb,
     )
     old = run.lr
     new = logged_lr(new_spec, prof, np.arange(cont.epochs), run.n_groups)
@@ -245,7 +245,7 @@ def joined_plan(d: Diagnosis, cont: Continuation) -> Plan:
         batch=int(batch) if isinstance(batch, int | float) and batch > 0 else 16,
     )
     segs = [
-        Segment("start", 0, n_old - 1, 0, d.spec, f"the old run as logged: {run.path}"),
+        Segment("start", 0, n_old - 1, 0, d.epoch_spec, f"the old run as logged: {run.path}"),
         Segment(
             "from-weights",
             n_old,

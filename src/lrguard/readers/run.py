@@ -148,6 +148,21 @@ def _session_starts_from_events(run_dir: Path, epochs: np.ndarray, notes: list[s
     return starts
 
 
+def _own_reader(path: Path, profile: str | None) -> Run | None:
+    """The run as read by a trainer with a reader of its own (HF, ...), or None for a results.csv run."""
+    for trainer in all_trainers():
+        if trainer.recognises(path):
+            if profile is not None:
+                try:
+                    forced = get_profile(profile)
+                except KeyError:
+                    raise InputError(None, f"unknown profile {profile!r} (see 'lrguard diagnose --help')") from None
+                if forced.framework != trainer.name:
+                    raise InputError(path, f"is a {trainer.name} run; --profile {profile} is for {forced.framework}")
+            return trainer.read_run(path)
+    return None
+
+
 def read_run(
     path: str | Path | None = None,
     *,
@@ -167,6 +182,10 @@ def read_run(
         InputError: A file is present but unreadable or malformed.
         NotARunError: No run found at ``path``.
     """
+    if path is not None:
+        own = _own_reader(Path(path), profile)
+        if own is not None:
+            return own
     run_dir, notes = find_run_dir(None if path is None else Path(path))
     results = run_dir / C.RESULTS_CSV
     if path is not None and Path(path).is_file():

@@ -31,7 +31,8 @@ def plain(value: Any) -> Any:
 def finding_dict(f: Finding, line_numbers: np.ndarray, steps: np.ndarray | None = None) -> dict[str, Any]:
     """One finding as in the ``findings`` list of the JSON report.
 
-    ``line`` is 1-based in the log file (results.csv); ``step`` is the run's own optimizer step
+    ``line`` is 1-based in the log file (results.csv; ``line_numbers`` holds -1 for a row without a
+    line, as in a JSON or event log); ``step`` is the run's own optimizer step
     when its rows are counted in steps, else ``None``.
     """
     return {
@@ -39,7 +40,7 @@ def finding_dict(f: Finding, line_numbers: np.ndarray, steps: np.ndarray | None 
         "severity": f.severity.value,
         "epoch": f.epoch,
         "step": int(steps[f.row]) if steps is not None and f.row is not None else None,
-        "line": int(line_numbers[f.row]) if f.row is not None else None,
+        "line": int(line_numbers[f.row]) if f.row is not None and line_numbers[f.row] >= 0 else None,
         "title": f.title,
         "evidence": f.evidence,
         "fix": f.fix,
@@ -58,9 +59,20 @@ def diagnosis_dict(d: Diagnosis) -> dict[str, Any]:
     ``line``, ``title``, ``evidence``, ``fix``, ``data``), ``notes`` and ``worst_severity``.
     """
     run = d.run
-    lines = run.table.line_numbers
     axis = run.axis
+    prov = run.provenance
     steps = axis.values if axis is not None and axis.unit == "step" else None
+    if prov is not None and prov.kind != "line":  # a JSON or event log: no line numbers to give
+        lines = np.full(run.n_rows, -1, dtype=np.int64)
+    else:
+        lines = run.table.line_numbers
+
+    def line(row: int) -> int | None:
+        return int(lines[row]) if 0 <= row < len(lines) and lines[row] >= 0 else None
+
+    def epoch(row: int, value: int) -> int | None:
+        return axis.whole_epoch(row) if axis is not None and steps is not None else value
+
     return plain(
         {
             "lrguard_version": __version__,
@@ -78,16 +90,23 @@ def diagnosis_dict(d: Diagnosis) -> dict[str, Any]:
                 "steps_per_epoch": axis.steps_per_epoch if axis is not None else None,
             },
             "session_evidence": [
-                {"line": int(lines[e.row]) if e.row < len(lines) else None, "kind": e.kind.value, "detail": e.detail}
+                {
+                    "line": line(e.row),
+                    "step": int(steps[e.row]) if steps is not None and e.row < len(steps) else None,
+                    "kind": e.kind.value,
+                    "detail": e.detail,
+                }
                 for e in run.evidence
             ],
             "sessions": [
                 {
-                    "first_epoch": s.first_epoch,
-                    "last_epoch": s.last_epoch,
+                    "first_epoch": epoch(s.first_row, s.first_epoch),
+                    "last_epoch": epoch(s.last_row, s.last_epoch),
+                    "first_step": s.first_epoch if steps is not None else None,
+                    "last_step": s.last_epoch if steps is not None else None,
                     "start": s.start,
-                    "first_line": int(lines[s.first_row]),
-                    "last_line": int(lines[s.last_row]),
+                    "first_line": line(s.first_row),
+                    "last_line": line(s.last_row),
                     "evidence": s.evidence,
                 }
                 for s in d.sessions

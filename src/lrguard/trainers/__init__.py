@@ -20,6 +20,7 @@ from lrguard.trainers.profile import Profile
 REGISTRY: dict[str, str] = {
     "yolov5": "lrguard.trainers.yolov5",
     "ultralytics": "lrguard.trainers.ultralytics",
+    "hf": "lrguard.trainers.hf",
 }
 
 

@@ -17,7 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from lrguard.diagnosis.result import Diagnosis
+    from lrguard.model import Run
     from lrguard.plan.continuation import Continuation
     from lrguard.trainers.infer import FileEvidence
     from lrguard.trainers.profile import Profile
@@ -98,6 +101,34 @@ class Trainer:
 
         Raises:
             ValueError: ``version`` is not a version string of this trainer.
+        """
+        return None
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def recognises(self, path: Path) -> bool:
+        """True when ``path`` is a run directory this trainer reads with its own :meth:`read_run`.
+
+        Trainers that write a YOLO ``results.csv`` (recognised by :attr:`lr_prefix`) keep the default.
+        """
+        return False
+
+    def read_run(self, path: Path) -> Run:
+        """Read a run this trainer :meth:`recognises` into the general :class:`~lrguard.model.Run`.
+
+        Raises:
+            InputError: A file is present but unreadable or malformed.
+            NotARunError: Nothing of this trainer's at ``path``.
+        """
+        from lrguard.errors import NotARunError
+
+        raise NotARunError(path, f"{self.label or self.name} has no reader of its own")
+
+    def planned_lr(self, run: Run) -> np.ndarray | None:
+        """The planned LR per row and group of a step-counted run, rebuilt from its saved settings.
+
+        ``None`` when the settings are not on disk (the diagnosis then reads the schedule off the
+        logged LR itself).
         """
         return None
 

@@ -40,7 +40,7 @@ def _used_optimizer(d: Diagnosis) -> tuple[str, str | None]:
         return str(name), None
     if run.n_groups == 8:
         return "MuSGD", "optimizer=auto: 8 param groups mean MuSGD"
-    lr0 = d.spec.lr0
+    lr0 = d.epoch_spec.lr0
     if lr0 >= 0.005:
         return "SGD", f"optimizer=auto: lr0 {lr0:.3g} read off the curve suggests SGD/MuSGD; SGD named explicitly"
     return "AdamW", f"optimizer=auto: lr0 {lr0:.3g} read off the curve means AdamW"
@@ -196,7 +196,7 @@ class Ultralytics(Trainer):
                 "optimizer": optimizer,
                 "lr0": float(f"{lr0:.6g}"),
                 "lrf": float(f"{lrf:.6g}"),
-                "cos_lr": bool(d.spec.cos_lr),
+                "cos_lr": bool(d.epoch_spec.cos_lr),
                 "warmup_epochs": 0.0,
                 "warmup_bias_lr": float(f"{lr0:.6g}"),
                 "warmup_momentum": float(run.config.get("momentum", 0.937) or 0.937),
