@@ -23,8 +23,8 @@ _REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(_REPO / "src"), str(_REPO / "tests")]  # this checkout's lrguard and the test harness
 
 from harness.generated import write_generated_run  # noqa: E402
-from lrguard.frameworks import get_profile  # noqa: E402
 from lrguard.schedules import ScheduleSpec, SessionPlan  # noqa: E402
+from lrguard.trainers import get_profile  # noqa: E402
 
 
 def _env() -> dict[str, str]:

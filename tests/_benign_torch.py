@@ -49,6 +49,14 @@ def write_torch_benign(root: Path) -> dict[str, Path]:
     (hf / "trainer_state.json").write_text(json.dumps({"global_step": 10, "epoch": 1.0, "log_history": []}))
     out["hf-checkpoint-10"] = hf
     try:
+        import transformers
+    except ImportError:
+        pass
+    else:  # the real TrainingArguments pickle (Enum members of every strategy option), as Trainer saves it
+        args = transformers.TrainingArguments(output_dir=str(root / "hf-out"), use_cpu=True, report_to=[])
+        torch.save(args, root / "training_args.bin")
+        out["training_args.bin"] = root / "training_args.bin"
+    try:
         from safetensors.torch import save_file
     except ImportError:
         pass

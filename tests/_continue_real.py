@@ -58,7 +58,7 @@ def yolov5(work: Path) -> dict:
     """
     data = make_dataset(work / "data", n_train=26, n_val=4)  # batch 1: nb = 26
     hyp = work / "hyp.yaml"
-    from lrguard.frameworks.yolov5 import HYP_SCRATCH_LOW
+    from lrguard.trainers.yolov5.profiles import HYP_SCRATCH_LOW
 
     hyp.write_text(json.dumps({**HYP_SCRATCH_LOW, "warmup_epochs": 1.0, "mosaic": 0.0}))
     common = ["--device", "cpu", "--workers", "0", "--noplots", "--project", str(work / "runs"), "--exist-ok"]

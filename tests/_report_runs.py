@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.generated import write_generated_run
-from lrguard.frameworks import ultralytics, yolov5
 from lrguard.schedules import ScheduleSpec, SessionPlan
+from lrguard.trainers.ultralytics import profiles as ultralytics
+from lrguard.trainers.yolov5 import profiles as yolov5
 
 
 def make_runs(root: Path) -> list[Path]:

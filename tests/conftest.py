@@ -21,9 +21,9 @@ if str(SRC) not in sys.path:  # run from a checkout without installing
 
 from harness.generated import write_generated_run
 from lrguard.diagnosis import diagnose
-from lrguard.frameworks import get_profile
 from lrguard.readers import read_run
 from lrguard.schedules import ScheduleSpec, SessionPlan
+from lrguard.trainers import get_profile
 
 if TYPE_CHECKING:
     from harness.realruns import RealRuns

@@ -262,3 +262,53 @@ def test_file_view_follows_a_file_reader():
     assert bytes_view.calls == [] and bytes_view.straddles
     file_res = read_pickle(file_view(data))
     assert [c.target for c in file_res.calls] == ["posix.system"]
+
+
+def test_real_hf_training_args_are_safe_and_readable(tmp_path):
+    """HF Trainer pickles its TrainingArguments (``training_args.bin``) with one Enum member per
+    strategy / scheduler / optimizer option; an Enum lookup is not a call of the file's choosing."""
+    pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    import torch
+
+    from lrguard.checkpoint.facts import as_dict
+
+    args = transformers.TrainingArguments(
+        output_dir=str(tmp_path / "out"), use_cpu=True, lr_scheduler_type="cosine", save_strategy="steps", report_to=[]
+    )
+    path = tmp_path / "training_args.bin"
+    torch.save(args, path)  # what Trainer._save writes
+    loaded = load(path)
+    report = assess(loaded.pickle.globals, loaded.pickle.calls, loaded.pickle.builds)
+    assert report.verdict == "safe", [f.reason for f in report.findings]
+    values = as_dict(loaded.root)
+    assert values["lr_scheduler_type"] == "cosine" and values["save_strategy"] == "steps"
+    assert values["learning_rate"] == pytest.approx(5e-5)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # a known Enum called with two arguments, with a computed argument, or built through NEWOBJ_EX
+        # with keywords is not a member lookup: never safe
+        _call_of("transformers.trainer_utils.SchedulerType", b"X\x06\x00\x00\x00linearX\x01\x00\x00\x00x"),
+        b"\x80\x02"
+        + _global("transformers.trainer_utils", "SchedulerType")
+        + b"("
+        + _global("os", "getcwd")
+        + b")RtR.",
+        b"\x80\x04"
+        + _global("transformers.trainer_utils", "SchedulerType")
+        + b")}X\x01\x00\x00\x00kX\x01\x00\x00\x00v\x73\x92.",
+    ],
+    ids=["two-args", "computed-arg", "kwargs"],
+)
+def test_enum_members_are_safe_only_as_a_plain_lookup(data):
+    res = read_pickle(data)
+    assert assess(res.globals, res.calls, res.builds).verdict in ("suspicious", "dangerous")
+
+
+def test_enum_member_lookup_is_safe():
+    res = read_pickle(_call_of("transformers.trainer_utils.SchedulerType", b"X\x06\x00\x00\x00linear"))
+    assert assess(res.globals, res.calls, res.builds).verdict == "safe"
+    assert res.value == "linear"

@@ -16,8 +16,8 @@ import pytest
 from conftest import tree_digest
 from harness.generated import write_generated_run
 from lrguard.cli.main import main
-from lrguard.frameworks import get_profile
 from lrguard.schedules import ScheduleSpec, SessionPlan
+from lrguard.trainers import get_profile
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 V5 = ScheduleSpec(lr0=0.01, lrf=0.01, epochs=300, nb=100)

@@ -10,11 +10,12 @@ import yaml
 from harness.generated import write_generated_run
 from lrguard.cli.main import main
 from lrguard.diagnosis import diagnose
-from lrguard.frameworks import ultralytics, yolov5
 from lrguard.model import Severity
 from lrguard.plan.continuation import build_continuation, write_continuation
 from lrguard.readers import read_run
 from lrguard.schedules import ScheduleSpec, SessionPlan
+from lrguard.trainers.ultralytics import profiles as ultralytics
+from lrguard.trainers.yolov5 import profiles as yolov5
 
 
 def _finished(tmp_path, profile, name="old", epochs=300, nb=50):

@@ -78,7 +78,7 @@ def test_generated_random_clean_configs_never_warn(
 def test_generated_ultralytics_82_padded_csv_without_time_is_clean(tmp_path):
     """8.0-8.2 write '%23s,' / '%23.5g,' cells and no time column."""
     from harness.generated import write_generated_run
-    from lrguard.frameworks import get_profile
+    from lrguard.trainers import get_profile
 
     spec = ScheduleSpec(lr0=0.01, lrf=0.01, epochs=100, nb=40)
     run_dir = write_generated_run(

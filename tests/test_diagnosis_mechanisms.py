@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from conftest import causes, generated_diagnosis, warnings_or_worse
 from harness.generated import write_generated_run
 from lrguard.diagnosis import diagnose
-from lrguard.frameworks import get_profile
 from lrguard.readers import read_run
 from lrguard.schedules import ScheduleSpec, SessionPlan
+from lrguard.trainers import get_profile
 
 V5 = ScheduleSpec(lr0=0.01, lrf=0.01, epochs=300, nb=100)
 UL = ScheduleSpec(lr0=0.01, lrf=0.01, epochs=100, nb=50)

@@ -17,13 +17,13 @@ from lrguard.diagnosis import diagnose
 from lrguard.diagnosis.merge import merge_repeats
 from lrguard.diagnosis.restarts import previous_run_weights
 from lrguard.diagnosis.version import choose_profile
-from lrguard.frameworks import get_profile
-from lrguard.frameworks.infer import FileEvidence, candidate_profiles
 from lrguard.model import Cause, Finding, Severity
 from lrguard.readers import read_run
 from lrguard.schedules import ScheduleSpec, SessionPlan
 from lrguard.schedules.curve import logged_lr
 from lrguard.schedules.fit import fit_nb_and_lr0
+from lrguard.trainers import get_profile
+from lrguard.trainers.infer import FileEvidence, candidate_profiles
 
 V5 = ScheduleSpec(lr0=0.01, lrf=0.01, epochs=300, nb=100)
 UL = ScheduleSpec(lr0=0.01, lrf=0.01, epochs=100, nb=50)

@@ -32,7 +32,7 @@ def test_example_findings(run_dir: Path):
     name = run_dir.relative_to(EXAMPLES).as_posix()
     scenario = json.loads((run_dir / "scenario.json").read_text(encoding="utf-8"))
     d = diagnose(read_run(run_dir))
-    assert d.run.framework.value == scenario["framework"]
+    assert d.run.framework == scenario["framework"]
     problems = [(f.cause.value, f.epoch) for f in d.findings if f.severity.rank >= 1]
     expected = [(e["cause"], e["epoch"]) for e in scenario["expected"]]
     if not expected:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from harness.generated import write_generated_run
-from lrguard.frameworks import get_profile
 from lrguard.readers import read_run
 from lrguard.schedules import ScheduleSpec, SessionPlan, logged_lr_sessions
+from lrguard.trainers import get_profile
 
 UL = ScheduleSpec(lr0=0.01, lrf=0.01, epochs=100, nb=50)
 

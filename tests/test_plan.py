@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from lrguard.cli.main import main
-from lrguard.frameworks import ultralytics, yolov5
 from lrguard.model import Severity
 from lrguard.plan import build_config, lint_plan, plan_fresh, plan_from_weights, plan_resume, plan_time
+from lrguard.trainers.ultralytics import profiles as ultralytics
+from lrguard.trainers.yolov5 import profiles as yolov5
 
 
 def _rules(plan):

@@ -11,10 +11,9 @@ import yaml
 
 from harness.generated import write_generated_run
 from lrguard.errors import InputError, NotARunError
-from lrguard.frameworks import get_profile
-from lrguard.model import Framework
 from lrguard.readers import read_run
 from lrguard.schedules import ScheduleSpec, SessionPlan
+from lrguard.trainers import get_profile
 from test_readers_tfevents import write_events
 
 V5 = ScheduleSpec(lr0=0.01, lrf=0.01, epochs=60, nb=50)
@@ -36,7 +35,7 @@ def drop_column(csv, column):
 
 def test_generated_yolov5_current(tmp_path):
     run = read_run(gen(tmp_path, "yolov5"))
-    assert run.framework is Framework.YOLOV5
+    assert run.framework == "yolov5"
     assert run.profile_name == "yolov5"
     assert run.lr_columns == ["x/lr0", "x/lr1", "x/lr2"]
     assert run.epochs[0] == 0 and run.n_rows == 30 and run.n_groups == 3
@@ -64,7 +63,7 @@ def test_generated_yolov5_linear_lr_option_means_v6_0(tmp_path):
 )
 def test_generated_ultralytics_with_time_column(tmp_path, profile, expected):
     run = read_run(gen(tmp_path, profile))
-    assert run.framework is Framework.ULTRALYTICS
+    assert run.framework == "ultralytics"
     assert run.profile_name == expected
     assert run.time is not None and run.epochs[0] == 1
     assert run.files["args"].name == "args.yaml"
@@ -112,6 +111,7 @@ def test_time_column_restart_marks_a_session(tmp_path):
     d = gen(tmp_path, "ultralytics-8.4", [SessionPlan(0, 10, UL), SessionPlan(10, 30, UL, resumed=True)])
     run = read_run(d)
     assert run.session_starts == [10]
+    assert [(e.row, e.kind.value) for e in run.evidence] == [(10, "time-restart")]
 
 
 def test_two_event_files_mark_a_session_in_yolov5(tmp_path):
@@ -120,6 +120,7 @@ def test_two_event_files_mark_a_session_in_yolov5(tmp_path):
     write_events(d / "events.out.tfevents.1700009000.host.2.0", list(range(12, 30)), t0=1.7e9 + 9000)
     run = read_run(d)
     assert run.session_starts == [12]
+    assert [(e.row, e.kind.value) for e in run.evidence] == [(12, "new-event-file")]
 
 
 def test_repeated_header_marks_a_session(tmp_path):
@@ -129,6 +130,21 @@ def test_repeated_header_marks_a_session(tmp_path):
     (d / "results.csv").write_text("\n".join(lines) + "\n")
     run = read_run(d)
     assert run.n_rows == 30 and run.session_starts == [10]
+    assert [(e.row, e.kind.value) for e in run.evidence] == [(10, "header-repeat")]
+
+
+def test_general_view_of_a_results_csv_run(tmp_path):
+    """The general Run fields (axis, group names, series, provenance) describe a results.csv run."""
+    d = gen(tmp_path, "ultralytics-8.4", [SessionPlan(0, 10, UL)])
+    run = read_run(d)
+    assert run.unit.value == "epoch" and run.axis is not None
+    assert list(run.axis.values) == list(run.epochs) and run.axis.values[0] == 1  # the run's own numbering
+    assert run.group_names == run.lr_columns == ["lr/pg0", "lr/pg1", "lr/pg2"]
+    assert set(run.series) == set(run.train_losses) | set(run.val_losses) and "train/box_loss" in run.series
+    assert run.provenance is not None and run.provenance.kind == "line"
+    assert list(run.provenance.locator) == list(run.table.line_numbers) == list(range(2, 12))
+    assert run.provenance.describe(3) == "results.csv line 5"
+    assert run.evidence == []
 
 
 def test_missing_config_is_a_note(tmp_path):

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lrguard.frameworks import ALL_PROFILES, get_profile
 from lrguard.schedules import ScheduleSpec, SessionPlan, iteration_lr, logged_lr, logged_lr_sessions
 from lrguard.schedules.curve import nw_of, warmup_rows
 from lrguard.schedules.warmup import warmup_iterations, warmup_lr
+from lrguard.trainers import all_profiles, get_profile
 
 V5 = get_profile("yolov5")
 UL84 = get_profile("ultralytics-8.4")
@@ -53,7 +53,7 @@ def test_ultralytics_84_real_run_4_epochs_nb_2():
     assert warmup_iterations(3.0, 2, 1, UL84) == 0
 
 
-@pytest.mark.parametrize("prof", [p for p in ALL_PROFILES if p.framework == "ultralytics"], ids=lambda p: p.name)
+@pytest.mark.parametrize("prof", [p for p in all_profiles() if p.framework == "ultralytics"], ids=lambda p: p.name)
 def test_ultralytics_warmup_zero_disables(prof):
     assert warmup_iterations(0.0, 500, 100, prof) == 0
     assert warmup_iterations(-1.0, 500, 100, prof) == 0

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lrguard.frameworks import get_profile
 from lrguard.schedules import ScheduleSpec, logged_lr
 from lrguard.schedules.curve import warmup_rows
 from lrguard.schedules.fit import best_integer_epochs, estimate_nb, implied_lr0
+from lrguard.trainers import get_profile
 
 
 def round_sig(a: np.ndarray, digits: int) -> np.ndarray:

@@ -8,8 +8,8 @@ import yaml
 
 from harness.generated import write_generated_run
 from lrguard.cli.main import main
-from lrguard.frameworks import yolov5
 from lrguard.schedules import ScheduleSpec, SessionPlan
+from lrguard.trainers.yolov5 import profiles as yolov5
 
 
 def _source(tmp_path, jump: bool):

@@ -29,6 +29,7 @@ class CheckpointFacts:
         date: ISO date string stored by the trainer.
         train_args: YOLOv5 ``opt`` or Ultralytics ``train_args`` as plain values.
         train_results: Ultralytics ``train_results`` snapshot of results.csv (column -> values).
+        step: The global step it was saved at, for step-counted trainers (HF ``checkpoint-N``).
     """
 
     path: Path
@@ -42,6 +43,7 @@ class CheckpointFacts:
     date: str | None = None
     train_args: dict[str, Any] = field(default_factory=dict)
     train_results: dict[str, list[Any]] | None = None
+    step: int | None = None
 
     @property
     def stripped(self) -> bool:

@@ -17,13 +17,6 @@ if TYPE_CHECKING:  # annotations only: `ckpt show` must not pay numpy's import
     import numpy as np
 
 
-class Framework(StrEnum):
-    """The trainer that wrote a run directory."""
-
-    YOLOV5 = "yolov5"
-    ULTRALYTICS = "ultralytics"
-
-
 class Severity(StrEnum):
     """How much a finding matters. Ordered: ``info`` < ``warning`` < ``error``."""
 
@@ -60,6 +53,10 @@ class Cause(StrEnum):
     LR_OFF_PLAN = "lr-off-plan"
     RESUME_WITHOUT_OPTIMIZER_STATE = "resume-without-optimizer-state"
     CRASH_REMNANT = "crash-remnant"
+    RESUME_OFF_BY_ONE = "resume-off-by-one"
+    SCHEDULER_STEPPED_PER_PROCESS = "scheduler-stepped-per-process"
+    SCHEDULER_INTERVAL_MISMATCH = "scheduler-interval-mismatch"
+    GRAD_NORM_SPIKE = "grad-norm-spike"
 
 
 @dataclass(frozen=True)
@@ -126,15 +123,102 @@ class Table:
         return self.values[name]
 
 
+class AxisUnit(StrEnum):
+    """What a run's rows are counted in."""
+
+    EPOCH = "epoch"
+    STEP = "step"
+
+
+@dataclass(frozen=True)
+class Axis:
+    """The x axis of a run: one position per row, in the run's own numbering.
+
+    Attributes:
+        unit: ``epoch`` (one row per epoch, as results.csv) or ``step`` (one row per logged
+            optimizer step).
+        values: Position of every row (int array), exactly as the trainer numbers it (0- or 1-based).
+        steps_per_epoch: Optimizer steps per epoch, when known.
+        epoch_of_row: Epoch of every row (float, fractional within an epoch) when the log records
+            it; ``None`` otherwise.
+    """
+
+    unit: AxisUnit
+    values: np.ndarray
+    steps_per_epoch: int | None = None
+    epoch_of_row: np.ndarray | None = None
+
+    def whole_epoch(self, row: int) -> int | None:
+        """0-based epoch that a step-counted row belongs to, when the log records epochs.
+
+        Loggers write the epochs completed *after* the step (HF: ``1.25`` at step 20 of 16 per
+        epoch, ``5.0`` at the last step of the fifth epoch), so the step is in epoch ``ceil(e) - 1``.
+        """
+        import math
+
+        if self.epoch_of_row is None or not math.isfinite(float(self.epoch_of_row[row])):
+            return None
+        return max(math.ceil(float(self.epoch_of_row[row])) - 1, 0)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where every row of a run came from: a file and a line in it, or a file and a step.
+
+    Attributes:
+        files: The files rows were read from.
+        file_of_row: Index into ``files`` for every row (int array).
+        locator: Line number (1-based) or step of every row in its file (int array).
+        kind: ``"line"`` when ``locator`` holds line numbers, ``"step"`` when it holds steps.
+    """
+
+    files: tuple[Path, ...]
+    file_of_row: np.ndarray
+    locator: np.ndarray
+    kind: str = "line"
+
+    def describe(self, row: int) -> str:
+        """``results.csv line 12`` / ``events.out.tfevents.X step 40`` for one row."""
+        name = self.files[int(self.file_of_row[row])].name
+        return f"{name} {self.kind} {int(self.locator[row])}"
+
+
+class EvidenceKind(StrEnum):
+    """Why a reader believes a new training process (session) begins at a row."""
+
+    HEADER_REPEAT = "header-repeat"  # a second CSV header: another run appended to the file
+    TIME_RESTART = "time-restart"  # the elapsed-time column went back
+    EPOCH_REWIND = "epoch-rewind"  # the epoch (or step) counter went back
+    NEW_EVENT_FILE = "new-event-file"  # a TensorBoard event file opened by a new process
+    NEW_LOG_DIR = "new-log-dir"  # a new logger directory (a new TB dir, Lightning version_N)
+    CHECKPOINT_SEQUENCE = "checkpoint-sequence"  # a checkpoint the next session resumed from
+    CRASH_REMNANT = "crash-remnant"  # NUL bytes or a torn row left by a killed process
+
+
+@dataclass(frozen=True)
+class SessionEvidence:
+    """One piece of evidence that a session starts at ``row``.
+
+    Attributes:
+        row: First row of the new session.
+        kind: What kind of evidence.
+        detail: One line for the report.
+    """
+
+    row: int
+    kind: EvidenceKind
+    detail: str
+
+
 @dataclass
 class Run:
     """One training run directory, read into plain arrays and dictionaries.
 
     Attributes:
         path: The run directory.
-        framework: Which trainer wrote it.
+        framework: Name of the trainer that wrote it (its :data:`lrguard.trainers.REGISTRY` key).
         framework_version: Exact version when known (checkpoint ``version``), else ``None``.
-        profile_name: Name of the :mod:`lrguard.frameworks` profile used for its maths.
+        profile_name: Name of the :mod:`lrguard.trainers` profile used for its maths.
         table: The parsed results.csv.
         epochs: The run's own epoch column as integers (0- or 1-based, as written).
         lr: Logged learning rate, shape ``(rows, groups)``.
@@ -159,10 +243,17 @@ class Run:
             version (no inference).
         notes: Things the reader noticed (a partly written last line, missing optional files).
         files: What was read, by role (``results``, ``opt``, ``hyp``, ``args``, ...).
+        axis: The general x axis (unit and position per row); an epoch axis over ``epochs`` when
+            not given.
+        group_names: Name of every param group (default: ``lr_columns``).
+        series: Named scalar series per row besides the LR: losses, grad norm, loss scale
+            (default: the train and val loss columns).
+        evidence: Typed session evidence, one entry per fact (``session_starts`` lists the rows).
+        provenance: File and line (or step) of every row (default: ``table``'s line numbers).
     """
 
     path: Path
-    framework: Framework
+    framework: str
     framework_version: str | None
     profile_name: str
     table: Table
@@ -183,6 +274,31 @@ class Run:
     profile_recorded: bool = False
     notes: list[str] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
+    axis: Axis | None = None
+    group_names: list[str] = field(default_factory=list)
+    series: dict[str, np.ndarray] = field(default_factory=dict)
+    evidence: list[SessionEvidence] = field(default_factory=list)
+    provenance: Provenance | None = None
+
+    def __post_init__(self) -> None:
+        """Fill the general view (axis, group names, series, provenance) from the table when not given."""
+        if self.axis is None:
+            self.axis = Axis(AxisUnit.EPOCH, self.epochs)
+        if not self.group_names:
+            self.group_names = list(self.lr_columns)
+        if not self.series:
+            self.series = {**self.train_losses, **self.val_losses}
+        if self.provenance is None:
+            import numpy as np
+
+            rows = self.table.line_numbers
+            self.provenance = Provenance((self.table.path,), np.zeros(len(rows), dtype=np.int64), rows, "line")
+
+    @property
+    def unit(self) -> AxisUnit:
+        """What the rows are counted in (``epoch`` for results.csv runs)."""
+        assert self.axis is not None  # set by __post_init__
+        return self.axis.unit
 
     @property
     def n_rows(self) -> int:
@@ -203,8 +319,9 @@ class Session:
         index: 0-based position of the session in the run.
         first_row: Index of its first data row.
         last_row: Index of its last data row (inclusive).
-        first_epoch: Epoch-column value of the first row.
-        last_epoch: Epoch-column value of the last row.
+        first_epoch: Axis value of the first row: the epoch column of a results.csv run, the step
+            of a step-counted run.
+        last_epoch: Axis value of the last row (as ``first_epoch``).
         start: How it began: ``"start"``, ``"resume"``, ``"rewind"`` (resumed from an earlier
             epoch), ``"restart"`` (a new run appended to the same file).
         evidence: Why lrguard believes a session starts here.

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from lrguard.frameworks.profile import Profile
 from lrguard.schedules.curve import SessionPlan, logged_lr_sessions
+from lrguard.trainers.profile import Profile
 
 
 def _losses(n: int, seed: int) -> np.ndarray:

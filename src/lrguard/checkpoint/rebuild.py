@@ -323,6 +323,34 @@ def _from_type_v2(ref: GlobalRef, args: tuple[Any, ...], kwargs: dict[Any, Any],
     return inner(func, args[2], {}, kind)
 
 
+# Enum classes whose members trainers pickle as ``Cls(value)`` (an Enum lookup, no code of the file's
+# choosing): HF ``training_args.bin`` holds one per strategy / scheduler / optimizer option.
+TRAINER_ENUMS = frozenset(
+    {
+        ("transformers.trainer_utils", "IntervalStrategy"),
+        ("transformers.trainer_utils", "SaveStrategy"),
+        ("transformers.trainer_utils", "HubStrategy"),
+        ("transformers.trainer_utils", "SchedulerType"),
+        ("transformers.trainer_utils", "FSDPOption"),
+        ("transformers.trainer_utils", "EvaluationStrategy"),
+        ("transformers.trainer_utils", "ShardedDDPOption"),
+        ("transformers.training_args", "OptimizerNames"),
+        ("transformers.training_args", "ParallelMode"),
+        ("transformers.debug_utils", "DebugOption"),
+        ("accelerate.utils.dataclasses", "DistributedType"),
+        ("accelerate.utils.dataclasses", "DynamoBackend"),
+        ("accelerate.utils.dataclasses", "PrecisionType"),
+    }
+)
+
+
+def _enum_member(ref: GlobalRef, args: tuple[Any, ...], kwargs: dict[Any, Any], kind: str) -> Any:
+    """``Cls(value)`` of a known Enum with one plain value: the member, read as its value."""
+    if kind == "reduce" and not kwargs and len(args) == 1 and type(args[0]) in (str, int, float, bool):
+        return args[0]
+    return NotImplemented
+
+
 REBUILDERS: dict[tuple[str, str], Rebuilder] = {
     ("collections", "OrderedDict"): _ordered_dict,
     ("collections", "defaultdict"): _defaultdict,
@@ -343,6 +371,8 @@ REBUILDERS: dict[tuple[str, str], Rebuilder] = {
     ("torch._utils", "_rebuild_parameter_with_state"): _parameter,
     ("torch._tensor", "_rebuild_from_type_v2"): _from_type_v2,
 }
+for _enum in TRAINER_ENUMS:
+    REBUILDERS[_enum] = _enum_member
 for _mod in ("pathlib", "pathlib._local"):
     for _cls in ("PosixPath", "WindowsPath", "PurePosixPath", "PureWindowsPath", "Path"):
         REBUILDERS[(_mod, _cls)] = _path

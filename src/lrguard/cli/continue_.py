@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from lrguard.cli.main import EXIT_FINDINGS, EXIT_OK
+from lrguard.trainers import get_trainer
 
 DESCRIPTION = """\
 Train a finished (or interrupted) run further without the LR jump that "just train again from
@@ -100,10 +101,9 @@ def run(args: argparse.Namespace) -> int:
         con.print(f"  wrote [bold]{escape(str(path))}[/]")
         con.print("  run:")
         con.print(f"    [green]{escape(command)}[/]", soft_wrap=True)
-        if cont.framework == "yolov5":
-            con.print(
-                "  [dim](pip package yolov5: `yolov5 train` or `python -m yolov5.train` with the same options)[/]"
-            )
+        hint = get_trainer(cont.framework).continuation_hint()
+        if hint:
+            con.print(f"  [dim]{escape(hint)}[/]")
         for note in cont.notes:
             con.print(f"  [dim]note: {escape(note)}[/]")
         for warning in cont.warnings:

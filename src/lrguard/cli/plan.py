@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from lrguard.cli.main import EXIT_FINDINGS, EXIT_OK
+from lrguard.trainers import get_trainer
 
 DESCRIPTION = """\
 Preview the learning rate of every param group, per epoch (as results.csv will log it) and per
@@ -134,7 +135,7 @@ def build_plan(args: argparse.Namespace):
         new.update(warmup_epochs=args.new_warmup_epochs, warmup_bias_lr=args.new_warmup_bias_lr)
         plan = plan_from_weights(cfg, args.from_weights, new)
     elif cfg.time is not None:
-        if cfg.framework != "ultralytics":
+        if not get_trainer(cfg.framework).time_budget({"time": cfg.time}):
             raise InputError(None, "--time is an Ultralytics option")
         if args.epoch_seconds is None:
             plan = plan_fresh(cfg)

@@ -112,7 +112,7 @@ class Watcher:
         self.rows = run.n_rows
         d = diagnose(run)
         last_idx = int(run.epochs[-1]) - d.profile.epoch_base
-        self.planned_end = last_idx >= d.spec.epochs - 1 and len(d.sessions) >= 1
+        self.planned_end = last_idx >= d.epoch_spec.epochs - 1 and len(d.sessions) >= 1
         new = []
         for f in d.findings:
             key = (f.cause.value,) if f.severity.value == "info" else (f.cause.value, f.epoch)

@@ -37,6 +37,10 @@ def diagnose(run: Run) -> Diagnosis:
     so numpy's floating-point warnings are silenced here rather than at each division.
     """
     with np.errstate(all="ignore"):
+        if run.unit == "step":
+            from lrguard.diagnosis.steps import diagnose_steps
+
+            return diagnose_steps(run)
         return _diagnose(run)
 
 

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from lrguard.frameworks import get_profile
-from lrguard.frameworks.profile import Profile
-from lrguard.model import Framework, Run, Session
+from lrguard.model import Run, Session
 from lrguard.schedules.curve import logged_lr, nw_of
 from lrguard.schedules.fit import best_integer_epochs, estimate_nb, fit_nb_and_lr0, warmup_start
 from lrguard.schedules.spec import ScheduleSpec
+from lrguard.trainers import get_profile, get_trainer
+from lrguard.trainers.profile import Profile
 
 REL_TOL_FLOOR = 2e-4
 
@@ -211,7 +211,7 @@ def _fit_lineage(
     notes: list[str] = []
     obs = run.lr[:, ref]
     lr0_source = "config"
-    if run.framework is Framework.ULTRALYTICS and str(run.hyp.get("optimizer", "")).lower() == "auto":
+    if get_trainer(run.framework).trainer_chooses_lr0(run.hyp):
         lr0_source = "fitted"
     if not (first.start in ("start", "restart") and epoch_index[first.first_row] == 0):
         notes.append("the file does not start at the first epoch: warmup rows not available")

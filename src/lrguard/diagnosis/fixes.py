@@ -6,13 +6,13 @@ original total epochs, the run directory), so the text can be pasted.
 
 from __future__ import annotations
 
-from typing import Any
+from lrguard.model import Run
+from lrguard.trainers import Trainer, get_trainer
+from lrguard.trainers.base import g6 as _g
 
-from lrguard.model import Framework, Run
 
-
-def _g(x: float) -> str:
-    return f"{x:.6g}"
+def _trainer(run: Run) -> Trainer:
+    return get_trainer(run.framework)
 
 
 def _rel(run: Run, *parts: str) -> str:
@@ -30,38 +30,12 @@ def continuation(run: Run, lr_now: float, lr_end: float, epochs_more: int, optim
         optimizer: The optimizer to name explicitly (Ultralytics).
     """
     lrf = min(max(lr_end / lr_now, 1e-6), 1.0) if lr_now > 0 else 0.01
-    cfg: dict[str, Any] = run.config
-    if run.framework is Framework.YOLOV5:
-        data = cfg.get("data", "data.yaml")
-        return (
-            f"continue as a new run from the weights with the LR where it is: a hyp file with lr0: {_g(lr_now)}, "
-            f"lrf: {_g(lrf)}, warmup_epochs: 0, warmup_bias_lr: {_g(lr_now)} (YOLOv5 still ramps the weight "
-            f"groups over its hard-coded 100 warmup iterations), then `python train.py --weights "
-            f"{_rel(run, 'weights', 'last.pt')} --data {data} --epochs {epochs_more} --hyp hyp-continue.yaml` "
-            "(`lrguard continue` writes these for you)"
-        )
-    opt = optimizer or (cfg.get("optimizer") if str(cfg.get("optimizer", "auto")).lower() != "auto" else "SGD")
-    data = cfg.get("data", "data.yaml")
-    return (
-        f"continue as a new run with the LR where it is: `yolo train model={_rel(run, 'weights', 'last.pt')} "
-        f"data={data} epochs={epochs_more} lr0={_g(lr_now)} lrf={_g(lrf)} warmup_epochs=0 optimizer={opt}` "
-        "(name the optimizer explicitly: optimizer=auto may pick another one and ignore lr0)"
-    )
+    return _trainer(run).continuation(run.path, run.config, lr_now, lrf, epochs_more, optimizer)
 
 
 def epochs_changed(run: Run, e_before: int, e_after: int, lr_now: float, lr_end: float, s: int) -> str:
     """Fix for a schedule whose total epochs changed at a resume."""
-    if run.framework is Framework.YOLOV5:
-        head = (
-            f"to resume on the original curve, set `epochs: {e_before}` back in {_rel(run, 'opt.yaml')} and run "
-            f"`python train.py --resume {_rel(run, 'weights', 'last.pt')}` (YOLOv5 takes every option, epochs "
-            "included, from opt.yaml on --resume); "
-        )
-    else:
-        head = (
-            f"Ultralytics cannot change epochs on resume: do not patch train_args in last.pt; resume with the "
-            f"original epochs={e_before} (`yolo train resume model={_rel(run, 'weights', 'last.pt')}`); "
-        )
+    head = _trainer(run).epochs_changed_head(run.path, e_before)
     return head + "to train longer without a jump, " + continuation(run, lr_now, lr_end, max(e_after - s, 1))
 
 
@@ -76,7 +50,7 @@ def finetune_extension(run: Run, e_before: int, n_cfg: int, lr_now: float, lr_en
 
 def hyp_changed(run: Run, before: str, lr_now: float, lr_end: float, remaining: int) -> str:
     """Fix for lr0/lrf edited between sessions."""
-    where = _rel(run, "opt.yaml") + " (hyp:)" if run.framework is Framework.YOLOV5 else "the checkpoint's train_args"
+    where = _trainer(run).hyp_location(run.path)
     return (
         f"restore {before} in {where} before resuming (changes apply from the first scheduler step after the "
         f"resume); to change the LR on purpose, " + continuation(run, lr_now, lr_end, max(remaining, 1))
@@ -85,10 +59,7 @@ def hyp_changed(run: Run, before: str, lr_now: float, lr_end: float, remaining: 
 
 def older_checkpoint(run: Run) -> str:
     """Fix for resuming from best.pt / epochN.pt / a stale last.pt."""
-    if run.framework is Framework.YOLOV5:
-        cmd = f"`python train.py --resume {_rel(run, 'weights', 'last.pt')}`"
-    else:
-        cmd = f"`yolo train resume model={_rel(run, 'weights', 'last.pt')}`"
+    cmd = _trainer(run).resume_command(_rel(run, "weights", "last.pt"))
     return (
         f"resume from the newest complete checkpoint, {cmd}, not from best.pt or an epochN.pt; "
         f"`lrguard ckpt last-good {_rel(run, 'weights')}` names it"
@@ -97,15 +68,7 @@ def older_checkpoint(run: Run) -> str:
 
 def appended_runs(run: Run) -> str:
     """Fix for two runs written into one results.csv."""
-    if run.framework is Framework.YOLOV5:
-        return (
-            "give every new run its own directory (drop --exist-ok or change --name); to continue an interrupted "
-            f"run use `python train.py --resume {_rel(run, 'weights', 'last.pt')}`"
-        )
-    return (
-        "give every new run its own directory (a new name=, without exist_ok=True); to continue an interrupted "
-        f"run use `yolo train resume model={_rel(run, 'weights', 'last.pt')}`"
-    )
+    return _trainer(run).separate_runs(run.path)
 
 
 def time_budget(run: Run, e_final: int | None) -> str:
@@ -129,31 +92,17 @@ def past_end(run: Run) -> str:
 def instability(run: Run, lr0: float) -> str:
     """Fix for non-finite values and loss spikes."""
     lower = lr0 / 10 if lr0 > 0 else 0.001
-    if run.framework is Framework.YOLOV5:
-        return (
-            f"lower lr0 (e.g. lr0: {_g(lower)} in the hyp file), keep warmup_epochs >= 3, use a larger --batch-size "
-            "(YOLOv5 already clips gradients at max_norm=10); check the labels for NaN/inf; if it persists with "
-            "AMP on, try without (`--device cpu` reproduces in fp32)"
-        )
-    return (
-        f"lower lr0 (e.g. lr0={_g(lower)}), keep warmup_epochs>=3, use a larger batch= (Ultralytics already clips "
-        "gradients at max_norm=10 and reloads last.pt on NaN); try amp=False; check the labels for NaN/inf"
-    )
+    return _trainer(run).instability(lower)
 
 
 def wrong_bias_group(run: Run) -> str:
     """Fix for warmup_bias_lr applied to a non-bias group."""
-    if run.framework is Framework.YOLOV5:
-        return "update YOLOv5 to >= v6.2 (PR #8356); meanwhile set warmup_bias_lr equal to lr0"
-    return (
-        "upgrade Ultralytics past 8.4.0 (`pip install -U ultralytics`, fixed by PR #23234); meanwhile set "
-        "warmup_bias_lr equal to lr0"
-    )
+    return _trainer(run).wrong_bias_group()
 
 
 def resume_without_optimizer_state(run: Run, lr_now: float, lr_end: float, epochs_more: int) -> str:
     """Fix for a resume from a checkpoint that carried no optimizer state."""
-    where = "`python train.py --resume`" if run.framework is Framework.YOLOV5 else "`yolo train resume`"
+    where = _trainer(run).resume_command()
     return (
         f"{where} needs a checkpoint with its optimizer state (the last.pt of an unfinished run); the trainer strips "
         "the optimizer from last.pt/best.pt when a run finishes, so a finished run cannot be resumed: the resume "

@@ -7,13 +7,14 @@ import numpy as np
 from lrguard import constants as C
 from lrguard.diagnosis import fixes
 from lrguard.diagnosis.context import Context
-from lrguard.model import Cause, Finding, Framework, Severity
-from lrguard.numeric import median, row_medians
+from lrguard.model import Cause, Finding, Severity
+from lrguard.numeric import median
+from lrguard.signals.spike import SpikeRule, candidate_rows, judge
+from lrguard.trainers import get_trainer
 
-SPIKE_RATIO = 1.5
-SPIKE_WINDOW = 8
-SPIKE_MAD_Z = 5.0
-EXPLOSION_RATIO = 10.0
+SPIKE_RULE = SpikeRule()  # the shared statistic (lrguard.signals.spike), as the live guard uses it
+SPIKE_RATIO = SPIKE_RULE.ratio
+SPIKE_WINDOW = SPIKE_RULE.window
 
 
 def loss_effect(ctx: Context, row: int, window: int = 3) -> tuple[str | None, dict]:
@@ -119,10 +120,10 @@ def _excluded_rows(ctx: Context) -> set[int]:
 def detect_loss_spikes(ctx: Context, lr_event_rows: set[int]) -> list[Finding]:
     """Train-loss spikes with the LR on plan (LR events explain their own loss rises).
 
-    A row is a spike when its summed train loss is at least ``SPIKE_RATIO`` times the median of the
-    previous ``SPIKE_WINDOW`` rows of the same run and clears a robust z-score in log space (noisy
-    histories raise the bar), outside warmup, restarts, close_mosaic and LR events. An explosion of
-    ``EXPLOSION_RATIO`` times or more is reported anywhere, even right after the first row.
+    A row is a spike (:func:`lrguard.signals.spike.judge`) when its summed train loss is at least
+    ``SPIKE_RATIO`` times the median of the previous ``SPIKE_WINDOW`` rows of the same run and
+    clears a robust z-score in log space (noisy histories raise the bar), outside warmup, restarts, close_mosaic and LR events. An explosion of
+    ``SPIKE_RULE.explosion`` times or more is reported anywhere, even right after the first row.
     """
     total = ctx.total_train_loss()
     if total is None:
@@ -134,13 +135,8 @@ def detect_loss_spikes(ctx: Context, lr_event_rows: set[int]) -> list[Finding]:
     n = ctx.run.n_rows
     if n < 2:
         return findings
-    # Rolling median of up to SPIKE_WINDOW previous rows, vectorised (NaN-padded at the start);
-    # only rows above SPIKE_RATIO times it are examined one by one.
-    padded = np.concatenate([np.full(SPIKE_WINDOW, np.nan), total[:-1]])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, SPIKE_WINDOW)
-    with np.errstate(invalid="ignore"):
-        medians = row_medians(windows)
-        candidates = np.nonzero(total >= SPIKE_RATIO * medians)[0]
+    # Rows at least SPIKE_RATIO times the median of the previous rows, vectorised; only they are judged.
+    candidates = candidate_rows(total, SPIKE_RULE)
     reported: set[int] = set()
     for i in (int(c) for c in candidates):
         if i == 0 or i in reported or not np.isfinite(total[i]):
@@ -150,21 +146,10 @@ def detect_loss_spikes(ctx: Context, lr_event_rows: set[int]) -> list[Finding]:
             (x.first_row for x in ctx.sessions if x.first_row <= i and x.start in ("start", "restart", "rewind")),
             default=0,
         )
-        hist = total[max(lineage_start, i - SPIKE_WINDOW) : i]
-        hist = hist[np.isfinite(hist)]
-        if hist.size == 0 or np.any(hist <= 0):
+        verdict = judge(total[max(lineage_start, i - SPIKE_WINDOW) : i], float(total[i]), SPIKE_RULE)
+        if verdict is None or (not verdict.explosion and i in excluded):
             continue
-        med = median(hist)
-        ratio = total[i] / med
-        explosion = ratio >= EXPLOSION_RATIO
-        if not explosion:
-            if i in excluded or hist.size < 3 or ratio < SPIKE_RATIO:
-                continue
-            # Robust z-score in log space: a noisy loss history (tiny datasets, mosaic) raises the bar.
-            logs = np.log(hist)
-            mad = 1.4826 * median(np.abs(logs - median(logs)))
-            if np.log(ratio) < SPIKE_MAD_Z * max(mad, 0.05):
-                continue
+        med, ratio, explosion = verdict.median, verdict.ratio, verdict.explosion
         epoch = int(ctx.run.epochs[i])
         lr_i = float(ctx.obs[i])
         plan_i = float(ctx.planned[i, ctx.ref])
@@ -192,7 +177,7 @@ def detect_loss_spikes(ctx: Context, lr_event_rows: set[int]) -> list[Finding]:
                 ),
                 evidence=[
                     f"line {int(ctx.run.table.line_numbers[i])}: train loss {total[i]:.4g} vs median {med:.4g} "
-                    f"of the previous {hist.size} epoch(s); largest rise in {worst}",
+                    f"of the previous {verdict.history} epoch(s); largest rise in {worst}",
                     f"LR {'on plan' if on_plan else 'off plan'} there: {lr_i:.6g} (planned {plan_i:.6g})",
                 ],
                 fix=fixes.instability(ctx.run, ctx.spec.lr0),
@@ -205,12 +190,7 @@ def detect_loss_spikes(ctx: Context, lr_event_rows: set[int]) -> list[Finding]:
 
 def close_mosaic_row(ctx: Context) -> int | None:
     """Row of the first epoch trained without mosaic (Ultralytics ``close_mosaic``), if reached."""
-    if ctx.run.framework is not Framework.ULTRALYTICS:
-        return None
-    try:
-        n = int(ctx.run.hyp.get("close_mosaic", 10) or 0)
-    except (TypeError, ValueError):
-        return None
+    n = get_trainer(ctx.run.framework).close_mosaic_epochs(ctx.run.hyp)
     if n <= 0:
         return None
     target = ctx.spec.epochs - n

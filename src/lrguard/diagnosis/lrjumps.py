@@ -17,11 +17,12 @@ import numpy as np
 from lrguard.diagnosis import fixes
 from lrguard.diagnosis.context import Context
 from lrguard.diagnosis.losses import loss_effect
-from lrguard.model import Cause, Finding, Framework, Severity
+from lrguard.model import Cause, Finding, Severity
 from lrguard.numeric import median
 from lrguard.schedules.curve import nw_of
 from lrguard.schedules.fit import best_integer_epochs, implied_epochs
 from lrguard.schedules.spec import ScheduleSpec
+from lrguard.trainers import get_trainer
 
 
 @dataclass
@@ -165,7 +166,7 @@ def _col(ctx: Context) -> str:
 
 
 def _config_name(ctx: Context) -> str:
-    return "opt.yaml" if ctx.run.framework is Framework.YOLOV5 else "args.yaml"
+    return get_trainer(ctx.run.framework).config_file
 
 
 def _resume_note(ctx: Context, i: int) -> tuple[int, str | None]:
@@ -249,7 +250,7 @@ def _departures(ctx: Context) -> list[Finding]:
     spec = ctx.spec
     n_cfg = spec.epochs
     base = spec.lr0 * ctx.profile.lr_scale(ctx.ref)
-    time_mode = ctx.run.framework is Framework.ULTRALYTICS and bool(ctx.run.hyp.get("time"))
+    time_mode = get_trainer(ctx.run.framework).time_budget(ctx.run.hyp)
 
     if time_mode:
         return _time_budget(ctx, stretches, ups)

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from lrguard.diagnosis import fixes
 from lrguard.diagnosis.context import Context
-from lrguard.model import Cause, Finding, Framework, Severity
+from lrguard.model import Cause, Finding, Severity
+from lrguard.trainers import get_trainer
 
 
 def detect_auto_optimizer(ctx: Context) -> list[Finding]:
     """Info: optimizer=auto ignored lr0 and picked its own optimizer and LR."""
     run = ctx.run
-    if run.framework is not Framework.ULTRALYTICS:
-        return []
-    requested = str(run.config.get("optimizer", "auto")).lower()
-    if requested != "auto":
+    if not get_trainer(run.framework).trainer_chooses_lr0(run.config):
         return []
     chosen = next(
         (

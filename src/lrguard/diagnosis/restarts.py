@@ -16,7 +16,8 @@ from lrguard.diagnosis import fixes
 from lrguard.diagnosis.context import Context
 from lrguard.diagnosis.losses import loss_effect
 from lrguard.errors import LrguardError
-from lrguard.model import Cause, Finding, Framework, Severity
+from lrguard.model import Cause, Finding, Severity
+from lrguard.trainers import get_trainer
 
 
 def _peak(values: np.ndarray) -> float:
@@ -210,11 +211,7 @@ def _weights_source(ctx: Context) -> tuple[str, str] | None:
     cfg = ctx.run.config
     if cfg.get("resume"):
         return None
-    if ctx.run.framework is Framework.YOLOV5:
-        w = cfg.get("weights")
-    else:
-        pre = cfg.get("pretrained")
-        w = pre if isinstance(pre, str) and pre.strip() else cfg.get("model")
+    w = get_trainer(ctx.run.framework).starting_weights(cfg)
     why = previous_run_weights(w, ctx.run.path)
     return (str(w), why) if why else None
 
@@ -246,9 +243,9 @@ def detect_restart_from_weights(ctx: Context) -> list[Finding]:
     first = ctx.sessions[-1] if ctx.sessions[-1].start == "restart" else ctx.sessions[0]
     i = first.first_row
     b = _bias_col(ctx)
-    key = "weights" if run.framework is Framework.YOLOV5 else "model"
+    trainer = get_trainer(run.framework)
     ev = [
-        f"{'opt.yaml' if run.framework is Framework.YOLOV5 else 'args.yaml'}: {key}: {weights}, resume: false -> "
+        f"{trainer.config_file}: {trainer.weights_key}: {weights}, resume: false -> "
         "new optimizer (no momentum buffers), epoch counter from 0, EMA restarted, warmup again",
         f"a previous run's weights: {why}",
         f"this run starts at {run.lr_columns[b]} {run.lr[i, b]:.6g} / {run.lr_columns[ctx.ref]} {run.lr[i, ctx.ref]:.6g} "

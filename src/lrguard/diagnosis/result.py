@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from lrguard.frameworks.profile import Profile
 from lrguard.model import Finding, Run, Session, Severity
 from lrguard.schedules.spec import ScheduleSpec
+from lrguard.trainers.profile import Profile
 
 
 @dataclass
@@ -19,8 +19,9 @@ class Diagnosis:
     Attributes:
         run: The run that was read.
         profile: The trainer-version rules used.
-        spec: The planned schedule reconstructed from the run's configuration (``nb`` filled in
-            when the warmup rows determine it).
+        spec: The planned schedule reconstructed from a results.csv run's configuration (``nb``
+            filled in when the warmup rows determine it); ``None`` for a step-counted run, whose
+            plan (when the trainer can rebuild it) is ``planned``.
         sessions: Training sessions, in file order.
         findings: Conclusions, ordered by row then severity.
         planned: Planned LR per row and group, ``(rows, groups)``, from ``spec``.
@@ -32,7 +33,7 @@ class Diagnosis:
 
     run: Run
     profile: Profile
-    spec: ScheduleSpec
+    spec: ScheduleSpec | None
     sessions: list[Session]
     findings: list[Finding]
     planned: np.ndarray
@@ -53,9 +54,26 @@ class Diagnosis:
             return False
         return any(f.severity.rank >= threshold.rank for f in self.findings)
 
-    def schedule_dict(self) -> dict[str, Any]:
-        """The reconstructed schedule as plain values."""
+    @property
+    def epoch_spec(self) -> ScheduleSpec:
+        """The results.csv schedule, for the features that model it (continuations, plans, watch).
+
+        Raises:
+            InputError: The run is step-counted: it has no results.csv schedule.
+        """
+        if self.spec is None:
+            from lrguard.errors import InputError
+
+            raise InputError(
+                self.run.path, f"is a {self.run.framework} run counted in steps: this needs a YOLO results.csv run"
+            )
+        return self.spec
+
+    def schedule_dict(self) -> dict[str, Any] | None:
+        """The reconstructed schedule as plain values (``None`` for a step-counted run)."""
         s = self.spec
+        if s is None:
+            return None
         return {
             "lr0": s.lr0,
             "lrf": s.lrf,

@@ -1,6 +1,6 @@
 """Choose the trainer version's maths when the files leave several candidates: keep the one the rows follow.
 
-The reader lists the profiles the files allow (:mod:`lrguard.frameworks.infer`). When more than one is
+The reader lists the profiles the files allow (:mod:`lrguard.trainers.infer`). When more than one is
 left, each is tried: the plan is rebuilt under its rules (warmup floor or none, one-epoch logging lag or
 none, bias group position, epoch base) and compared with every logged row. A less likely candidate
 (listed later) replaces a likelier one only when it explains clearly more rows (:data:`MIN_MARGIN_ROWS`,

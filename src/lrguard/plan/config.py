@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from lrguard.errors import InputError
-from lrguard.frameworks import get_profile, ultralytics, yolov5
-from lrguard.frameworks.profile import Profile
 from lrguard.schedules.spec import ScheduleSpec
+from lrguard.trainers import REGISTRY, all_trainers, get_profile, get_trainer
+from lrguard.trainers.profile import Profile
 
 DEFAULT_BATCH = 16
 DEFAULT_NBS = 64
@@ -124,45 +124,36 @@ def build_config(
     Raises:
         InputError: Unreadable files, values that are not numbers, or conflicting inputs.
     """
-    sources: list[str] = []
-    notes: list[str] = []
+    given = {"hyp": hyp, "opt": opt, "args": args}
+    present = {k for k, v in given.items() if v} | ({"kv"} if kv else set())
     if framework is None:
         if profile:
-            framework = get_profile(profile).framework
-        elif args or kv:
-            framework = "ultralytics"
-        elif hyp or opt:
-            framework = "yolov5"
+            try:
+                framework = get_profile(profile).framework
+            except KeyError:
+                raise InputError(None, f"unknown profile {profile!r}") from None
         else:
-            raise InputError(None, "say which trainer: --framework yolov5|ultralytics (or give --hyp/--opt/--args)")
-    if framework not in ("yolov5", "ultralytics"):
-        raise InputError(None, f"unknown framework {framework!r}")
+            claims = [t.name for t in all_trainers() if t.plan_inputs & present]
+            if len(claims) != 1:
+                inputs = ", ".join(sorted("key=value arguments" if k == "kv" else f"--{k}" for k in present))
+                names = "|".join(REGISTRY)
+                raise InputError(
+                    None, f"say which trainer: --framework {names} ({inputs or 'no configuration file'} does not tell)"
+                )
+            framework = claims[0]
     try:
-        prof = get_profile(profile) if profile else (yolov5.CURRENT if framework == "yolov5" else ultralytics.V8_4)
+        trainer = get_trainer(framework)
+    except KeyError:
+        raise InputError(None, f"unknown framework {framework!r}") from None
+    try:
+        prof = get_profile(profile) if profile else trainer.default_profile
     except KeyError:
         raise InputError(None, f"unknown profile {profile!r}") from None
     if prof.framework != framework:
         raise InputError(None, f"profile {prof.name} is not a {framework} profile")
 
-    merged: dict[str, Any] = {}
-    if framework == "yolov5":
-        opt_d = _load(opt) if opt else {}
-        hyp_d = _load(hyp) if hyp else None
-        sources += [s for s in (opt, hyp) if s]
-        merged = yolov5.hyp_from_config(opt_d, hyp_d)
-        merged["batch"] = opt_d.get("batch_size", DEFAULT_BATCH)
-        merged["optimizer"] = opt_d.get("optimizer", "SGD")
-        merged["nbs"] = DEFAULT_NBS
-        if hyp_d and opt_d.get("hyp"):
-            notes.append("opt.yaml embeds a hyp: its values win over --hyp (that is what --resume uses)")
-    else:
-        args_d = _load(args) if args else {}
-        if args:
-            sources.append(args)
-        args_d.update(parse_kv(kv or []))
-        merged = dict(ultralytics.DEFAULTS)
-        merged.update({k: v for k, v in args_d.items() if v is not None})
-        merged.setdefault("batch", DEFAULT_BATCH)
+    merged, sources, notes = trainer.plan_settings(given, kv or [], _load)
+    merged.setdefault("batch", DEFAULT_BATCH)
     for k, v in (overrides or {}).items():
         if v is not None:
             merged[k] = v
@@ -187,12 +178,19 @@ def build_config(
     optimizer = str(merged.get("optimizer") or "SGD")
     warmup_bias_lr = _num(merged, "warmup_bias_lr", 0.1, where)
     nc = merged.get("nc")
-    nbs = int(_num(merged, "nbs", DEFAULT_NBS, where)) if framework == "ultralytics" else DEFAULT_NBS
-    if framework == "ultralytics" and optimizer.lower() == "auto":
+    nbs = prof.fixed_nbs or int(_num(merged, "nbs", DEFAULT_NBS, where))
+    if trainer.trainer_chooses_lr0({"optimizer": optimizer}):
         warmup_bias_lr = 0.0
-        if images is not None and nc is not None:
-            name, lr0 = ultralytics.auto_optimizer(int(images), batch, epochs, int(nc), nbs)
-            notes.append(f"optimizer=auto resolves to {name} with lr0={lr0:g} (lr0={requested_lr0:g} is ignored)")
+        choice = (
+            trainer.auto_optimizer(int(images), batch, epochs, int(nc), nbs)
+            if images is not None and nc is not None
+            else None
+        )
+        if choice is not None:
+            lr0 = choice.lr0
+            notes.append(
+                f"optimizer=auto resolves to {choice.optimizer} with lr0={lr0:g} (lr0={requested_lr0:g} is ignored)"
+            )
         else:
             notes.append("optimizer=auto: give --images and --nc to model the optimizer and lr0 it will choose")
     time_h = merged.get("time")

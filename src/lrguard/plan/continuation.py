@@ -25,21 +25,12 @@ import yaml
 
 from lrguard.diagnosis.result import Diagnosis
 from lrguard.errors import InputError
-from lrguard.frameworks import yolov5
-from lrguard.model import Cause, Framework
+from lrguard.model import Cause
 from lrguard.plan.config import PlanConfig
 from lrguard.plan.scenario import Plan, Segment, find_jumps
 from lrguard.schedules.curve import logged_lr
 from lrguard.schedules.spec import ScheduleSpec
-
-# Ultralytics arguments worth carrying over from args.yaml into the continuation (besides the schedule).
-ULTRALYTICS_CARRY = (
-    "data", "imgsz", "batch", "momentum", "weight_decay", "nbs", "close_mosaic", "box", "cls", "dfl", "single_cls",
-    "rect", "cache", "workers", "device", "amp", "seed", "deterministic", "patience", "project",
-)  # fmt: skip
-
-YOLOV5_FILE = "hyp-continue.yaml"
-ULTRALYTICS_FILE = "args-continue.yaml"
+from lrguard.trainers import get_trainer
 
 
 @dataclass
@@ -47,7 +38,7 @@ class Continuation:
     """A continuation recipe.
 
     Attributes:
-        framework: ``yolov5`` or ``ultralytics``.
+        framework: Name of the trainer (its registry key).
         run_path: The run being continued.
         weights: Checkpoint the new run starts from.
         lr_last: LR the run's reference group trained its last epoch with.
@@ -90,25 +81,7 @@ class Continuation:
 
     def command(self, path: str | Path) -> str:
         """The exact command that trains the continuation with the settings written to ``path``."""
-        cfg = self.settings
-        if self.framework == "yolov5":
-            run_cfg = self._run_config
-            parts = [
-                "python train.py",
-                f"--weights {self.weights}",
-                f"--data {run_cfg.get('data', 'data.yaml')}",
-                f"--hyp {path}",
-                f"--epochs {self.epochs}",
-                f"--batch-size {run_cfg.get('batch_size', 16)}",
-                f"--imgsz {run_cfg.get('imgsz', 640)}",
-                f"--optimizer {self.optimizer}",
-            ]
-            if self.cos_lr:
-                parts.append("--cos-lr")
-            name = run_cfg.get("name")
-            parts.append(f"--name {name}-continue" if name else "--name continue")
-            return " ".join(str(p) for p in parts)
-        return f"yolo train model={self.weights} cfg={path}" + ("" if "data" in cfg else " data=DATA.yaml")
+        return get_trainer(self.framework).continuation_command(self, path)
 
     _run_config: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -117,13 +90,7 @@ class Continuation:
         head = (
             f"# lrguard continue: a new run from {self.weights}\n"
             f"# that starts at the LR the run ended at ({self.lr_last:.6g}) and ends at {self.lr_end:.6g},\n"
-            "# without warmup"
-            + (
-                " (YOLOv5 keeps >= 100 warmup iterations: the bias group is held flat with warmup_bias_lr = lr0)"
-                if self.framework == "yolov5"
-                else ""
-            )
-            + ".\n"
+            "# without warmup" + get_trainer(self.framework).continuation_header() + ".\n"
         )
         return head + yaml.safe_dump(self.settings, sort_keys=False)
 
@@ -133,24 +100,6 @@ def _last_finite(v: np.ndarray) -> tuple[int, float]:
     if idx.size == 0:
         raise InputError(None, "the run has no finite positive learning rate to continue from")
     return int(idx[-1]), float(v[idx[-1]])
-
-
-def _ultralytics_optimizer(d: Diagnosis) -> tuple[str, str | None]:
-    """The optimizer the run really used, and a note when it had to be inferred."""
-    run = d.run
-    for c in run.checkpoints:
-        name = (c.train_args or {}).get("optimizer")
-        if name and str(name).lower() != "auto":
-            return str(name), None
-    name = run.config.get("optimizer")
-    if name and str(name).lower() != "auto":
-        return str(name), None
-    if run.n_groups == 8:
-        return "MuSGD", "optimizer=auto: 8 param groups mean MuSGD"
-    lr0 = d.spec.lr0
-    if lr0 >= 0.005:
-        return "SGD", f"optimizer=auto: lr0 {lr0:.3g} read off the curve suggests SGD/MuSGD; SGD named explicitly"
-    return "AdamW", f"optimizer=auto: lr0 {lr0:.3g} read off the curve means AdamW"
 
 
 def _check_not_diverged(d: Diagnosis) -> list[str]:
@@ -221,7 +170,7 @@ def build_continuation(
     notes: list[str] = []
     warnings = _check_not_diverged(d)
     last_row, lr_last = _last_finite(run.lr[:, ref])
-    spec = d.spec
+    spec = d.epoch_spec
     scale = d.profile.lr_scale(ref)
     original_end = spec.lr0 * spec.lrf * scale
     if lr_end is None:
@@ -247,63 +196,18 @@ def build_continuation(
         )
     weights_path = Path(weights) if weights else run.path / "weights" / "last.pt"
     _check_weights(weights_path, weights is not None, notes)
-    if run.framework is Framework.YOLOV5:
-        base = dict(yolov5.HYP_SCRATCH_LOW)
-        hyp_file = run.files.get("hyp")
-        if hyp_file is not None and hyp_file.is_file():
-            from lrguard.readers.yamlfile import load_yaml_mapping
-
-            base.update(load_yaml_mapping(hyp_file))
-        embedded = run.config.get("hyp")
-        if isinstance(embedded, dict):
-            base.update(embedded)
-        momentum = float(base.get("momentum", 0.937))
-        settings: dict[str, Any] = {
-            **base,
-            "lr0": float(f"{lr0:.6g}"),
-            "lrf": float(f"{lrf:.6g}"),
-            "warmup_epochs": 0.0,
-            "warmup_bias_lr": float(f"{lr0:.6g}"),
-            "warmup_momentum": momentum,
-        }
-        optimizer = str(run.config.get("optimizer", "SGD"))
-        file_name = YOLOV5_FILE
-        notes.append(
-            "YOLOv5 still runs >= 100 warmup iterations: the weight groups ramp up from 0 to lr0 over them (below the "
-            "old LR, never above); the bias group is held at lr0"
-        )
-    else:
-        optimizer, why = _ultralytics_optimizer(d)
-        if why:
-            notes.append(why)
-        settings = {k: run.config[k] for k in ULTRALYTICS_CARRY if run.config.get(k) is not None}
-        settings.update(
-            {
-                "epochs": int(epochs),
-                "optimizer": optimizer,
-                "lr0": float(f"{lr0:.6g}"),
-                "lrf": float(f"{lrf:.6g}"),
-                "cos_lr": bool(spec.cos_lr),
-                "warmup_epochs": 0.0,
-                "warmup_bias_lr": float(f"{lr0:.6g}"),
-                "warmup_momentum": float(run.config.get("momentum", 0.937) or 0.937),
-            }
-        )
-        file_name = ULTRALYTICS_FILE
-        notes.append(
-            "Ultralytics resets every argument not given to its default when training from a .pt without resume: "
-            "the file carries the run's data, imgsz, batch and loss settings"
-        )
+    parts = get_trainer(run.framework).continuation_parts(d, lr0, lrf, int(epochs))
+    notes.extend(parts.notes)
     cont = Continuation(
-        framework=run.framework.value,
+        framework=run.framework,
         run_path=run.path,
         weights=weights_path,
         lr_last=lr_last,
         lr_end=float(lr_end),
         epochs=int(epochs),
-        settings=settings,
-        file_name=file_name,
-        optimizer=optimizer,
+        settings=parts.settings,
+        file_name=parts.file_name,
+        optimizer=parts.optimizer,
         cos_lr=bool(spec.cos_lr),
         finished=finished,
         notes=notes,
@@ -325,7 +229,7 @@ def joined_plan(d: Diagnosis, cont: Continuation) -> Plan:
         cos_lr=cont.cos_lr,
         warmup_epochs=0.0,
         warmup_bias_lr=float(cont.settings["warmup_bias_lr"]),
-        nb=d.spec.nb,
+        nb=d.epoch_spec.nb,
     )
     old = run.lr
     new = logged_lr(new_spec, prof, np.arange(cont.epochs), run.n_groups)
@@ -341,7 +245,7 @@ def joined_plan(d: Diagnosis, cont: Continuation) -> Plan:
         batch=int(batch) if isinstance(batch, int | float) and batch > 0 else 16,
     )
     segs = [
-        Segment("start", 0, n_old - 1, 0, d.spec, f"the old run as logged: {run.path}"),
+        Segment("start", 0, n_old - 1, 0, d.epoch_spec, f"the old run as logged: {run.path}"),
         Segment(
             "from-weights",
             n_old,

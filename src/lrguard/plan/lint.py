@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrguard.frameworks import ultralytics
 from lrguard.model import Severity
 from lrguard.plan.scenario import Plan
 from lrguard.schedules.curve import nw_of
+from lrguard.trainers import get_trainer
 
 MIN_WARMUP_ITERATIONS = 300
 MAX_WARMUP_SHARE = 0.2
@@ -51,7 +51,7 @@ def _pct(rel: float) -> str:
 def jumps(plan: Plan) -> list[Lint]:
     """Every planned upward jump, with its size."""
     out: list[Lint] = []
-    fw = plan.config.framework
+    header = get_trainer(plan.config.framework).continuation_header()
     for j in plan.jumps[:20]:
         rel = j.rel
         sev = Severity.ERROR if rel > 0.10 else Severity.WARNING if rel > 1e-3 else Severity.INFO
@@ -67,7 +67,7 @@ def jumps(plan: Plan) -> list[Lint]:
         if j.kind == "restart":
             fix = (
                 "start the new run where the LR is: `lrguard continue RUN --epochs N` writes lr0/lrf and warmup off"
-                + (" (warmup_bias_lr = lr0, since YOLOv5 keeps >= 100 warmup iterations)" if fw == "yolov5" else "")
+                + header
             )
             title = f"the new run restarts the LR: {j.column} {_pct(rel)} ({j.after / max(j.before, 1e-30):.3g}x)"
         else:
@@ -111,11 +111,7 @@ def _resume_fix(plan: Plan, row: int) -> str:
         for k in ("epochs", "lr0", "lrf", "cos_lr")
         if getattr(first, k) != getattr(seg.spec, k)
     ]
-    where = (
-        "YOLOv5 takes every option from opt.yaml on --resume: leave it unedited"
-        if plan.config.framework == "yolov5"
-        else "Ultralytics restores them from the checkpoint: do not patch train_args"
-    )
+    where = get_trainer(plan.config.framework).resume_keeps_settings()
     more = seg.spec.epochs - first.epochs
     tail = (
         f"; to end at {seg.spec.epochs} epochs without a jump, let the run finish and then "
@@ -288,12 +284,14 @@ def warmup_length(plan: Plan) -> list[Lint]:
 def auto_optimizer(plan: Plan) -> list[Lint]:
     """``optimizer=auto`` (Ultralytics) picks the optimizer and lr0 itself."""
     cfg = plan.config
-    if cfg.framework != "ultralytics" or cfg.optimizer.lower() != "auto":
+    trainer = get_trainer(cfg.framework)
+    if not trainer.trainer_chooses_lr0({"optimizer": cfg.optimizer}):
         return []
+    choice = None
     if cfg.images is not None and cfg.nc is not None:
-        name, lr0 = ultralytics.auto_optimizer(cfg.images, cfg.batch, cfg.spec.epochs, cfg.nc, cfg.nbs)
-        its = math.ceil(cfg.images / max(cfg.batch, cfg.nbs)) * cfg.spec.epochs
-        detail = f"{its} nominal iterations ({'>' if its > 10000 else '<='} 10000): {name} with lr0={lr0:g}"
+        choice = trainer.auto_optimizer(cfg.images, cfg.batch, cfg.spec.epochs, cfg.nc, cfg.nbs)
+    if choice is not None:
+        name, lr0, detail = choice.optimizer, choice.lr0, choice.detail
         title = f"optimizer=auto picks {name} lr0={lr0:g}; your lr0={cfg.requested_lr0:g} is ignored"
     else:
         name, lr0 = None, None

@@ -17,6 +17,7 @@ import numpy as np
 from lrguard.plan.config import PlanConfig
 from lrguard.schedules.curve import SessionPlan, iteration_lr, logged_lr, logged_lr_sessions, nw_of, warmup_rows
 from lrguard.schedules.spec import ScheduleSpec
+from lrguard.trainers import get_trainer
 
 # A rise smaller than this (relative) is float noise in the planned maths, not a jump.
 RISE_TOL = 1e-7
@@ -368,11 +369,9 @@ def plan_resume(cfg: PlanConfig, at: int, new: dict) -> Plan:
     changes = {k: v for k, v in new.items() if v is not None}
     spec2 = spec1.with_(**changes)
     stop = spec2.epochs
-    if cfg.framework == "ultralytics" and changes:
-        notes.append(
-            "Ultralytics takes every schedule setting from the checkpoint's train_args on resume and ignores "
-            "epochs=/lr0=/lrf= given with resume=True; this scenario models a patched checkpoint or trainer"
-        )
+    ignores = get_trainer(cfg.framework).resume_ignores_changes
+    if ignores and changes:
+        notes.append(ignores)
     if spec2.epochs < at:
         if profile.name.startswith("ultralytics-8.4"):
             notes.append(f"Ultralytics 8.4 refuses this resume: start epoch {at} >= epochs {spec2.epochs}")
@@ -440,11 +439,9 @@ def plan_from_weights(cfg: PlanConfig, at: int, new: dict) -> Plan:
 
         raise InputError(None, f"--from-weights {at} is outside the run's 1..{spec1.epochs} epochs")
     spec2 = spec1.with_(**{k: v for k, v in new.items() if v is not None})
-    if cfg.framework == "ultralytics":
-        notes.append(
-            "Ultralytics resets every argument except imgsz/data/task/single_cls to its default when you train "
-            "from a .pt without resume: pass every setting you rely on explicitly"
-        )
+    from_weights_note = get_trainer(cfg.framework).from_weights_note
+    if from_weights_note:
+        notes.append(from_weights_note)
     lr1 = logged_lr(spec1, profile, np.arange(at))
     lr2 = logged_lr(spec2, profile, np.arange(spec2.epochs))
     x = np.arange(at + spec2.epochs)

@@ -10,13 +10,12 @@ import numpy as np
 
 from lrguard import constants as C
 from lrguard.errors import InputError, NotReadyError
-from lrguard.frameworks import get_profile, ultralytics, yolov5
-from lrguard.frameworks.infer import FileEvidence, VersionCandidates, candidate_profiles, recorded_profile
-from lrguard.model import CheckpointFacts, Framework, Run, Table
+from lrguard.model import CheckpointFacts, EvidenceKind, Run, SessionEvidence, Table
 from lrguard.readers.csvtable import parse_results_csv
 from lrguard.readers.discover import find_run_dir
 from lrguard.readers.tfevents import read_event_steps
-from lrguard.readers.yamlfile import load_yaml_mapping
+from lrguard.trainers import Trainer, all_trainers, get_profile
+from lrguard.trainers.infer import FileEvidence, VersionCandidates, candidate_profiles, recorded_profile
 
 _LR_INDEX = re.compile(r"(\d+)$")
 
@@ -80,7 +79,7 @@ def _groups_equal(lr: np.ndarray) -> bool:
 
 
 def _candidates(
-    framework: Framework,
+    trainer: Trainer,
     config: dict[str, Any],
     table: Table,
     lr: np.ndarray,
@@ -89,19 +88,18 @@ def _candidates(
     version_source: str,
     notes: list[str],
 ) -> VersionCandidates:
-    """The profiles the files allow (see :mod:`lrguard.frameworks.infer`)."""
-    if framework is Framework.ULTRALYTICS and version:
+    """The profiles the files allow (see :mod:`lrguard.trainers.infer`)."""
+    if version:
         try:
-            prof = ultralytics.profile_for_version(version, lr.shape[1])
+            prof = trainer.profile_for_version(version, int(lr.shape[1]), first_epoch)
         except ValueError:
-            notes.append(f"unrecognised Ultralytics version {version!r}; inferring from the files")
+            notes.append(f"unrecognised {trainer.label} version {version!r}; inferring from the files")
         else:
-            if prof is ultralytics.V8_0 and first_epoch == 0:
-                prof = ultralytics.V8_0_ZERO_BASED  # before PR #4491 the epoch column was 0-based
-            return recorded_profile(prof, f"{version_source} records Ultralytics {version}")
+            if prof is not None:
+                return recorded_profile(prof, f"{version_source} records {trainer.label} {version}")
     fresh = first_epoch in (0, 1)
     evidence = FileEvidence(
-        framework=framework.value,
+        framework=trainer.name,
         n_groups=int(lr.shape[1]),
         first_epoch=first_epoch,
         has_time=C.TIME_COLUMN in table.values,
@@ -150,6 +148,21 @@ def _session_starts_from_events(run_dir: Path, epochs: np.ndarray, notes: list[s
     return starts
 
 
+def _own_reader(path: Path, profile: str | None) -> Run | None:
+    """The run as read by a trainer with a reader of its own (HF, ...), or None for a results.csv run."""
+    for trainer in all_trainers():
+        if trainer.recognises(path):
+            if profile is not None:
+                try:
+                    forced = get_profile(profile)
+                except KeyError:
+                    raise InputError(None, f"unknown profile {profile!r} (see 'lrguard diagnose --help')") from None
+                if forced.framework != trainer.name:
+                    raise InputError(path, f"is a {trainer.name} run; --profile {profile} is for {forced.framework}")
+            return trainer.read_run(path)
+    return None
+
+
 def read_run(
     path: str | Path | None = None,
     *,
@@ -161,7 +174,7 @@ def read_run(
 
     Args:
         path: A run directory, its results.csv, or a folder containing ``runs/``.
-        profile: Force a :mod:`lrguard.frameworks` profile name instead of inferring it.
+        profile: Force a :mod:`lrguard.trainers` profile name instead of inferring it.
         framework_version: The trainer version (e.g. ``"8.4.0"``) when the files do not say.
         checkpoints: Read the plain fields of ``weights/last.pt`` and ``best.pt``.
 
@@ -169,6 +182,10 @@ def read_run(
         InputError: A file is present but unreadable or malformed.
         NotARunError: No run found at ``path``.
     """
+    if path is not None:
+        own = _own_reader(Path(path), profile)
+        if own is not None:
+            return own
     run_dir, notes = find_run_dir(None if path is None else Path(path))
     results = run_dir / C.RESULTS_CSV
     if path is not None and Path(path).is_file():
@@ -178,33 +195,12 @@ def read_run(
     notes.extend(csv_notes)
     if len(table) == 0:
         raise NotReadyError(files["results"], "has a header but no complete data row yet")
-    v5_cols = _lr_columns(table.columns, C.YOLOV5_LR_PREFIX)
-    ul_cols = _lr_columns(table.columns, C.ULTRALYTICS_LR_PREFIX)
-    opt_path, args_path = run_dir / C.YOLOV5_OPT_YAML, run_dir / C.ULTRALYTICS_ARGS_YAML
-    if v5_cols:
-        framework, lr_cols = Framework.YOLOV5, v5_cols
-    elif ul_cols:
-        framework, lr_cols = Framework.ULTRALYTICS, ul_cols
-    else:
-        raise InputError(files["results"], "no learning-rate columns (x/lr0.. or lr/pg0..): not a YOLO results.csv")
-
-    config: dict[str, Any] = {}
-    hyp_file: dict[str, Any] | None = None
-    if framework is Framework.YOLOV5:
-        if opt_path.is_file():
-            files["opt"] = opt_path
-            config = load_yaml_mapping(opt_path)
-        else:
-            notes.append(f"{C.YOLOV5_OPT_YAML} missing: using YOLOv5 defaults where the LR column does not say")
-        hyp_path = run_dir / C.YOLOV5_HYP_YAML
-        if hyp_path.is_file():
-            files["hyp"] = hyp_path
-            hyp_file = load_yaml_mapping(hyp_path)
-    elif args_path.is_file():
-        files["args"] = args_path
-        config = load_yaml_mapping(args_path)
-    else:
-        notes.append(f"{C.ULTRALYTICS_ARGS_YAML} missing: using Ultralytics defaults where the LR column does not say")
+    found = [(t, cols) for t in all_trainers() if t.lr_prefix and (cols := _lr_columns(table.columns, t.lr_prefix))]
+    if not found:
+        prefixes = " or ".join(f"{t.lr_prefix}0.." for t in all_trainers() if t.lr_prefix)
+        raise InputError(files["results"], f"no learning-rate columns ({prefixes}): not a YOLO results.csv")
+    trainer, lr_cols = found[0]
+    config, extra = trainer.read_config(run_dir, files, notes)
 
     facts = _read_checkpoint_facts(run_dir, notes) if checkpoints else []
     resume_check = _resume_check(run_dir, facts, notes) if checkpoints else None
@@ -221,42 +217,51 @@ def read_run(
         except KeyError:
             raise InputError(None, f"unknown profile {profile!r} (see 'lrguard diagnose --help')") from None
         forced = choice.profiles[0]
-        if forced.framework != framework.value:
+        if forced.framework != trainer.name:
             raise InputError(
                 files["results"],
-                f"is a {framework.value} run; --profile {profile} is for {forced.framework} "
+                f"is a {trainer.name} run; --profile {profile} is for {forced.framework} "
                 "(see 'lrguard diagnose --help' for the profiles)",
             )
     else:
         source = "--framework-version" if framework_version else "the checkpoint"
-        choice = _candidates(framework, config, table, lr, int(epochs[0]), version, source, notes)
+        choice = _candidates(trainer, config, table, lr, int(epochs[0]), version, source, notes)
     prof = choice.profiles[0]
 
-    if framework is Framework.YOLOV5:
-        hyp = yolov5.hyp_from_config(config, hyp_file)
-    else:
-        last_args = next((f.train_args for f in facts if f.train_args), None)
-        hyp = ultralytics.hyp_from_config(config, last_args)
+    last_args = next((f.train_args for f in facts if f.train_args), None)
+    hyp = trainer.hyp_from_config(config, extra, last_args)
 
     train_losses = {c: table.column(c) for c in table.columns if c.startswith(C.TRAIN_LOSS_PREFIX)}
     val_losses = {c: table.column(c) for c in table.columns if c.startswith(C.VAL_LOSS_PREFIX)}
 
-    starts: set[int] = set(header_repeats)
+    evidence: list[SessionEvidence] = [
+        SessionEvidence(int(i), EvidenceKind.HEADER_REPEAT, "a repeated CSV header: another run appended to the file")
+        for i in header_repeats
+        if i > 0
+    ]
     if time_col is not None:
         with np.errstate(invalid="ignore"):
             drops = np.nonzero(np.diff(time_col) < 0)[0] + 1
-        starts.update(int(i) for i in drops)
-    starts.update(_session_starts_from_events(run_dir, epochs, notes))
+        evidence.extend(
+            SessionEvidence(int(i), EvidenceKind.TIME_RESTART, f"the time column goes back to {time_col[i]:g} s")
+            for i in drops
+        )
+    evidence.extend(
+        SessionEvidence(i, EvidenceKind.NEW_EVENT_FILE, "a TensorBoard event file of a new process starts here")
+        for i in _session_starts_from_events(run_dir, epochs, notes)
+    )
     reasons: dict[int, str] = {}
     for r in table.remnants:
-        if r.next_row is not None:
-            starts.add(r.next_row)
-            reasons[r.next_row] = f"a crash left {r.describe()} before it"
-    starts.discard(0)
+        if r.next_row is not None and r.next_row > 0:
+            why = f"a crash left {r.describe()} before it"
+            evidence.append(SessionEvidence(r.next_row, EvidenceKind.CRASH_REMNANT, why))
+            reasons[r.next_row] = why
+    evidence.sort(key=lambda e: e.row)
+    starts = {e.row for e in evidence if e.row > 0}
 
     return Run(
         path=run_dir,
-        framework=framework,
+        framework=trainer.name,
         framework_version=version,
         profile_name=prof.name,
         table=table,
@@ -277,4 +282,5 @@ def read_run(
         profile_recorded=choice.recorded,
         notes=notes,
         files=files,
+        evidence=evidence,
     )

@@ -208,6 +208,12 @@ def _overlap_note(d: Diagnosis, warm: np.ndarray) -> str:
 
 
 def _x_axis(d: Diagnosis) -> tuple[np.ndarray, str]:
+    axis = d.run.axis
+    if axis is not None and axis.unit == "step":
+        steps = axis.values.astype(float)
+        if steps.size < 2 or np.all(np.diff(steps) > 0):
+            return steps, "optimizer step (as logged)"
+        return np.arange(steps.size, dtype=float), "logged row (the step goes back)"
     ep = d.run.epochs.astype(float)
     if ep.size < 2 or np.all(np.diff(ep) > 0):
         return ep, "epoch (as in results.csv)"
@@ -218,10 +224,12 @@ def _warmup_rows(d: Diagnosis) -> np.ndarray:
     """Rows that contain warmup iterations (ramp rows when nb is unknown)."""
     from lrguard.schedules.curve import nw_of
 
+    if d.spec is None:  # a step-counted run: its warmup is part of the plan, not marked apart
+        return np.zeros(d.run.n_rows, dtype=bool)
     idx = d.run.epochs - d.profile.epoch_base
-    nb = d.spec.nb
+    nb = d.epoch_spec.nb
     if nb:
-        nw = nw_of(d.spec, d.profile)
+        nw = nw_of(d.epoch_spec, d.profile)
         return (idx * nb <= nw) & (nw > 0)
     return idx <= 3
 
@@ -280,9 +288,13 @@ def _run_section(d: Diagnosis, k: int) -> str:
             )
         )
     lr_title = (
-        "Learning rate per param group as logged (lines) over the plan (pale band"
-        + ("s: grey as planned when it ran, purple the changed plan" if len(pieces) > 1 else "")
-        + ")"
+        (
+            "Learning rate per param group as logged (lines) over the plan (pale band"
+            + ("s: grey as planned when it ran, purple the changed plan" if len(pieces) > 1 else "")
+            + ")"
+        )
+        if pieces
+        else "Learning rate per param group as logged"
     )
     lr_chart = render_chart(
         ChartSpec(
@@ -345,19 +357,27 @@ def _run_section(d: Diagnosis, k: int) -> str:
     problems = sum(1 for f in d.findings if f.severity.value != "info")
     badge = "OK" if problems == 0 else f"{problems} problem{'s' if problems != 1 else ''}"
     s = d.spec
-    sched = "cosine" if s.cos_lr else "linear"
-    meta = (
-        f"{run.framework.value} {run.framework_version or '(version not recorded)'} · maths of {d.profile.label} · "
-        f"planned {sched} lr0 {s.lr0:.6g} → lrf {s.lrf:g} over {s.epochs} epochs, warmup {s.warmup_epochs:g}"
-        + (f", {s.nb} batches/epoch" if s.nb else "")
-        + f" · {n} rows, reference column {run.lr_columns[ref]}"
-    )
+    if s is None:
+        meta = (
+            f"{run.framework} {run.framework_version or '(version not recorded)'} · {d.profile.label} · "
+            f"{n} logged steps · "
+            + ("plan rebuilt from the saved settings" if np.isfinite(d.planned).any() else "no plan on disk")
+        )
+    else:
+        sched = "cosine" if s.cos_lr else "linear"
+        meta = (
+            f"{run.framework} {run.framework_version or '(version not recorded)'} · maths of {d.profile.label} · "
+            f"planned {sched} lr0 {s.lr0:.6g} → lrf {s.lrf:g} over {s.epochs} epochs, warmup {s.warmup_epochs:g}"
+            + (f", {s.nb} batches/epoch" if s.nb else "")
+            + f" · {n} rows, reference column {run.lr_columns[ref]}"
+        )
+    xname = "step" if run.unit == "step" else "epoch"
     parts = [
         f'<section class="run" id="{rid}"><h2>{E(str(run.path))} '
         f'<span class="badge-sev sev-{"ok" if problems == 0 else worst}">{E(badge)}</span></h2>',
         f'<p class="meta">{E(meta)}</p>',
-        lr_chart.replace("<figure ", '<figure data-xname="epoch" ', 1),
-        loss_chart.replace("<figure ", '<figure data-xname="epoch" ', 1),
+        lr_chart.replace("<figure ", f'<figure data-xname="{xname}" ', 1),
+        loss_chart.replace("<figure ", f'<figure data-xname="{xname}" ', 1),
         _findings_html(d, x, rid),
         _sessions_table(d),
         _checkpoints_table(d),
@@ -393,9 +413,13 @@ def _findings_html(d: Diagnosis, x: np.ndarray, rid: str) -> str:
     lines = d.run.table.line_numbers
     for i, f in enumerate(d.findings):
         sev = f.severity.value
-        where = f"epoch {f.epoch}" if f.epoch is not None else "whole run"
-        if f.row is not None and f.row < len(lines):
-            where += f", line {int(lines[f.row])}"
+        axis = d.run.axis
+        if d.run.unit == "step" and axis is not None and f.row is not None and f.row < len(lines):
+            where = f"step {int(axis.values[f.row])}" + (f", epoch {f.epoch}" if f.epoch is not None else "")
+        else:
+            where = f"epoch {f.epoch}" if f.epoch is not None else "whole run"
+            if f.row is not None and f.row < len(lines):
+                where += f", line {int(lines[f.row])}"
         ev = "".join(f"<li>{E(e)}</li>" for e in f.evidence)
         fix = f'<p class="fix"><b>Fix:</b> {_code_spans(f.fix)}</p>' if f.fix else ""
         detail = _detail_chart(d, x, f.row, f"{rid}-f{i + 1}-zoom", rid) if f.row is not None and sev != "info" else ""
@@ -431,6 +455,8 @@ def _detail_chart(d: Diagnosis, x: np.ndarray, row: int, cid: str, link: str) ->
             cid,
             f"Close-up: epochs {int(d.run.epochs[a])} to {int(d.run.epochs[b - 1])}"
             if x_label.startswith("epoch")
+            else f"Close-up: steps {int(x[a])} to {int(x[b - 1])}"
+            if x_label.startswith("optimizer step")
             else f"Close-up: lines {int(d.run.table.line_numbers[a])} to {int(d.run.table.line_numbers[b - 1])}",
             series,
             x_label=x_label,
@@ -496,7 +522,7 @@ def render_html(diagnoses: list[Diagnosis]) -> str:
             problems = sum(1 for f in d.findings if f.severity.value != "info")
             worst = d.worst.value if d.worst and problems else "ok"
             rows.append(
-                f'<tr><td><a href="#run{k}">{E(str(d.run.path))}</a></td><td>{E(d.run.framework.value)}</td>'
+                f'<tr><td><a href="#run{k}">{E(str(d.run.path))}</a></td><td>{E(d.run.framework)}</td>'
                 f"<td>{d.run.n_rows}</td><td>{len(d.sessions)}</td>"
                 f'<td><span class="badge-sev sev-{worst}">{E("OK" if worst == "ok" else f"{problems} {worst}")}</span></td></tr>'
             )

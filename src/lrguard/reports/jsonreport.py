@@ -28,13 +28,19 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
-def finding_dict(f: Finding, line_numbers: np.ndarray) -> dict[str, Any]:
-    """One finding as in the ``findings`` list of the JSON report (``line`` is 1-based in results.csv)."""
+def finding_dict(f: Finding, line_numbers: np.ndarray, steps: np.ndarray | None = None) -> dict[str, Any]:
+    """One finding as in the ``findings`` list of the JSON report.
+
+    ``line`` is 1-based in the log file (results.csv; ``line_numbers`` holds -1 for a row without a
+    line, as in a JSON or event log); ``step`` is the run's own optimizer step
+    when its rows are counted in steps, else ``None``.
+    """
     return {
         "cause": f.cause.value,
         "severity": f.severity.value,
         "epoch": f.epoch,
-        "line": int(line_numbers[f.row]) if f.row is not None else None,
+        "step": int(steps[f.row]) if steps is not None and f.row is not None else None,
+        "line": int(line_numbers[f.row]) if f.row is not None and line_numbers[f.row] >= 0 else None,
         "title": f.title,
         "evidence": f.evidence,
         "fix": f.fix,
@@ -48,16 +54,30 @@ def diagnosis_dict(d: Diagnosis) -> dict[str, Any]:
     Keys: ``lrguard_version``, ``run``, ``framework``, ``framework_version``, ``profile``,
     ``version_inference`` (how the profile was chosen: ``profile``, ``recorded``, ``evidence``,
     ``candidates_tested``, ``summary``), ``schedule``, ``sessions`` (``first_epoch``, ``last_epoch``, ``start``, ``first_line``,
-    ``last_line``, ``evidence``), ``findings`` (``cause``, ``severity``, ``epoch``, ``line``,
-    ``title``, ``evidence``, ``fix``, ``data``), ``notes`` and ``worst_severity``.
+    ``last_line``, ``evidence``), ``axis`` (``unit``, ``steps_per_epoch``), ``session_evidence``
+    (``line``, ``kind``, ``detail``), ``findings`` (``cause``, ``severity``, ``epoch``, ``step``,
+    ``line``, ``title``, ``evidence``, ``fix``, ``data``), ``notes`` and ``worst_severity``.
     """
     run = d.run
-    lines = run.table.line_numbers
+    axis = run.axis
+    prov = run.provenance
+    steps = axis.values if axis is not None and axis.unit == "step" else None
+    if prov is not None and prov.kind != "line":  # a JSON or event log: no line numbers to give
+        lines = np.full(run.n_rows, -1, dtype=np.int64)
+    else:
+        lines = run.table.line_numbers
+
+    def line(row: int) -> int | None:
+        return int(lines[row]) if 0 <= row < len(lines) and lines[row] >= 0 else None
+
+    def epoch(row: int, value: int) -> int | None:
+        return axis.whole_epoch(row) if axis is not None and steps is not None else value
+
     return plain(
         {
             "lrguard_version": __version__,
             "run": str(run.path),
-            "framework": run.framework.value,
+            "framework": run.framework,
             "framework_version": run.framework_version,
             "profile": d.profile.name,
             "version_inference": d.version or None,
@@ -65,18 +85,33 @@ def diagnosis_dict(d: Diagnosis) -> dict[str, Any]:
             "lr_columns": run.lr_columns,
             "reference_column": run.lr_columns[d.reference_group],
             "rows": run.n_rows,
+            "axis": {
+                "unit": run.unit.value,
+                "steps_per_epoch": axis.steps_per_epoch if axis is not None else None,
+            },
+            "session_evidence": [
+                {
+                    "line": line(e.row),
+                    "step": int(steps[e.row]) if steps is not None and e.row < len(steps) else None,
+                    "kind": e.kind.value,
+                    "detail": e.detail,
+                }
+                for e in run.evidence
+            ],
             "sessions": [
                 {
-                    "first_epoch": s.first_epoch,
-                    "last_epoch": s.last_epoch,
+                    "first_epoch": epoch(s.first_row, s.first_epoch),
+                    "last_epoch": epoch(s.last_row, s.last_epoch),
+                    "first_step": s.first_epoch if steps is not None else None,
+                    "last_step": s.last_epoch if steps is not None else None,
                     "start": s.start,
-                    "first_line": int(lines[s.first_row]),
-                    "last_line": int(lines[s.last_row]),
+                    "first_line": line(s.first_row),
+                    "last_line": line(s.last_row),
                     "evidence": s.evidence,
                 }
                 for s in d.sessions
             ],
-            "findings": [finding_dict(f, lines) for f in d.findings],
+            "findings": [finding_dict(f, lines, steps) for f in d.findings],
             "notes": d.notes,
             "worst_severity": d.worst.value if d.worst else None,
         }

@@ -55,7 +55,7 @@ def _what(spec: ScheduleSpec) -> str:
 def _change(d: Diagnosis, f) -> tuple[ScheduleSpec, ScheduleSpec] | None:
     """(schedule before, schedule after) that finding ``f`` fitted, or ``None``."""
     data = f.data or {}
-    spec = d.spec
+    spec = d.epoch_spec
     if "implied_epochs_before" in data and "implied_epochs_after" in data:
         try:
             e_b, e_a = int(data["implied_epochs_before"]), int(data["implied_epochs_after"])
@@ -85,7 +85,7 @@ def plan_pieces(d: Diagnosis) -> list[PlanPiece]:
     the fitted schedule before the change) and starts a ``"changed"`` piece at ``i``.
     """
     n = d.run.n_rows
-    if n == 0 or d.planned.size == 0:
+    if n == 0 or d.planned.size == 0 or d.spec is None:  # step-counted runs: no results.csv plan yet
         return []
     epoch_index = d.run.epochs - d.profile.epoch_base
     groups = d.planned.shape[1]
@@ -98,10 +98,12 @@ def plan_pieces(d: Diagnosis) -> list[PlanPiece]:
             continue
         cuts.append((f.row, change[0], change[1], f.epoch if f.epoch is not None else int(d.run.epochs[f.row])))
     if not cuts:
-        return [PlanPiece(0, n - 1, d.spec, "config", "planned (from the run's configuration)", d.planned)]
+        return [PlanPiece(0, n - 1, d.epoch_spec, "config", "planned (from the run's configuration)", d.planned)]
 
     def piece(a: int, b: int, spec: ScheduleSpec, kind: str, label: str) -> PlanPiece:
-        lr = d.planned[a : b + 1] if spec == d.spec else logged_lr(spec, d.profile, epoch_index[a : b + 1], groups)
+        lr = (
+            d.planned[a : b + 1] if spec == d.epoch_spec else logged_lr(spec, d.profile, epoch_index[a : b + 1], groups)
+        )
         return PlanPiece(a, b, spec, kind, label, lr)
 
     first_row, before, _, _ = cuts[0]
@@ -116,7 +118,7 @@ def plan_pieces(d: Diagnosis) -> list[PlanPiece]:
     ]
     for k, (row, _, after, epoch) in enumerate(cuts):
         end = cuts[k + 1][0] - 1 if k + 1 < len(cuts) else n - 1
-        now = " (the configuration now)" if after == d.spec else ""
+        now = " (the configuration now)" if after == d.epoch_spec else ""
         pieces.append(piece(row, end, after, "changed", f"changed plan from epoch {epoch}: {_what(after)}{now}"))
     return pieces
 

@@ -38,23 +38,35 @@ def render_terminal(d: Diagnosis, console=None, verbose: bool = False, *, stream
     run = d.run
     version = run.framework_version or "version not recorded"
     w.line([(str(run.path), "bold")])
-    w.line([(f"{run.framework.value} ({version}; maths of {d.profile.label})", None)], first="  ", hang=4)
-    if d.version.get("summary") and not d.version.get("recorded"):
-        w.line([(f"version: {d.version['summary']}", None)], first="  ", hang=4)
     s = d.spec
-    sched = "cosine" if s.cos_lr else "linear"
-    nb = f", {s.nb} batches/epoch" if s.nb else ""
-    w.line(
-        [
-            (
-                f"planned: {sched} lr0 {s.lr0:.6g} -> lrf {s.lrf:g} over {s.epochs} epochs, warmup "
-                f"{s.warmup_epochs:g} epochs{nb}; {run.n_rows} rows, reference column {run.lr_columns[d.reference_group]}",
-                None,
-            )
-        ],
-        first="  ",
-        hang=4,
-    )
+    if s is None:  # a step-counted run: no results.csv schedule to state
+        w.line([(f"{run.framework} ({version}; {d.profile.label})", None)], first="  ", hang=4)
+        axis = run.axis
+        spe = f", {axis.steps_per_epoch} steps/epoch" if axis is not None and axis.steps_per_epoch else ""
+        planned = "the plan rebuilt from the saved settings" if np.isfinite(d.planned).any() else "no plan on disk"
+        w.line(
+            [(f"{run.n_rows} logged steps{spe}; {planned}; LR of {', '.join(run.group_names)}", None)],
+            first="  ",
+            hang=4,
+        )
+    else:
+        w.line([(f"{run.framework} ({version}; maths of {d.profile.label})", None)], first="  ", hang=4)
+        if d.version.get("summary") and not d.version.get("recorded"):
+            w.line([(f"version: {d.version['summary']}", None)], first="  ", hang=4)
+        sched = "cosine" if s.cos_lr else "linear"
+        nb = f", {s.nb} batches/epoch" if s.nb else ""
+        w.line(
+            [
+                (
+                    f"planned: {sched} lr0 {s.lr0:.6g} -> lrf {s.lrf:g} over {s.epochs} epochs, warmup "
+                    f"{s.warmup_epochs:g} epochs{nb}; {run.n_rows} rows, reference column "
+                    f"{run.lr_columns[d.reference_group]}",
+                    None,
+                )
+            ],
+            first="  ",
+            hang=4,
+        )
     ref = run.lr[:, d.reference_group]
     peak = f"{np.nanmax(ref):.3g} max" if np.isfinite(ref).any() else "no finite value"
     spark = sparkline(ref, width=max(min(64, w.width - len(peak) - 8), 8))
@@ -62,14 +74,19 @@ def render_terminal(d: Diagnosis, console=None, verbose: bool = False, *, stream
     if len(d.sessions) > 1 or verbose:
         table(
             w,
-            ("session", "epochs", "start", "evidence"),
+            ("session", "steps" if run.unit == "step" else "epochs", "start", "evidence"),
             [(str(x.index + 1), f"{x.first_epoch}-{x.last_epoch}", x.start, x.evidence) for x in d.sessions],
             indent="  ",
         )
     shown = [f for f in d.findings if verbose or f.severity is not Severity.INFO or f.cause.value == "warmup"]
     for f in shown:
         style = _STYLE[f.severity]
-        where = f"epoch {f.epoch}" if f.epoch is not None else ("the next resume" if f.data.get("predicted") else "run")
+        if run.unit == "step" and f.row is not None and run.axis is not None:
+            where = f"step {int(run.axis.values[f.row])}"
+        elif f.epoch is not None:
+            where = f"epoch {f.epoch}"
+        else:
+            where = "the next resume" if f.data.get("predicted") else "run"
         w.line(
             [
                 (f"{f.severity.value.upper():7}", style),

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from lrguard.frameworks.profile import Profile
 from lrguard.schedules.spec import ScheduleSpec
 from lrguard.schedules.warmup import warmup_iterations, warmup_lr
+from lrguard.trainers.profile import Profile
 
 
 def group_bases(spec: ScheduleSpec, profile: Profile, n_groups: int | None = None) -> np.ndarray:

@@ -13,10 +13,10 @@ from collections.abc import Iterable
 import numpy as np
 from numpy.typing import ArrayLike
 
-from lrguard.frameworks.profile import Profile
 from lrguard.numeric import median, row_medians
 from lrguard.schedules.curve import logged_lr
 from lrguard.schedules.spec import ScheduleSpec
+from lrguard.trainers.profile import Profile
 
 # Batches per epoch beyond this are not a real dataset (1M batches of 1 image per epoch), and around
 # a guess no more than this many candidates either side are tried: both bound the fit's memory.

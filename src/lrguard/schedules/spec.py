@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from lrguard.frameworks.profile import Profile
 from lrguard.schedules.lambdas import cosine_lf, linear_lf
+from lrguard.trainers.profile import Profile
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from lrguard.frameworks.profile import Profile
+from lrguard.trainers.profile import Profile
 
 
 def warmup_iterations(warmup_epochs: float, nb: int, epochs: int, profile: Profile) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from lrguard.frameworks.profile import Profile
+from lrguard.trainers.profile import Profile
 
 # data/hyps/hyp.scratch-low.yaml (the default --hyp): every key train.py reads.
 HYP_SCRATCH_LOW: dict[str, float] = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from lrguard.frameworks.profile import Profile
+from lrguard.trainers.profile import Profile
 
 DEFAULTS = {
     "lr0": 0.01,

@@ -1,0 +1,79 @@
+"""``schedule-past-end``: training went on after the schedule ended (LR at 0, or a cosine climbing back).
+
+A schedule sized for fewer steps than were trained ends early: a linear decay sits at 0, a cosine
+climbs back towards its peak. When the steps trained are a whole multiple of where it ended, the
+scheduler was most likely stepped that many times per optimizer step
+(``scheduler-stepped-per-process``: a scheduler prepared by Accelerate across N processes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lrguard.diagnosis.steps.timeline import Timeline
+from lrguard.model import Cause, Finding, Severity
+
+#: The LR counts as "at the end" below this fraction of the run's peak.
+END_FRACTION = 1e-3
+#: Rows at the end before a stretch counts as trained past the schedule.
+MIN_ROWS = 3
+
+
+def applies(tl: Timeline) -> bool:
+    """A run with a positive peak LR and enough rows."""
+    return tl.peak > 0 and tl.run.n_rows > MIN_ROWS
+
+
+def explain(tl: Timeline) -> list[Finding]:
+    """The first row of each session where the LR reached its end while training went on."""
+    out = []
+    lr, steps = tl.lr, tl.steps
+    for s in tl.sessions:
+        seg = lr[s.first_row : s.last_row + 1]
+        low = np.nonzero(seg <= END_FRACTION * tl.peak)[0]
+        low = low[low > 0]  # the first row of a warmup from 0 is not an end
+        if low.size == 0:
+            continue
+        end = s.first_row + int(low[0])
+        after = lr[end : s.last_row + 1]
+        climbs = (
+            after.size > MIN_ROWS
+            and after[-1] > 10 * END_FRACTION * tl.peak
+            and np.all(np.diff(after[: MIN_ROWS + 1]) >= 0)
+        )
+        flat = (s.last_row - end) >= MIN_ROWS and np.all(after <= END_FRACTION * tl.peak)
+        if not (climbs or flat):
+            continue
+        total, ended = int(steps[s.last_row]), int(steps[end])
+        ratio = total / ended if ended > 0 else 0.0
+        per_process = ended > 0 and ratio >= 1.9 and abs(ratio - round(ratio)) < 0.05
+        shape = "climbs back up" if climbs else f"stays at {lr[end]:.3g}"
+        evidence = [
+            f"{tl.where(end)}: LR {lr[end]:.3g} — the schedule ended at step {ended}",
+            f"training went on to step {total}; the LR {shape}",
+        ]
+        if per_process:
+            evidence.append(
+                f"the run trained {ratio:.0f}x the steps where the schedule ended: a scheduler stepped {round(ratio)} "
+                "times per optimizer step (Accelerate steps a prepared scheduler once per process)"
+            )
+        out.append(
+            Finding(
+                cause=Cause.SCHEDULER_STEPPED_PER_PROCESS if per_process else Cause.SCHEDULE_PAST_END,
+                severity=Severity.WARNING,
+                epoch=tl.epoch_of(end),
+                row=end,
+                title=f"the schedule ended at step {ended} of {total}: the LR {shape}",
+                evidence=evidence,
+                fix=(
+                    "size the schedule in scheduler steps: with Accelerate and split_batches=False pass "
+                    "num_training_steps * num_processes (or create the scheduler after prepare() from the prepared "
+                    "dataloader's length times the processes)"
+                    if per_process
+                    else "size the schedule for the whole run (max_steps / epochs x steps per epoch); to train past "
+                    "its end, start a new run from the weights with a new schedule from the current LR"
+                ),
+                data={"step": ended, "total_steps": total, "ratio": ratio},
+            )
+        )
+    return out
