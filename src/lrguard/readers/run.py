@@ -13,7 +13,6 @@ from lrguard.errors import InputError, NotReadyError
 from lrguard.model import CheckpointFacts, EvidenceKind, Run, SessionEvidence, Table
 from lrguard.readers.csvtable import parse_results_csv
 from lrguard.readers.discover import find_run_dir
-from lrguard.readers.tfevents import read_event_steps
 from lrguard.trainers import Trainer, all_trainers, get_profile
 from lrguard.trainers.infer import FileEvidence, VersionCandidates, candidate_profiles, recorded_profile
 
@@ -124,6 +123,8 @@ def _session_starts_from_events(run_dir: Path, epochs: np.ndarray, notes: list[s
     files = sorted(run_dir.glob(C.TFEVENTS_PREFIX + "*"))
     if len(files) < 2:
         return []
+    from lrguard.readers.tfevents import read_event_steps  # only runs with several event files pay for it
+
     parsed = []
     for f in files:
         try:

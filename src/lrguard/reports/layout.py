@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -105,7 +104,7 @@ def output_width(stream: TextIO | None = None) -> int:
     if env.isdigit() and int(env) > 0:
         cols = int(env)  # an explicit setting wins, as for shutil and rich
     if not cols:
-        cols = shutil.get_terminal_size((80, 24)).columns if stream is sys.stdout else 80
+        cols = 80  # not a terminal (a pipe, CI): shutil's fallback too, without importing shutil
     return max(int(cols), MIN_WIDTH)
 
 

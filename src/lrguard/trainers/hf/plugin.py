@@ -44,7 +44,7 @@ class HFTrainer(Trainer):
     config_file = C.HF_TRAINING_ARGS
 
     def recognises(self, path: Path) -> bool:
-        from lrguard.trainers.hf.reader import recognises
+        from lrguard.trainers.hf.layout import recognises
 
         return recognises(path)
 

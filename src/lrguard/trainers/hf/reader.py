@@ -16,7 +16,6 @@ What the Trainer writes (observed on transformers 4.48.3, see ``docs/trainers/hf
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -25,28 +24,10 @@ import numpy as np
 from lrguard import constants as C
 from lrguard.errors import InputError, NotARunError
 from lrguard.model import Axis, AxisUnit, CheckpointFacts, EvidenceKind, Provenance, Run, SessionEvidence, Table
+from lrguard.trainers.hf.layout import CHECKPOINT_DIR, checkpoint_dirs
 
-CHECKPOINT_DIR = re.compile(r"^checkpoint-(\d+)$")
 #: Series read from the training entries of ``log_history`` besides the LR.
 SERIES = ("loss", "grad_norm")
-
-
-def checkpoint_dirs(root: Path) -> list[Path]:
-    """``checkpoint-N`` directories below ``root`` that hold a trainer_state.json, by N."""
-    found = []
-    for p in root.iterdir() if root.is_dir() else ():
-        m = CHECKPOINT_DIR.match(p.name)
-        if m and (p / C.HF_TRAINER_STATE).is_file():
-            found.append((int(m.group(1)), p))
-    return [p for _, p in sorted(found)]
-
-
-def recognises(path: Path) -> bool:
-    """An output_dir with ``checkpoint-N/trainer_state.json``, or a checkpoint dir itself."""
-    try:
-        return path.is_dir() and ((path / C.HF_TRAINER_STATE).is_file() or bool(checkpoint_dirs(path)))
-    except OSError:
-        return False
 
 
 def _load_state(path: Path) -> dict[str, Any]:
