@@ -16,7 +16,7 @@ $(VENV)/.core-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.full-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[test,trainers]"
+	$(BIN)/python -m pip install -q -e ".[test,trainers,fast]"
 	touch $@ $(VENV)/.core-installed
 
 demo: $(VENV)/.core-installed
@@ -42,6 +42,7 @@ lint: $(VENV)/.full-installed
 bench: $(VENV)/.full-installed
 	$(BIN)/python bench/bench_diagnose.py
 	$(BIN)/python bench/bench_ckpt.py
+	$(BIN)/python bench/bench_tfevents.py
 
 examples: $(VENV)/.full-installed
 	$(BIN)/python scripts/make_examples.py examples

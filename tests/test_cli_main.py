@@ -95,4 +95,5 @@ def _minimal_argv(name: str) -> list[str]:
         "plan": ["plan", "epochs=10"],
         "continue": ["continue", "run", "--epochs", "5"],
         "watch": ["watch", "run"],
+        "export": ["export", "run"],
     }[name]

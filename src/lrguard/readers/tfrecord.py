@@ -53,7 +53,7 @@ _crc32c, CRC_BACKEND = _load_crc()
 CRC_UNAVAILABLE = (
     None
     if CRC_BACKEND
-    else "CRCs not checked: no native CRC-32C package installed (pip install 'lrguard[crc]' adds crc32c)"
+    else "CRCs not checked: no native CRC-32C package installed (pip install 'lrguard[fast]' adds crc32c)"
 )
 
 
