@@ -11,6 +11,7 @@ figure                              target
 ``lrguard diagnose --json RUN``     <= 1.3x
 ``lrguard diagnose RUN``            <= 1.5x
 ``lrguard diagnose --html F RUN``   <= 1.8x
+``lrguard --version``               <= 2x a bare ``python -c pass``
 ==================================  ======
 
 The floor is what any numpy-based tool pays before it does anything: starting Python and importing
@@ -66,22 +67,24 @@ def main() -> int:
         root = Path(tmp)
         run = write_run(root, args.rows)
         cli = [py, "-c", LRGUARD, "diagnose"]
-        rows: list[tuple[str, list[str], float | None]] = [
-            ("required imports (reference)", [py, "-c", REQUIRED], None),
-            ("diagnose --json", [*cli, "--json", str(run)], 1.3),
-            ("diagnose (terminal)", [*cli, str(run)], 1.5),
-            ("diagnose --html", [*cli, "--html", str(root / "report.html"), str(run)], 1.8),
+        bare = [py, "-c", "pass"]
+        rows: list[tuple[str, list[str], list[str], float | None]] = [
+            ("lrguard --version (vs bare python)", [py, "-c", LRGUARD, "--version"], bare, 2.0),
+            ("required imports (reference)", [py, "-c", REQUIRED], floor, None),
+            ("diagnose --json", [*cli, "--json", str(run)], floor, 1.3),
+            ("diagnose (terminal)", [*cli, str(run)], floor, 1.5),
+            ("diagnose --html", [*cli, "--html", str(root / "report.html"), str(run)], floor, 1.8),
         ]
         print(f"run: {args.rows} rows of results.csv (epochs 3000 -> 5000 at 1739)")
         for label, env in settings(root):
             env = {**env, "COLUMNS": "100"}
             print(f"\n[{label}]")
-            print(f"  {'figure':<30} {'lrguard':>9} {'floor':>9} {'ratio':>7}  target")
-            for name, cmd, target in rows:
-                t_l, t_f = paired(cmd, floor, env, args.repeat)
+            print(f"  {'figure':<34} {'lrguard':>9} {'floor':>9} {'ratio':>7}  target")
+            for name, cmd, base, target in rows:
+                t_l, t_f = paired(cmd, base, env, args.repeat)
                 ratio = t_l / t_f
                 goal = f"<= {target:g}x {'met' if ratio <= target else 'not met'}" if target else ""
-                print(f"  {name:<30} {t_l * 1000:7.0f}ms {t_f * 1000:7.0f}ms {ratio:6.2f}x  {goal}")
+                print(f"  {name:<34} {t_l * 1000:7.0f}ms {t_f * 1000:7.0f}ms {ratio:6.2f}x  {goal}")
     return 0
 
 
