@@ -15,10 +15,10 @@ from conftest import causes, generated_diagnosis, warnings_or_worse
 from harness.generated import write_generated_run
 from lrguard.diagnosis import diagnose
 from lrguard.diagnosis.merge import merge_repeats
-from lrguard.diagnosis.restarts import previous_run_weights
 from lrguard.diagnosis.version import choose_profile
 from lrguard.model import Cause, Finding, Severity
 from lrguard.readers import read_run
+from lrguard.readers.parent import previous_run_weights
 from lrguard.schedules import ScheduleSpec, SessionPlan
 from lrguard.schedules.curve import logged_lr
 from lrguard.schedules.fit import fit_nb_and_lr0

@@ -210,6 +210,29 @@ class SessionEvidence:
     detail: str
 
 
+@dataclass(frozen=True)
+class ParentRun:
+    """The previous run a new run was started from (its configured weights are that run's).
+
+    Attributes:
+        weights: The configured weights.
+        why: Why they are a previous run's (a checkpoint name, or a path inside a run directory).
+        path: The previous run's directory, when it was found on this machine.
+        lr_columns: Its LR columns.
+        last_lr: Its last logged LR per group (empty when not read).
+        last_epoch: Its last logged epoch.
+        error: Why it could not be read, when it was found but not readable.
+    """
+
+    weights: str
+    why: str
+    path: Path | None = None
+    lr_columns: tuple[str, ...] = ()
+    last_lr: tuple[float, ...] = ()
+    last_epoch: int | None = None
+    error: str | None = None
+
+
 @dataclass
 class Run:
     """One training run directory, read into plain arrays and dictionaries.
@@ -250,6 +273,8 @@ class Run:
             (default: the train and val loss columns).
         evidence: Typed session evidence, one entry per fact (``session_starts`` lists the rows).
         provenance: File and line (or step) of every row (default: ``table``'s line numbers).
+        parent: The previous run this one was started from, read by the reader (``None``: not a
+            restart from a previous run's weights).
     """
 
     path: Path
@@ -279,6 +304,7 @@ class Run:
     series: dict[str, np.ndarray] = field(default_factory=dict)
     evidence: list[SessionEvidence] = field(default_factory=list)
     provenance: Provenance | None = None
+    parent: ParentRun | None = None
 
     def __post_init__(self) -> None:
         """Fill the general view (axis, group names, series, provenance) from the table when not given."""

@@ -6,16 +6,13 @@ weights with a fresh schedule (M2), and what a crash left in results.csv between
 
 from __future__ import annotations
 
-import re
-from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
+from pathlib import Path
 
 import numpy as np
 
-from lrguard import constants as C
 from lrguard.diagnosis import fixes
 from lrguard.diagnosis.context import Context
 from lrguard.diagnosis.losses import loss_effect
-from lrguard.errors import LrguardError
 from lrguard.model import Cause, Finding, Severity
 from lrguard.trainers import get_trainer
 
@@ -157,88 +154,12 @@ def detect_crash_remnants(ctx: Context) -> list[Finding]:
 
 
 # A previous run's checkpoint, by what the trainers name them: last.pt, best.pt, epoch{N}.pt (save_period).
-_RUN_CHECKPOINT = re.compile(r"^(last|best|epoch\d+)\.pt$", re.IGNORECASE)
-# Stock pretrained weights the trainers download by name (yolov5s.pt, yolov5s6.pt, yolov8n-seg.pt,
-# yolo11n-pose.pt, yolo26n-obb.pt, yolov3-tinyu.pt, yolov9c.pt, rtdetr-l.pt, yoloe-11s-seg.pt, ...).
-_STOCK_WEIGHTS = re.compile(
-    r"^(yolo(e-)?v?\d+(-tiny|-spp)?[a-z]?\d?u?(-[a-z0-9]+)*|rtdetr-[a-z]+)\.pt$",
-    re.IGNORECASE,
-)
-
-
-def _as_path(value: str) -> PurePath:
-    """``value`` as a path, read as a Windows path when it looks like one (backslashes, ``C:``)."""
-    if "\\" in value or re.match(r"^[A-Za-z]:[\\/]", value):
-        return PureWindowsPath(value)
-    return PurePosixPath(value)
-
-
-def previous_run_weights(value: object, base: Path | None = None) -> str | None:
-    """Why ``value`` (a ``--weights`` / ``model=`` setting) names a previous run's weights, or ``None``.
-
-    A previous run's weights are recognised by what they are: a ``last.pt`` / ``best.pt`` /
-    ``epochN.pt`` in any folder (Windows paths too), or a file or directory that sits in a run
-    directory on this machine (one holding results.csv). Stock pretrained weights (``yolov5s.pt``,
-    ``yolov8n-seg.pt``, ``yolo11n.pt``, ...) start an ordinary fine-tune, so they give ``None``.
-
-    Args:
-        value: The configured weights.
-        base: Directory that relative paths are resolved against (the run directory).
-    """
-    if not isinstance(value, str) or not value.strip():
-        return None
-    p = _as_path(value.strip())
-    name = p.name
-    if _STOCK_WEIGHTS.match(name):
-        return None
-    if _RUN_CHECKPOINT.match(name):
-        return f"{name} is the checkpoint name a training run writes"
-    local = Path(*p.parts) if p.parts else None
-    if local is None or base is None:
-        return None
-    target = local if local.is_absolute() else base / local
-    for run_dir in (target, target.parent, target.parent.parent):
-        try:
-            if (run_dir / C.RESULTS_CSV).is_file() and run_dir.resolve() != base.resolve():
-                return f"{value} lies in the run directory {run_dir}"
-        except OSError:
-            continue
-    return None
-
-
-def _weights_source(ctx: Context) -> tuple[str, str] | None:
-    """The configured weights and why they are a previous run's, when they are."""
-    cfg = ctx.run.config
-    if cfg.get("resume"):
-        return None
-    w = get_trainer(ctx.run.framework).starting_weights(cfg)
-    why = previous_run_weights(w, ctx.run.path)
-    return (str(w), why) if why else None
-
-
-def _previous_run(ctx: Context, weights: str) -> Path | None:
-    p = _as_path(weights)
-    local = Path(*p.parts) if p.parts else Path(".")
-    candidates = [local] if local.is_absolute() else [ctx.run.path / local, Path.cwd() / local]
-    for anc in ctx.run.path.parents:
-        if not local.is_absolute():
-            candidates.append(anc / local)
-    for c in candidates[:12]:
-        for run_dir in (c.parent.parent, c.parent) if c.parent.name == C.WEIGHTS_DIR else (c.parent,):
-            try:
-                if (run_dir / C.RESULTS_CSV).is_file() and run_dir.resolve() != ctx.run.path.resolve():
-                    return run_dir
-            except OSError:
-                continue
-    return None
-
-
 def detect_restart_from_weights(ctx: Context) -> list[Finding]:
     """M2: a new run (fresh optimizer, epoch 0, warmup) started from a previous run's last/best.pt."""
-    source = _weights_source(ctx)
-    if source is None:
+    parent = ctx.run.parent
+    if parent is None:
         return []
-    weights, why = source
+    weights, why = parent.weights, parent.why
     run = ctx.run
     first = ctx.sessions[-1] if ctx.sessions[-1].start == "restart" else ctx.sessions[0]
     i = first.first_row
@@ -257,24 +178,20 @@ def detect_restart_from_weights(ctx: Context) -> list[Finding]:
     ]
     data: dict = {"weights": weights}
     lr_prev = None
-    prev_dir = _previous_run(ctx, weights)
-    if prev_dir is not None:
-        try:
-            from lrguard.readers.run import read_run
-
-            prev = read_run(prev_dir, checkpoints=False)
-            col = min(ctx.ref, prev.n_groups - 1)
-            lr_prev = float(prev.lr[-1, col])
-            peak = float(np.nanmax(run.lr[first.first_row : first.last_row + 1, ctx.ref]))
-            ev.append(
-                f"the previous run ({prev_dir}) ended at {prev.lr_columns[col]} {lr_prev:.6g} (epoch "
-                f"{int(prev.epochs[-1])}); this run climbs to {peak:.6g}: x{peak / lr_prev:.0f} the LR it left off at"
-                if lr_prev > 0
-                else f"the previous run ({prev_dir}) ended at LR {lr_prev:.6g}"
-            )
-            data.update({"previous_run": str(prev_dir), "previous_last_lr": lr_prev, "peak_lr": peak})
-        except LrguardError as exc:
-            ev.append(f"previous run not readable: {exc.one_line()}")
+    prev_dir = parent.path
+    if parent.error is not None:
+        ev.append(f"previous run not readable: {parent.error}")
+    elif parent.last_lr:
+        col = min(ctx.ref, len(parent.last_lr) - 1)
+        lr_prev = parent.last_lr[col]
+        peak = float(np.nanmax(run.lr[first.first_row : first.last_row + 1, ctx.ref]))
+        ev.append(
+            f"the previous run ({prev_dir}) ended at {parent.lr_columns[col]} {lr_prev:.6g} (epoch "
+            f"{parent.last_epoch}); this run climbs to {peak:.6g}: x{peak / lr_prev:.0f} the LR it left off at"
+            if lr_prev > 0
+            else f"the previous run ({prev_dir}) ended at LR {lr_prev:.6g}"
+        )
+        data.update({"previous_run": str(prev_dir), "previous_last_lr": lr_prev, "peak_lr": peak})
     lr_now = lr_prev if lr_prev else float(ctx.spec.lr0 * ctx.spec.lrf)
     if not lr_prev:
         ev.append(

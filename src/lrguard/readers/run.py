@@ -170,6 +170,7 @@ def read_run(
     profile: str | None = None,
     framework_version: str | None = None,
     checkpoints: bool = True,
+    parent: bool = True,
 ) -> Run:
     """Read the run directory at ``path`` (default: the newest run under ``./runs``).
 
@@ -178,6 +179,8 @@ def read_run(
         profile: Force a :mod:`lrguard.trainers` profile name instead of inferring it.
         framework_version: The trainer version (e.g. ``"8.4.0"``) when the files do not say.
         checkpoints: Read the plain fields of ``weights/last.pt`` and ``best.pt``.
+        parent: When the run started from a previous run's weights, find and read that run too
+            (:attr:`Run.parent`).
 
     Raises:
         InputError: A file is present but unreadable or malformed.
@@ -260,7 +263,7 @@ def read_run(
     evidence.sort(key=lambda e: e.row)
     starts = {e.row for e in evidence if e.row > 0}
 
-    return Run(
+    run = Run(
         path=run_dir,
         framework=trainer.name,
         framework_version=version,
@@ -285,3 +288,8 @@ def read_run(
         files=files,
         evidence=evidence,
     )
+    if parent:
+        from lrguard.readers.parent import read_parent
+
+        run.parent = read_parent(run)
+    return run
