@@ -96,4 +96,5 @@ def _minimal_argv(name: str) -> list[str]:
         "continue": ["continue", "run", "--epochs", "5"],
         "watch": ["watch", "run"],
         "export": ["export", "run"],
+        "run": ["run", "--", "python", "train.py"],
     }[name]

@@ -269,5 +269,32 @@ class Trainer:
         """An extra line for ``lrguard continue``'s output (another way to launch the command)."""
         return None
 
+    def resume_checkpoint(self, argv: list[str], cwd: Path) -> Path | None:
+        """The checkpoint a training command of this trainer resumes from (``lrguard run``'s pre-flight).
+
+        Args:
+            argv: The command as it would be executed (``["python", "train.py", "--resume"]``).
+            cwd: Directory the command runs in (relative paths and the default run resolve there).
+
+        Returns:
+            The checkpoint, or ``None`` when ``argv`` is not this trainer's resume (a fresh run, or
+            another program).
+        """
+        return None
+
+    def resume_writes_elsewhere(self, run_dir: Path) -> Path | None:
+        """The directory a resume of ``run_dir`` will write into when it is not ``run_dir`` itself."""
+        return None
+
+    def continuation_argv(self, argv: list[str], cont: Continuation, recipe: Path) -> list[str]:
+        """The command that trains ``cont`` (a jump-free continuation) in place of the resume ``argv``.
+
+        The default splits :meth:`continuation_command`; a trainer whose resume takes its options
+        from the run overrides this to carry them over.
+        """
+        import shlex
+
+        return shlex.split(self.continuation_command(cont, recipe))
+
 
 __all__ = ["AutoChoice", "RecipeParts", "Trainer", "g6"]

@@ -209,6 +209,19 @@ class Ultralytics(Trainer):
         )
         return RecipeParts(settings, optimizer, CONTINUE_FILE, notes)
 
+    def resume_checkpoint(self, argv: list[str], cwd: Path) -> Path | None:
+        """``yolo train ... resume model=last.pt`` / ``resume=last.pt``: the checkpoint it resumes."""
+        if not argv or Path(argv[0]).name not in ("yolo", "ultralytics") or "train" not in argv[1:3]:
+            return None
+        opts = dict(a.split("=", 1) for a in argv[1:] if "=" in a)
+        flag = opts.get("resume", "resume" if "resume" in argv[1:] else "")
+        if flag.lower() in ("", "false", "0", "no"):
+            return None
+        target = flag if flag.lower() not in ("resume", "true", "1", "yes") else opts.get("model", "")
+        if not target.endswith(".pt"):
+            return None
+        return Path(target) if Path(target).is_absolute() else (cwd / target).resolve()
+
     def continuation_command(self, cont: Continuation, path: str | Path) -> str:
         return f"yolo train model={cont.weights} cfg={path}" + ("" if "data" in cont.settings else " data=DATA.yaml")
 

@@ -153,6 +153,33 @@ class YOLOv5(Trainer):
         )
         return RecipeParts(settings, str(run.config.get("optimizer", "SGD")), CONTINUE_FILE, [note])
 
+    def resume_checkpoint(self, argv: list[str], cwd: Path) -> Path | None:
+        from lrguard.trainers.yolov5.launch import resume_checkpoint
+
+        return resume_checkpoint(argv, cwd)
+
+    def resume_writes_elsewhere(self, run_dir: Path) -> Path | None:
+        """YOLOv5's --resume trains into opt.yaml's ``save_dir``, which a moved run still names."""
+        from lrguard.readers.yamlfile import load_yaml_mapping
+
+        try:
+            saved = load_yaml_mapping(run_dir / C.YOLOV5_OPT_YAML).get("save_dir")
+        except Exception:  # a broken opt.yaml is reported by the resume check itself
+            return None
+        if not isinstance(saved, str) or not saved:
+            return None
+        target = Path(saved)
+        try:
+            same = target.resolve() == run_dir.resolve()
+        except OSError:
+            same = False
+        return None if same else target
+
+    def continuation_argv(self, argv: list[str], cont: Continuation, recipe: Path) -> list[str]:
+        from lrguard.trainers.yolov5.launch import continuation_argv
+
+        return continuation_argv(argv, cont, recipe, dict(cont._run_config))
+
     def continuation_command(self, cont: Continuation, path: str | Path) -> str:
         run_cfg = cont._run_config
         parts = [

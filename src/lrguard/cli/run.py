@@ -1,0 +1,123 @@
+"""``lrguard run``: a resume pre-flight around an unmodified training command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from lrguard.cli.main import EXIT_BAD_INPUT
+from lrguard.errors import LrguardError
+
+#: Exit code when the guard stopped the command before it started (the trainer's own codes pass through).
+EXIT_STOPPED = 3
+
+DESCRIPTION = """\
+Run a training command unchanged, after checking what it will do to the learning rate. When the
+command resumes a YOLOv5 run (`python train.py --resume [last.pt]`, `python -m yolov5.train --resume`)
+or an Ultralytics run (`yolo train resume model=last.pt`), lrguard reads the checkpoint and the run's
+files first (without executing the checkpoint) and predicts the LR of the first resumed epochs, as
+`lrguard ckpt show` does. A predicted jump (epochs or hyperparameters edited since the checkpoint, a
+stale last.pt) is handled by --policy:
+
+  warn            print the finding and the fix, then train (default)
+  stop            do not train; exit 3 with the fix
+  continue-curve  train a new run from the checkpoint instead, whose LR goes on smoothly from where the
+                  run was to the new end (the maths of `lrguard continue`); the settings file is written
+                  beside the run directory and the replaced command is printed
+
+Every decision is one JSON line in --events (default: lrguard-events.jsonl in the run directory) and
+one line on stderr. A command that is not a resume runs as is. The exit code is the command's own, 3
+when the guard stopped it, 2 when the checkpoint or run cannot be read (nothing is run then).
+Per-step checks inside the training process (NaN skip, spikes, LR vs plan) attach through the
+adapters in lrguard.guard (see docs/guard.md); this command does the pre-flight only.
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the ``run`` sub-command."""
+    p = sub.add_parser(
+        "run",
+        help="check a training command's resume before it starts (warn, stop, or continue the curve)",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "examples:\n"
+            "  lrguard run -- python train.py --resume runs/train/exp/weights/last.pt\n"
+            "  lrguard run --policy stop -- python -m yolov5.train --resume\n"
+            "  lrguard run --policy continue-curve -- python train.py --resume\n"
+            "exit codes: the command's own; 3 stopped by the guard; 2 unreadable checkpoint or run."
+        ),
+    )
+    p.add_argument(
+        "--policy", choices=("warn", "stop", "continue-curve"), default="warn", help="on a predicted LR jump"
+    )
+    p.add_argument("--events", metavar="FILE", help="JSON-lines event log (default: RUN/lrguard-events.jsonl)")
+    p.add_argument("--dry-run", action="store_true", help="do the pre-flight and print the command; do not run it")
+    p.add_argument("command", nargs=argparse.REMAINDER, help="the training command, after --")
+    p.set_defaults(handler=run)
+
+
+def _event(path: Path | None, **fields: object) -> None:
+    if path is None:
+        return
+    record = {"time": time.time(), "step": None, "rank": 0, **fields}
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+    except OSError as exc:
+        print(
+            f"lrguard: events not written: {LrguardError.from_os_error(exc, path, 'write').one_line()}", file=sys.stderr
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Pre-flight, then execute (or not) the command; return the exit code."""
+    from lrguard.plan.preflight import preflight
+
+    argv = list(args.command)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        print("lrguard: run: no command given (usage: lrguard run [--policy P] -- <training command>)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    pf = preflight(argv, Path.cwd(), args.policy)
+    events = Path(args.events) if args.events else (pf.run_dir / "lrguard-events.jsonl" if pf.run_dir else None)
+    if pf.trainer is None:
+        print(f"lrguard: {pf.message}", file=sys.stderr)
+    else:
+        action = {"run": "warn" if pf.verdict == "jump" else "log"}.get(pf.action, pf.action)
+        print(f"lrguard: [{action}] {pf.message}", file=sys.stderr)
+        if pf.fix and pf.action != "continue-curve":
+            print(f"lrguard: fix: {pf.fix}", file=sys.stderr)
+        for note in pf.notes:
+            print(f"lrguard: {note}", file=sys.stderr)
+        _event(
+            events,
+            epoch=pf.epoch,
+            signal="resume-lr",
+            value=pf.lr_after,
+            expected=pf.lr_before,
+            action=action,
+            message=pf.message,
+            checkpoint=str(pf.checkpoint),
+            verdict=pf.verdict,
+            command=pf.argv,
+        )
+    if pf.action == "stop":
+        print("lrguard: stopped before training (--policy stop)", file=sys.stderr)
+        return EXIT_STOPPED
+    if args.dry_run:
+        print(" ".join(pf.argv))
+        return 0
+    sys.stderr.flush()
+    try:
+        return subprocess.run(pf.argv, env=os.environ.copy()).returncode
+    except FileNotFoundError:
+        raise LrguardError(pf.argv[0], "command not found") from None
+    except KeyboardInterrupt:
+        return 130
