@@ -273,6 +273,7 @@ def read_lightning_run(path: Path) -> Run:
     last = next((f for f in reversed(session_ckpt) if f is not None), None)
     if last is not None:
         config.update(last.train_args)
+    config.update(_scheduler_counters(last))
     config["session_checkpoints"] = [f.train_args if f is not None else None for f in session_ckpt]
     files = {"metrics": sessions[-1].source}
     if (sessions[-1].source.parent / HPARAMS).is_file():
@@ -315,3 +316,15 @@ def _steps_per_epoch(facts: list[CheckpointFacts], steps: np.ndarray, whole: np.
         first = steps[(whole == whole[i])].min() if np.isfinite(whole[i]) else 0
         return max(int(first // whole[i]), 1) if whole[i] else None
     return None
+
+
+def _scheduler_counters(last: CheckpointFacts | None) -> dict[str, int]:
+    """The trainer-neutral scheduler counters the interval rule reads (empty when unknown)."""
+    if last is None or not last.train_args.get(C.LIGHTNING_SCHEDULERS):
+        return {}
+    state = last.train_args[C.LIGHTNING_SCHEDULERS][0]
+    length = state.get("total_steps", state.get("T_max"))
+    out = {"scheduler_length": length, "scheduler_steps": state.get("last_epoch"), "optimizer_steps": last.step}
+    if last.epoch is not None:
+        out["epochs_done"] = last.epoch + 1
+    return {k: v for k, v in out.items() if isinstance(v, int) and not isinstance(v, bool)}
