@@ -52,7 +52,7 @@ def _finding(tl: Timeline, s: Session) -> Finding | None:
         severity=Severity.WARNING,
         epoch=tl.epoch_of(r),
         row=r,
-        title=f"a new training started from trained weights at row {r}: the schedule began again at its first step",
+        title=f"a new training started from trained weights at step {int(tl.steps[r])}: the schedule began again",
         evidence=[
             f"{tl.where(r)}: LR {lr[r]:.6g}, the run's first LR again ({s.evidence})",
             f"the loss starts at {new_loss:.4g}, near where the previous session ended ({end_loss:.4g}), "
