@@ -14,11 +14,12 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from _needs import needs
 
 needs("lightning")
 
-from harness.lightning_scenarios import EXPECTED, SCENARIO_NAMES, ensure_lightning_runs  # noqa: E402
+from harness.lightning_scenarios import EXPECTED, SCENARIO_NAMES, ensure_lightning_runs
 
 pytestmark = pytest.mark.trainers
 
@@ -48,7 +49,7 @@ def test_scenario_diagnosis(lightning_runs, scenario: str) -> None:
     if isinstance(got, str):
         pytest.fail(f"scenario did not generate: {got}", pytrace=False)
     report = _diagnose(got)
-    entries = report["runs"] if "runs" in report else [report]
+    entries = report.get("runs", [report])
     assert len(entries) == 1
     entry = entries[0]
     assert entry["framework"] == "lightning"

@@ -101,7 +101,10 @@ def _trainer(root: Path, max_epochs: int, **kw: Any) -> Any:
         accelerator="cpu",
         devices=1,
         logger=loggers,
-        callbacks=[LearningRateMonitor(logging_interval="step"), ModelCheckpoint(dirpath=str(ckpt_dir), save_last=True)],
+        callbacks=[
+            LearningRateMonitor(logging_interval="step"),
+            ModelCheckpoint(dirpath=str(ckpt_dir), save_last=True),
+        ],
         log_every_n_steps=1,
         enable_progress_bar=False,
         enable_model_summary=False,
@@ -200,9 +203,8 @@ def ensure_lightning_runs(cache: Path, jobs: int = 2) -> Mapping[str, Path | str
     from harness.realruns import generation_lock
 
     cache = Path(cache).resolve()
-    with generation_lock(cache):
-        with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
-            got = list(pool.map(lambda s: _generate_one(cache, s), SCENARIO_NAMES))
+    with generation_lock(cache), ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
+        got = list(pool.map(lambda s: _generate_one(cache, s), SCENARIO_NAMES))
     return dict(zip(SCENARIO_NAMES, got, strict=True))
 
 

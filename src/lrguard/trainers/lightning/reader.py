@@ -39,8 +39,11 @@ LOSS_NAMES = ("train_loss_step", "train_loss", "loss", "train/loss")
 
 
 def version_dirs(path: Path) -> list[Path]:
-    """The version directories ``path`` stands for, by N: itself, its ``version_*`` children, or
-    those of its ``lightning_logs/``."""
+    """The version directories ``path`` stands for, by N.
+
+    ``path`` itself when it is one, else its ``version_*`` children, else those of its
+    ``lightning_logs/``; empty when none holds a metrics.csv, an event file or a checkpoint.
+    """
     try:
         if not path.is_dir():
             return []
@@ -297,7 +300,8 @@ def read_lightning_run(path: Path) -> Run:
         notes=notes,
         files=files,
         axis=Axis(AxisUnit.STEP, steps, spe, epoch_f),
-        group_names=[n.split("/", 1)[-1] if "/" in n else n for n in names] + [f"group {j}" for j in range(len(names), n_groups)],
+        group_names=[n.split("/", 1)[-1] if "/" in n else n for n in names]
+        + [f"group {j}" for j in range(len(names), n_groups)],
         series=series,
         evidence=evidence,
         provenance=Provenance(tuple(s.source for s in sessions), np.array(file_of_row, dtype=np.int64), steps, "step"),
