@@ -6,7 +6,9 @@ non-executing inspector, so these tests need neither torch nor lightning.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -47,7 +49,16 @@ def test_clean_run_reads_every_logged_step():
     assert [c.step for c in run.checkpoints] == [48, 48]
     sched = run.config["lr_schedulers"][0]
     assert (sched["T_max"], sched["last_epoch"], sched["base_lrs"]) == (48, 48, [0.1])
-    assert "torch" not in sys.modules
+
+
+def test_reading_and_diagnosing_never_imports_torch():
+    code = (
+        "import sys; from pathlib import Path; from lrguard.diagnosis import diagnose; "
+        "from lrguard.readers import read_run; "
+        f"diagnose(read_run(Path({str(RESTART)!r}))); assert 'torch' not in sys.modules"
+    )
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": src})
 
 
 def test_planned_lr_rebuilt_from_the_checkpoint_matches_the_log():
