@@ -24,7 +24,7 @@ EXTRA = {"yolov5/finetune-cosine": {"schedule-past-end"}}
 
 
 def test_every_example_is_covered():
-    assert len(RUNS) == 18, [p.relative_to(EXAMPLES).as_posix() for p in RUNS]
+    assert len(RUNS) == 20, [p.relative_to(EXAMPLES).as_posix() for p in RUNS]
 
 
 @pytest.mark.parametrize("run_dir", RUNS, ids=[p.relative_to(EXAMPLES).as_posix() for p in RUNS])

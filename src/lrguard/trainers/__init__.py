@@ -21,6 +21,7 @@ REGISTRY: dict[str, str] = {
     "yolov5": "lrguard.trainers.yolov5",
     "ultralytics": "lrguard.trainers.ultralytics",
     "hf": "lrguard.trainers.hf",
+    "lightning": "lrguard.trainers.lightning",
 }
 
 

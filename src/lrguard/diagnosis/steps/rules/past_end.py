@@ -31,7 +31,9 @@ def explain(tl: Timeline) -> list[Finding]:
     for s in tl.sessions:
         seg = lr[s.first_row : s.last_row + 1]
         low = np.nonzero(seg <= END_FRACTION * tl.peak)[0]
-        low = low[low > 0]  # the first row of a warmup from 0 is not an end
+        resumed = s.start in ("resume", "rewind")
+        if not resumed:
+            low = low[low > 0]  # the first row of a warmup from 0 is not an end
         if low.size == 0:
             continue
         end = s.first_row + int(low[0])
@@ -46,12 +48,19 @@ def explain(tl: Timeline) -> list[Finding]:
             continue
         total, ended = int(steps[s.last_row]), int(steps[end])
         ratio = total / ended if ended > 0 else 0.0
-        per_process = ended > 0 and ratio >= 1.9 and abs(ratio - round(ratio)) < 0.05
+        # a schedule that ends exactly where a resume begins was restored with its old length
+        at_resume = resumed and end == s.first_row
+        per_process = not at_resume and ended > 0 and ratio >= 1.9 and abs(ratio - round(ratio)) < 0.05
         shape = "climbs back up" if climbs else f"stays at {lr[end]:.3g}"
         evidence = [
             f"{tl.where(end)}: LR {lr[end]:.3g} — the schedule ended at step {ended}",
             f"training went on to step {total}; the LR {shape}",
         ]
+        if at_resume:
+            evidence.append(
+                "the resumed session trains longer than the restored scheduler was sized for: a resume restores the "
+                "scheduler's saved length, not one rebuilt from the new settings (e.g. a larger max_epochs)"
+            )
         if per_process:
             evidence.append(
                 f"the run trained {ratio:.0f}x the steps where the schedule ended: a scheduler stepped {round(ratio)} "

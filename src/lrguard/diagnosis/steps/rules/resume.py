@@ -58,6 +58,8 @@ def _boundary(tl: Timeline, s: Session) -> Finding | None:
     gap = (steps[r] - steps[p]) / max(steps[p] - steps[q], 1)
     trend = lr[p] - lr[q]
     expected = lr[p] + trend * gap
+    if lr[p] >= 0 > expected:
+        expected = 0.0  # a decay that reaches its end extrapolates below zero; no LR goes there
     b = float(lr[r])
     step = int(steps[r])
     nxt = r + 1 if r + 1 <= s.last_row else None

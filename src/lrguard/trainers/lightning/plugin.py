@@ -1,0 +1,145 @@
+"""The Lightning :class:`~lrguard.trainers.base.Trainer`: its log directories, checkpoints and commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from lrguard.trainers.base import Trainer, g6
+from lrguard.trainers.profile import Profile
+
+if TYPE_CHECKING:
+    from lrguard.model import Run
+
+# LearningRateMonitor logs the LR each step will use, one column per optimizer (or per group):
+# no bias warmup, no lag. The results.csv-only fields are unused for step-counted runs.
+CURRENT = Profile(
+    name="lightning",
+    framework="lightning",
+    label="PyTorch Lightning 2.x",
+    epoch_base=0,
+    lr_prefix="lr-",
+    group_names=("all groups",),
+    bias_group=0,
+    warmup_bias_group=0,
+    reference_group=0,
+    log_lag=0,
+    resume_row_restored=True,
+    checkpoint_lr_lag=0,
+    linear_clamp=False,
+    warmup_floor=0,
+    significant_digits=15,
+)
+
+
+def scheduler_interval(state: dict[str, Any], global_step: int | None, epoch: int | None) -> str | None:
+    """``"step"`` or ``"epoch"``: how often the saved scheduler was stepped, from its counter.
+
+    Lightning does not save the ``interval`` of the scheduler config, but a scheduler stepped per
+    optimizer step has ``last_epoch == global_step`` and one stepped per epoch ``last_epoch`` equal
+    to the finished epochs (``epoch + 1`` in an end-of-epoch checkpoint, ``epoch`` mid-epoch).
+    """
+    last = state.get("last_epoch")
+    if not isinstance(last, int) or not isinstance(global_step, int):
+        return None
+    if last == global_step:
+        return "step"
+    if isinstance(epoch, int) and last in (epoch, epoch + 1):
+        return "epoch"
+    return None
+
+
+def planned_from_state(
+    state: dict[str, Any], groups: list[dict[str, Any]], global_step: int | None, epoch: int | None
+) -> tuple[Any, str] | None:
+    """The rebuilt schedule of one saved scheduler state and the unit it counts in, or None."""
+    from lrguard.schedules.library.base import NotRebuildable
+    from lrguard.schedules.library.registry import from_torch_state_dict
+
+    unit = scheduler_interval(state, global_step, epoch)
+    if unit is None:
+        return None
+    try:
+        sched = from_torch_state_dict(None, state, optimizer_state_dict={"param_groups": groups, "state": {}})
+    except NotRebuildable:
+        return None
+    return sched, unit
+
+
+class LightningTrainer(Trainer):
+    """``lightning.Trainer``: ``lightning_logs/version_N/`` with metrics.csv, events and checkpoints."""
+
+    name = "lightning"
+    label = "Lightning"
+    profiles = (CURRENT,)
+    config_file = "hparams.yaml"
+
+    def recognises(self, path: Path) -> bool:
+        from lrguard.trainers.lightning.reader import recognises
+
+        return recognises(path)
+
+    def read_run(self, path: Path) -> Run:
+        from lrguard.trainers.lightning.reader import read_lightning_run
+
+        return read_lightning_run(path)
+
+    def planned_lr(self, run: Run) -> np.ndarray | None:
+        """Each session's LR rebuilt from the scheduler state of that session's newest checkpoint.
+
+        A session without a checkpoint, or whose scheduler has no closed form, is left NaN; None when
+        no session could be rebuilt.
+        """
+        per_session = run.config.get("session_checkpoints") or []
+        assert run.axis is not None and run.provenance is not None
+        steps = run.axis.values
+        spe = run.axis.steps_per_epoch
+        out = np.full(run.lr.shape, np.nan)
+        any_built = False
+        for k, args in enumerate(per_session):
+            if not args or not args.get("lr_schedulers"):
+                continue
+            rows = np.nonzero(run.provenance.file_of_row == k)[0]
+            gs = args.get("global_step")
+            ep = next((f.epoch for f in run.checkpoints if f.train_args is args), None)
+            got = planned_from_state(args["lr_schedulers"][0], args.get("param_groups") or [], gs, ep)
+            if got is None or (got[1] == "epoch" and not spe):
+                continue
+            sched, unit = got
+            n = min(sched.n_groups, run.lr.shape[1])
+            for r in rows:
+                pos = int(steps[r]) if unit == "step" else int(steps[r]) // int(spe or 1)
+                out[r, :n] = sched.lrs(pos)[:n]
+            any_built = True
+        return out if any_built else None
+
+    def resume_command(self, last: str | None = None) -> str:
+        return f'`trainer.fit(model, ckpt_path="{last or "last"}")`'
+
+    def continuation(
+        self,
+        run_path: Path,
+        config: Any,
+        lr_now: float,
+        lrf: float,
+        epochs_more: int,
+        optimizer: str | None,
+    ) -> str:
+        return (
+            f"start a new Trainer from the last checkpoint's weights (LightningModule.load_from_checkpoint) with "
+            f"the LR at {g6(lr_now)} and a schedule sized for the new length, decaying to {g6(lr_now * lrf)}"
+        )
+
+    def epochs_changed_head(self, run_path: Path, e_before: int) -> str:
+        return f"resume with max_epochs={e_before} (the restored scheduler keeps its saved length); "
+
+    def instability(self, lower_lr0: float) -> str:
+        return (
+            f"lower the learning rate (e.g. {g6(lower_lr0)}), keep a warmup, set Trainer(gradient_clip_val=1.0); "
+            "Trainer(detect_anomaly=True) names the first operation that produces NaN"
+        )
+
+
+TRAINER = LightningTrainer()
