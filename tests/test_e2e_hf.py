@@ -18,7 +18,7 @@ from _needs import needs
 needs("transformers")
 needs("tensorboard")
 
-from harness.hf_scenarios import EXPECTED, MAX_STEPS, SAVE_STEPS, HFRuns, ensure_hf_runs  # noqa: E402
+from harness.hf_scenarios import EXPECTED, MAX_STEPS, SAVE_STEPS, HFRuns, ensure_hf_runs
 
 pytestmark = pytest.mark.trainers
 SRC = str(Path(__file__).resolve().parents[1] / "src")

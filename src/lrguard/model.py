@@ -250,6 +250,9 @@ class Run:
             (default: the train and val loss columns).
         evidence: Typed session evidence, one entry per fact (``session_starts`` lists the rows).
         provenance: File and line (or step) of every row (default: ``table``'s line numbers).
+        previous_run: An earlier training run in the same directory that this log does not
+            contain (its own log, e.g. an older TensorBoard directory): ``dir``, ``last_step``,
+            ``last_lr``, ``first_loss``, ``last_loss``; ``None`` when there is none.
     """
 
     path: Path
@@ -279,6 +282,7 @@ class Run:
     series: dict[str, np.ndarray] = field(default_factory=dict)
     evidence: list[SessionEvidence] = field(default_factory=list)
     provenance: Provenance | None = None
+    previous_run: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         """Fill the general view (axis, group names, series, provenance) from the table when not given."""

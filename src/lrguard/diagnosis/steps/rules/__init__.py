@@ -7,8 +7,8 @@ afterwards.
 
 from __future__ import annotations
 
-from . import nonfinite, off_plan, past_end, resume, spikes
+from . import nonfinite, off_plan, past_end, restart, resume, spikes
 
-RULES = (nonfinite, resume, past_end, off_plan, spikes)
+RULES = (nonfinite, restart, resume, past_end, off_plan, spikes)
 
 __all__ = ["RULES"]
