@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 #: Bump when a recipe changes: older cached runs are generated again.
-HF_RECIPE_VERSION = 2
+HF_RECIPE_VERSION = 3
 MARKER = ".complete"
 LOG = "log.txt"
 TIMEOUT_S = 300
@@ -46,6 +46,24 @@ class Expected:
     step: int | None = None
     severity: str = "warning"
 
+
+DESCRIPTIONS: dict[str, str] = {
+    "clean": f"{MAX_STEPS} steps, linear schedule with {WARMUP} warmup steps, never interrupted.",
+    "seamless": f"stopped after step {STOP_AT} (checkpoint-20 is the newest), then "
+    "`train(resume_from_checkpoint=True)` with the same arguments.",
+    "max_steps": f"stopped after step {STOP_AT}, resumed with max_steps {MAX_STEPS} -> {2 * MAX_STEPS}: the "
+    "scheduler is rebuilt for the new length and keeps its restored step, so the LR jumps up.",
+    "save_only_model": f"save_only_model=True, stopped after step {STOP_AT}, then resumed: no optimizer.pt or "
+    "scheduler.pt, the schedule starts again with warmup at step 21.",
+    "lr_changed": f"stopped after step {STOP_AT}, resumed with learning_rate x2: no effect, the restored "
+    "scheduler and optimizer keep the old rates.",
+    "scheduler_type": f"stopped after step {STOP_AT}, resumed with lr_scheduler_type linear -> cosine: the new "
+    "lambda at the restored step.",
+    "nan": f"a NaN written into one weight before step {NAN_STEP}: logging_nan_inf_filter keeps the logged loss "
+    "finite, grad_norm is nan.",
+    "restart": "a finished run, then a new Trainer on checkpoint-40's weights in the same output_dir, "
+    "train() without resume: the step counter and the schedule start again.",
+}
 
 EXPECTED: dict[str, Expected] = {
     "clean": Expected(None),
@@ -218,7 +236,8 @@ def _generate(cache_dir: Path, name: str) -> str | None:
     with open(root / LOG, "wb") as log:
         try:
             rc = subprocess.run(
-                [sys.executable, "-m", "harness.hf_scenarios", name, str(root / "out")],
+                [sys.executable, "-m", "harness.hf_scenarios", name, "out"],
+                cwd=root,  # a relative output_dir: training_args.bin and the TB summary record no machine path
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
