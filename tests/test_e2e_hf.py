@@ -87,3 +87,5 @@ def test_ckpt_show_warns_on_a_model_only_checkpoint(hf_runs: HFRuns) -> None:
     result = _cli("ckpt", "show", str(hf_runs["save_only_model"] / f"checkpoint-{2 * SAVE_STEPS}"))
     assert result.returncode == 1, result.stderr
     assert "missing for an exact resume: optimizer, scheduler" in result.stdout
+    assert "resume: JUMP" in result.stdout
+    assert "the LR schedule starts again from step 0" in " ".join(result.stdout.split())
