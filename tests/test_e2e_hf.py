@@ -89,3 +89,16 @@ def test_ckpt_show_warns_on_a_model_only_checkpoint(hf_runs: HFRuns) -> None:
     assert "missing for an exact resume: optimizer, scheduler" in result.stdout
     assert "resume: JUMP" in result.stdout
     assert "the LR schedule starts again from step 0" in " ".join(result.stdout.split())
+
+
+@pytest.mark.parametrize("name", ["clean", "seamless", "max_steps", "lr_changed", "scheduler_type"])
+def test_planned_lr_is_the_logged_lr(hf_runs: HFRuns, name: str) -> None:
+    import numpy as np
+
+    from lrguard.trainers.hf.plan import planned_lr
+    from lrguard.trainers.hf.reader import read_hf_run
+
+    run = read_hf_run(hf_runs[name])
+    plan = planned_lr(run)
+    assert plan is not None
+    np.testing.assert_allclose(run.lr[:, 0], plan[:, 0], rtol=1e-12, atol=0)
