@@ -31,19 +31,15 @@ def _linear(s: int, warm: int = 4, total: int = 40, base: float = 1e-3) -> float
 
 
 def _run(tmp_path: Path, lrs: list[float], ckpts: dict[int, dict]) -> object:
+    """An output_dir whose newest checkpoint logs ``lrs``; each checkpoint records its ``ckpts`` settings."""
+    hist = [{"step": i + 1, "epoch": (i + 1) / 10, "learning_rate": lr, "loss": 1.0} for i, lr in enumerate(lrs)]
     for step in ckpts:
         d = tmp_path / f"checkpoint-{step}"
         d.mkdir()
-        hist = [{"step": i + 1, "epoch": (i + 1) / 10, "learning_rate": lr, "loss": 1.0} for i, lr in enumerate(lrs)]
-        (d / "trainer_state.json").write_text(json.dumps({"log_history": hist[:step], "max_steps": 40}))
-    run = read_hf_run(tmp_path)
+        rows = hist if step == max(ckpts) else hist[:step]
+        (d / "trainer_state.json").write_text(json.dumps({"log_history": rows, "max_steps": 40}))
     facts = [CheckpointFacts(path=tmp_path / f"checkpoint-{s}", step=s, train_args=a) for s, a in ckpts.items()]
-    # the last state holds every row
-    (tmp_path / f"checkpoint-{max(ckpts)}" / "trainer_state.json").write_text(
-        json.dumps({"log_history": [{"step": i + 1, "learning_rate": lr} for i, lr in enumerate(lrs)], "max_steps": 40})
-    )
-    run = read_hf_run(tmp_path)
-    return dataclasses.replace(run, checkpoints=facts)
+    return dataclasses.replace(read_hf_run(tmp_path), checkpoints=facts)
 
 
 def test_plan_is_the_closed_form_of_the_saved_settings(tmp_path: Path) -> None:
