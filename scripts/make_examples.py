@@ -32,6 +32,15 @@ EVENTS_GLOB = "events.out.tfevents.*"
 MAX_EVENTS_BYTES = 50_000
 RUNS_PLACEHOLDER = "/home/user/lrguard-realruns"
 ENV_PLACEHOLDER = "/home/user/venv"
+#: The pointer to the HF Trainer examples (written by scripts/make_hf_examples.py).
+HF_SECTION = (
+    "## HF Trainer",
+    "",
+    "`hf/clean` (40 steps, never interrupted: no finding) and `hf/max-steps` (max_steps 40 -> 80 on resume:",
+    "`epochs-changed-on-resume` at step 21) are real `transformers` Trainer output_dirs, pruned to",
+    "trainer_state.json, training_args.bin, scheduler.pt and runs/; see `hf/README.md` (made by",
+    "`python scripts/make_hf_examples.py examples`).",
+)
 #: Example directory name of each scenario that does not simply use the scenario's name.
 RENAMED = {"yolov5/epochs-changed": "yolov5/seed-like-epochs-changed"}
 
@@ -121,7 +130,7 @@ def write_readme(outdir: Path, metas: dict[str, dict], seconds: float | None) ->
     ]
     for name, meta in metas.items():
         lines.append(f"| `{example_name(name)}` | {meta['description']} | {_expected_text(meta)} |")
-    lines.append("")
+    lines += ["", *HF_SECTION, ""]
     (outdir / "README.md").write_text("\n".join(lines), encoding="utf-8")
 
 

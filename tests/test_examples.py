@@ -45,3 +45,23 @@ def test_example_findings(run_dir: Path):
     for f in d.findings:
         if f.severity.rank >= 1:
             assert f.fix and f.evidence, f"{name}: {f.cause.value} lacks a fix or evidence"
+
+
+# HF Trainer examples (examples/hf/*/expected.json): step-counted, so the finding is named by step.
+HF_RUNS = sorted(p.parent for p in EXAMPLES.glob("hf/*/expected.json"))
+
+
+def test_every_hf_example_is_covered():
+    assert [p.name for p in HF_RUNS] == ["clean", "max-steps"]
+
+
+@pytest.mark.parametrize("run_dir", HF_RUNS, ids=[p.name for p in HF_RUNS])
+def test_hf_example_findings(run_dir: Path):
+    expected = json.loads((run_dir / "expected.json").read_text(encoding="utf-8"))
+    d = diagnose(read_run(run_dir))
+    assert d.run.framework == "hf"
+    problems = [(f.cause.value, f.data.get("step")) for f in d.findings if f.severity.rank >= 1]
+    if expected["cause"] is None:
+        assert problems == []
+    else:
+        assert problems == [(expected["cause"], expected["step"])]

@@ -275,6 +275,9 @@ class Run:
         provenance: File and line (or step) of every row (default: ``table``'s line numbers).
         parent: The previous run this one was started from, read by the reader (``None``: not a
             restart from a previous run's weights).
+        previous_run: An earlier training run in the same directory that this log does not
+            contain (its own log, e.g. an older TensorBoard directory): ``dir``, ``last_step``,
+            ``last_lr``, ``first_loss``, ``last_loss``; ``None`` when there is none.
     """
 
     path: Path
@@ -305,6 +308,7 @@ class Run:
     evidence: list[SessionEvidence] = field(default_factory=list)
     provenance: Provenance | None = None
     parent: ParentRun | None = None
+    previous_run: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         """Fill the general view (axis, group names, series, provenance) from the table when not given."""

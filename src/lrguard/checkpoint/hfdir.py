@@ -91,6 +91,13 @@ def inspect_dir(path: Path) -> dict[str, Any]:
         ):
             resume["problems"].append(f"scheduler _last_lr {last_lr} != optimizer lr {opt_lrs}")
     missing = [k for k in ("optimizer", "scheduler", "rng") if not has[k]]
+    if not (path / C.HF_SCHEDULER).exists() and isinstance(step, int) and step > 0:
+        resume["problems"].append(
+            f"no {C.HF_SCHEDULER} (save_only_model=True?): resume_from_checkpoint builds a fresh scheduler, so "
+            f"the LR schedule starts again from step 0 (warmup included) while training continues at step "
+            f"{step}: the LR will jump"
+            + (f" from {logged[-1]:.6g}" if logged and isinstance(logged[-1], int | float) else "")
+        )
     if missing:
         resume["problems"].append("missing for an exact resume: " + ", ".join(missing))
     if resume["problems"]:

@@ -11,6 +11,8 @@ from lrguard.trainers.base import Trainer, g6
 from lrguard.trainers.profile import Profile
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from lrguard.model import Run
 
 # HF logs one LR per logging step for the whole optimizer (its scheduler scales every group alike):
@@ -52,6 +54,11 @@ class HFTrainer(Trainer):
         from lrguard.trainers.hf.reader import read_hf_run
 
         return read_hf_run(path)
+
+    def planned_lr(self, run: Run) -> np.ndarray | None:
+        from lrguard.trainers.hf.plan import planned_lr
+
+        return planned_lr(run)
 
     def starting_weights(self, config: Mapping[str, Any]) -> Any:
         return config.get("resume_from_checkpoint")

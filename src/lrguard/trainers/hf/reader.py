@@ -85,6 +85,49 @@ def _tb_session_starts(root: Path, steps: np.ndarray, notes: list[str]) -> list[
     return out
 
 
+LR_TAG, LOSS_TAG = "train/learning_rate", "train/loss"
+
+
+def _previous_train(root: Path, steps: np.ndarray, lr: np.ndarray, notes: list[str]) -> dict[str, Any] | None:
+    """An earlier ``train()`` in ``runs/`` that the lineage in trainer_state.json does not contain.
+
+    The lineage is a fresh start (its first step is 1) logged by the newest TensorBoard directory
+    that starts at step 1 with the same LR; any directory before that one belongs to an earlier run
+    (a new ``train()`` without ``resume_from_checkpoint`` in the same output_dir). Returns its last
+    step, LR and loss and the first loss of the earliest directory, or ``None``.
+    """
+    from lrguard.errors import LrguardError
+    from lrguard.readers.tfevents import read_scalars
+
+    if steps.size == 0 or int(steps[0]) > 1:
+        return None
+    logs = []
+    for d in sorted(p for p in (root / "runs").glob("*") if p.is_dir()):
+        try:
+            log = read_scalars(d, tags=[LR_TAG, LOSS_TAG])
+        except LrguardError:
+            continue
+        if LR_TAG in log.scalars and len(log.scalars[LR_TAG]):
+            logs.append((d, log))
+    own = next((k for k in range(len(logs) - 1, -1, -1) if int(logs[k][1].scalars[LR_TAG].step.min()) <= 1), None)
+    if not own:
+        return None
+    first_lr = logs[own][1].scalars[LR_TAG]
+    if not np.isclose(first_lr.value[int(np.argmin(first_lr.step))], lr[0], rtol=1e-6, atol=0.0):
+        return None
+    d, prev = logs[own - 1]
+    lrs, losses = prev.scalars[LR_TAG], prev.scalars.get(LOSS_TAG)
+    first_losses = logs[0][1].scalars.get(LOSS_TAG)
+    notes.append(f"runs/{d.name} logged an earlier train() that the checkpoints' history does not contain")
+    return {
+        "dir": f"runs/{d.name}",
+        "last_step": int(lrs.step[-1]),
+        "last_lr": float(lrs.value[-1]),
+        "last_loss": float(losses.value[-1]) if losses is not None and len(losses) else None,
+        "first_loss": float(first_losses.value[0]) if first_losses is not None and len(first_losses) else None,
+    }
+
+
 def read_hf_run(path: Path) -> Run:
     """Read the output_dir (or checkpoint dir) at ``path``.
 
@@ -132,7 +175,9 @@ def read_hf_run(path: Path) -> Run:
     )
     args = _training_args(source, notes)
     config = {**{k: state.get(k) for k in ("max_steps", "num_train_epochs", "logging_steps", "save_steps")}, **args}
-    evidence = _tb_session_starts(path if (path / "runs").is_dir() else path.parent, steps, notes)
+    root = path if (path / "runs").is_dir() else path.parent
+    evidence = _tb_session_starts(root, steps, notes)
+    previous = _previous_train(root, steps, lr[:, 0], notes)
     spe = None
     if np.isfinite(epoch_f).any():
         k = int(np.nanargmax(epoch_f))
@@ -175,4 +220,5 @@ def read_hf_run(path: Path) -> Run:
         series=series,
         evidence=evidence,
         provenance=Provenance((state_file,), np.zeros(len(entries), dtype=np.int64), steps, "step"),
+        previous_run=previous,
     )

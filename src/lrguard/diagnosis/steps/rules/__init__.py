@@ -7,8 +7,8 @@ afterwards.
 
 from __future__ import annotations
 
-from . import interval, nonfinite, off_plan, past_end, restart, resume, spikes
+from . import interval, nonfinite, off_plan, past_end, restart_previous, restart_session, resume, spikes
 
-RULES = (nonfinite, resume, restart, past_end, interval, off_plan, spikes)
+RULES = (nonfinite, restart_previous, resume, restart_session, past_end, interval, off_plan, spikes)
 
 __all__ = ["RULES"]

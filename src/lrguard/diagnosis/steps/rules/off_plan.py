@@ -22,6 +22,8 @@ def explain(tl: Timeline) -> list[Finding]:
     mask = off_plan(tl.run.lr, tl.planned, REL_TOL).any(axis=1) & np.isfinite(tl.run.lr).all(axis=1)
     out = []
     for s in tl.sessions:
+        if s.index > 0 and mask[s.first_row : s.first_row + 2].any():
+            continue  # off plan from the resume on: the resume rule explains the session
         rows = np.nonzero(mask[s.first_row + (0 if s.index == 0 else 2) : s.last_row + 1])[0]
         if rows.size == 0:
             continue

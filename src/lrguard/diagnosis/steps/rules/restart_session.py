@@ -1,4 +1,4 @@
-"""``restart-from-weights``: a new training started from an earlier session's weights, schedule from the top.
+"""``restart-from-weights`` within one log: a restarted session begins again on trained weights.
 
 When the step counter starts again at 0 and the LR repeats the run's first values, but the loss
 starts where the previous session ended rather than where the first one started, the weights came
