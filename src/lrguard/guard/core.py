@@ -47,11 +47,14 @@ class PreviousSession:
         step: Its position: the steps (or epochs, for an epoch-counted log) it completed.
         lrs: LR per param group at that position.
         source: Where this came from, for messages (``scheduler state``, a run directory).
+        scheduler_position: The scheduler's ``last_epoch`` when read from its saved state (a
+            resumed scheduler must be at the same position); ``None`` from a log.
     """
 
     step: int
     lrs: tuple[float, ...]
     source: str
+    scheduler_position: int | None = None
 
     @classmethod
     def from_run(cls, run: Run) -> PreviousSession:
@@ -81,9 +84,8 @@ class PreviousSession:
         """
         if "last_epoch" not in state or "_last_lr" not in state:
             raise ValueError("scheduler state without last_epoch and _last_lr")
-        return cls(
-            int(state["last_epoch"]), tuple(float(x) for x in state["_last_lr"]), "the checkpoint's scheduler state"
-        )
+        last = int(state["last_epoch"])
+        return cls(last, tuple(float(x) for x in state["_last_lr"]), "the checkpoint's scheduler state", last)
 
 
 def _fmt(x: float | None) -> str:
@@ -203,8 +205,18 @@ class GuardCore:
         ]
 
     # -- resume pre-flight ---------------------------------------------------------------------------
-    def preflight(self, step: int, lrs: Sequence[float], previous: PreviousSession) -> Decision | None:
+    def preflight(
+        self, step: int, lrs: Sequence[float], previous: PreviousSession, scheduler_position: int | None = None
+    ) -> Decision | None:
         """Compare the LR the first resumed step will use with where the previous session left off.
+
+        Args:
+            step: The first resumed step.
+            lrs: The LR per param group that step will use.
+            previous: Where the previous session left off.
+            scheduler_position: The resumed scheduler's position (``last_epoch``), compared with the
+                saved one when ``previous`` has it: a scheduler at the right LR but the wrong position
+                (a fresh chainable cosine) diverges from the curve a step later.
 
         Returns:
             ``None`` when they agree within ``resume_rel_tol``; else the policy's decision
@@ -213,14 +225,25 @@ class GuardCore:
         if len(lrs) != len(previous.lrs):
             msg = f"{len(lrs)} param groups now, {len(previous.lrs)} in {previous.source}: the LR cannot be compared"
             return self._decide("warn", step, "resume", msg)
-        devs = plan_signal.check(list(lrs), list(previous.lrs), self.config.resume_rel_tol)
-        if not devs:
-            return None
-        d = devs[0]
-        msg = (
-            f"the first resumed step's LR is {_fmt(d.lr)} (group {d.group}) but {previous.source} left off at "
-            f"{_fmt(d.planned)} (step {previous.step}, {d.rel:+.0%}): the schedule restarted. Fix: restore the "
-            f"scheduler with scheduler.load_state_dict(checkpoint['scheduler']) after building it, or run "
-            f"with policy continue-curve"
+        fix = (
+            "Fix: restore the scheduler with scheduler.load_state_dict(checkpoint['scheduler']) after "
+            "building it, or run with policy continue-curve"
         )
-        return self._decide(self.config.policy, step, "resume", msg, value=d.lr, expected=d.planned)
+        devs = plan_signal.check(list(lrs), list(previous.lrs), self.config.resume_rel_tol)
+        if devs:
+            d = devs[0]
+            msg = (
+                f"the first resumed step's LR is {_fmt(d.lr)} (group {d.group}) but {previous.source} left off at "
+                f"{_fmt(d.planned)} (step {previous.step}, {d.rel:+.0%}): the schedule restarted. {fix}"
+            )
+            return self._decide(self.config.policy, step, "resume", msg, value=d.lr, expected=d.planned)
+        saved = previous.scheduler_position
+        if saved is not None and scheduler_position is not None and scheduler_position != saved:
+            msg = (
+                f"the resumed scheduler is at position {scheduler_position} but {previous.source} was at {saved}: "
+                f"the LR matches now and leaves the curve from the next step. {fix}"
+            )
+            return self._decide(
+                self.config.policy, step, "resume", msg, value=float(scheduler_position), expected=float(saved)
+            )
+        return None

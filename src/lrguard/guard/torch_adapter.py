@@ -186,10 +186,20 @@ class TorchGuard:
     def _lrs(self) -> list[float]:
         return [float(g["lr"]) for g in self.optimizer.param_groups]
 
-    def _preflight(self) -> None:
+    def preflight(self) -> None:
+        """Run the resume pre-flight now (else the first :meth:`step` runs it); a no-op once done or without ``previous``.
+
+        Raises:
+            GuardStop: The ``stop`` policy and a finding.
+        """
+        if self._preflight_done:
+            return
         self._preflight_done = True
         assert self.previous is not None
-        decision = self.core.preflight(self.global_step, self._lrs(), self.previous)
+        position = getattr(self.scheduler, "last_epoch", None)
+        decision = self.core.preflight(
+            self.global_step, self._lrs(), self.previous, position if isinstance(position, int) else None
+        )
         if decision is None:
             return
         if decision.action == "stop":
@@ -213,16 +223,28 @@ class TorchGuard:
             return
         import warnings
 
+        for group, base in zip(self.optimizer.param_groups, getattr(sched, "base_lrs", []), strict=False):
+            group["lr"] = base  # replay from position 0: a chainable scheduler builds on the LR it finds
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "scheduler.step() before optimizer.step()"
             for _ in range(prev.step - last):
                 sched.step()
+        lrs = self._lrs()
+        off = self.core.preflight(self.global_step, lrs, PreviousSession(prev.step, prev.lrs, prev.source))
+        if off is not None:  # the scheduler is not the previous session's: say so, do not pretend
+            self.core._decide(
+                "warn",
+                self.global_step,
+                "resume",
+                "continue-curve: the replayed scheduler does not reach the previous LR",
+            )
+            return
         self.core._decide(
             "continue-curve",
             self.global_step,
             "resume",
-            f"scheduler moved from position {last} to {prev.step}: LR now {', '.join(f'{x:.6g}' for x in self._lrs())}",
-            value=self._lrs()[0],
+            f"scheduler replayed from position {last} to {prev.step}: LR now {', '.join(f'{x:.6g}' for x in lrs)}",
+            value=lrs[0],
             expected=prev.lrs[0],
         )
 
@@ -243,7 +265,7 @@ class TorchGuard:
 
     def _before(self, loss: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         if not self._preflight_done:
-            self._preflight()
+            self.preflight()
         if self.plan is not None:
             for d in self.core.check_lr(self.global_step, self._lrs(), self.plan(self.global_step)):
                 if d.action == "stop":
