@@ -100,6 +100,8 @@ class TorchGuard:
         self._snaps: list[torch.Tensor] = []
         self._preflight_done = previous is None
         self._lr_scaled = False
+        self._armed: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._began = False
 
     # -- public --------------------------------------------------------------------------------------
     @property
@@ -116,27 +118,52 @@ class TorchGuard:
         Raises:
             GuardStop: A ``stop`` action or the ``stop`` resume policy fired.
         """
-        if not self.enabled:
-            self._plain_step()
-            return
-        try:
-            ok, values = self._before(loss)
-        except GuardStop:
-            raise
-        except Exception as exc:
-            self._disable(exc)
-            self._plain_step()
-            return
+        self.before_step(loss)
         self._optimizer_step()
-        try:
-            self._after(ok, values)
-        except GuardStop:
-            raise
-        except Exception as exc:
-            self._disable(exc)
+        self.after_step()
         if self.scheduler is not None:
             self.scheduler.step()
+
+    def before_step(self, loss: torch.Tensor | None = None) -> None:
+        """The guard's work before the optimizer steps (for trainers that step it themselves: Lightning, HF).
+
+        Takes the finite flag on device and copies the state a skip restores. Pair every call with
+        :meth:`after_step` once the optimizer has stepped.
+
+        Raises:
+            GuardStop: A ``stop`` action or the ``stop`` resume policy fired.
+        """
+        self._armed = None
+        self._began = True
+        if not self.enabled:
+            return
+        try:
+            self._armed = self._before(loss)
+        except GuardStop:
+            raise
+        except Exception as exc:
+            self._disable(exc)
+
+    def after_step(self) -> None:
+        """The guard's work after the optimizer stepped: undo a non-finite step on device, count the step.
+
+        A call without a :meth:`before_step` since the last one (a batch that accumulated gradients
+        without stepping) does nothing.
+        """
+        if not self._began:
+            return
+        self._began = False
+        armed, self._armed = self._armed, None
+        if armed is not None:
+            try:
+                self._after(*armed)
+            except GuardStop:
+                raise
+            except Exception as exc:
+                self._disable(exc)
         self.global_step += 1
+        if not self.enabled:
+            return
         try:
             if self.global_step - self._window_start >= self.config.check_every:
                 self._flush()
@@ -162,12 +189,6 @@ class TorchGuard:
     # -- internals -----------------------------------------------------------------------------------
     def _params(self) -> list[torch.Tensor]:
         return [p for g in self.optimizer.param_groups for p in g["params"]]
-
-    def _plain_step(self) -> None:
-        self._optimizer_step()
-        if self.scheduler is not None:
-            self.scheduler.step()
-        self.global_step += 1
 
     def _optimizer_step(self) -> None:
         if self.scaler is not None:
