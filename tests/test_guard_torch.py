@@ -359,3 +359,28 @@ def test_preflight_from_a_logged_run():
     opt_state, _, _ = _first_session()
     _, _, guard, _ = _session(1, 20, opt_state, None, {"previous": prev})
     assert [e.signal for e in guard.events] == ["resume"]
+
+
+def test_spike_skip_is_refused_at_start():
+    opt = torch.optim.SGD(_model().parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="not implemented in the torch adapter"):
+        TorchGuard(opt, config=GuardConfig(actions={"grad-spike": "skip"}, check_every=1), console=None)
+
+
+def test_spike_is_logged_at_its_step():
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    guard = TorchGuard(opt, config=GuardConfig(check_every=7), console=None)
+    x, y = _data()
+    for step in range(20):
+        scale = 100.0 if step == 15 else 1.0
+        loss = torch.nn.functional.mse_loss(model(x) * scale, y * scale)
+        loss.backward()
+        guard.step(loss)
+        opt.zero_grad()
+    guard.close()
+    assert {(e.step, e.signal, e.action) for e in guard.events} >= {
+        (15, "loss-spike", "log"),
+        (15, "grad-spike", "log"),
+    }
+    assert guard.skipped_steps == []

@@ -84,6 +84,9 @@ class TorchGuard:
         self.scheduler = scheduler
         self.scaler = scaler
         self.config = config or GuardConfig()
+        for signal in ("loss-spike", "grad-spike"):
+            if self.config.action(signal) == "skip":
+                raise ValueError(f"guard action 'skip' for {signal} is not implemented in the torch adapter yet")
         self.plan = plan
         self.previous = previous
         log = events if isinstance(events, EventLog) else EventLog(events, console=console)
@@ -303,8 +306,10 @@ class TorchGuard:
         grads = [p.grad for p in params if p.grad is not None]
         device = grads[0].device if grads else (loss.device if loss is not None else torch.device("cpu"))
         if grads:
-            norms = torch._foreach_norm(grads)
-            gnorm = torch.linalg.vector_norm(torch.stack([n.to(torch.float32) for n in norms]))
+            # one norm per tensor, then the norm of those (torch._foreach_norm costs ~0.3 ms of dispatch on CPU)
+            gnorm = torch.linalg.vector_norm(
+                torch.stack([torch.linalg.vector_norm(g, dtype=torch.float32) for g in grads])
+            )
         else:
             gnorm = torch.zeros((), device=device)
         lval = (
@@ -320,7 +325,8 @@ class TorchGuard:
             ok = flag.bool()
         if self.config.action("grad-spike") == "clip" or self.config.action("loss-spike") == "clip":
             coef = torch.clamp(self.config.clip_norm / (gnorm + 1e-6), max=1.0)
-            torch._foreach_mul_(grads, coef)
+            for grad in grads:
+                grad.mul_(coef.to(grad.dtype))
         self._snapshot()
         return ok, torch.stack([lval, gnorm, ok.to(torch.float32)])
 
@@ -344,9 +350,9 @@ class TorchGuard:
                 if t.device != ok.device and t.device.type == "cpu":
                     continue  # a CPU step counter beside a GPU flag: corrected at the host read
                 if s is None:
-                    t.copy_(torch.where(ok, t, torch.zeros_like(t)))
+                    torch.where(ok, t, torch.zeros_like(t), out=t)
                 else:
-                    t.copy_(torch.where(ok, t, s))
+                    torch.where(ok, t, s, out=t)  # elementwise: in place is safe
         n = self.config.check_every
         self._device = values.device
         if self._values is None or self._values.device != values.device:
