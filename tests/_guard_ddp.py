@@ -8,7 +8,9 @@ import torch
 import torch.distributed as dist
 
 
-def worker(rank: int, world: int, port: int, out_dir: str, nan_step: int, steps: int, guarded: bool) -> None:
+def worker(
+    rank: int, world: int, port: int, out_dir: str, nan_step: int, steps: int, guarded: bool, ddp: bool = False
+) -> None:
     os.environ["MASTER_ADDR"] = "127.0.0.1"
     os.environ["MASTER_PORT"] = str(port)
     dist.init_process_group("gloo", rank=rank, world_size=world)
@@ -18,6 +20,8 @@ def worker(rank: int, world: int, port: int, out_dir: str, nan_step: int, steps:
 
         torch.manual_seed(0)  # the same model and data on every rank: only the NaN differs
         model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+        if ddp:  # gradients averaged across ranks: a NaN on one rank reaches every rank's gradients
+            model = torch.nn.parallel.DistributedDataParallel(model)
         opt = torch.optim.Adam(model.parameters(), lr=1e-2)
         guard = TorchGuard(opt, config=GuardConfig(check_every=4), console=None) if guarded else None
         x, y = torch.randn(16, 4), torch.randn(16, 1)

@@ -231,15 +231,15 @@ def _free_port():
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("guarded", [True, False])
-def test_ddp_nan_on_one_rank_is_skipped_on_every_rank(tmp_path, guarded):
+@pytest.mark.parametrize(("guarded", "ddp"), [(True, False), (False, False), (True, True)])
+def test_ddp_nan_on_one_rank_is_skipped_on_every_rank(tmp_path, guarded, ddp):
     import torch.multiprocessing as mp
 
     import _guard_ddp
 
     ctx = mp.spawn(
         _guard_ddp.worker,
-        args=(2, _free_port(), str(tmp_path), 5, 12, guarded),
+        args=(2, _free_port(), str(tmp_path), 5, 12, guarded, ddp),
         nprocs=2,
         join=False,
     )
@@ -384,3 +384,22 @@ def test_spike_is_logged_at_its_step():
         (15, "grad-spike", "log"),
     }
     assert guard.skipped_steps == []
+
+
+def test_grad_scaler_nan_step_is_skipped():
+    model = _model()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    scaler = torch.amp.GradScaler("cpu", init_scale=8.0)
+    guard = TorchGuard(opt, scaler=scaler, config=GuardConfig(check_every=4), console=None)
+    x, y = _data()
+    for step in range(10):
+        xb = x.clone()
+        if step == 6:
+            xb[0, 0] = float("nan")
+        loss = torch.nn.functional.mse_loss(model(xb), y)
+        scaler.scale(loss).backward()
+        guard.step(loss)
+        opt.zero_grad()
+    guard.close()
+    assert guard.skipped_steps == [6]
+    assert all(torch.isfinite(p).all() for p in model.parameters())
