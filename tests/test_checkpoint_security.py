@@ -6,6 +6,7 @@ import io
 import pickle
 import struct
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -312,3 +313,18 @@ def test_enum_member_lookup_is_safe():
     res = read_pickle(_call_of("transformers.trainer_utils.SchedulerType", b"X\x06\x00\x00\x00linear"))
     assert assess(res.globals, res.calls, res.builds).verdict == "safe"
     assert res.value == "linear"
+
+
+_EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+_REAL_BENIGN = sorted(
+    p for ext in ("*.pt", "*.ckpt", "*.bin", "*.pth", "*.pkl") for p in _EXAMPLES.rglob(ext) if p.is_file()
+)
+
+
+@pytest.mark.parametrize("path", _REAL_BENIGN, ids=lambda p: str(p.relative_to(_EXAMPLES)))
+def test_every_real_checkpoint_in_the_examples_is_safe(path, capsys):
+    """Real files of every bundled trainer (YOLO weights, Lightning .ckpt, HF training_args.bin and
+    scheduler.pt, ...): `ckpt scan` calls each one safe, exit 0."""
+    from lrguard.cli.main import main
+
+    assert main(["ckpt", "scan", str(path)]) == 0, capsys.readouterr().out
