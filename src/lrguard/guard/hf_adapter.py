@@ -9,17 +9,14 @@ callbacks at that point, so the flag is the gradient norm's (a NaN loss makes Na
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from transformers import TrainerCallback
 
-from lrguard.guard.config import GuardConfig
-from lrguard.guard.core import PreviousSession
-from lrguard.guard.torch_adapter import TorchGuard
+from lrguard.guard.torch_adapter import CallbackSettings, TorchGuard
 
 
-class HFGuard(TrainerCallback):  # type: ignore[misc]
+class HFGuard(CallbackSettings, TrainerCallback):  # type: ignore[misc]
     """Skips non-finite steps (on every rank), logs spikes and events; see :class:`TorchGuard` for the mechanics.
 
     Args:
@@ -28,20 +25,6 @@ class HFGuard(TrainerCallback):  # type: ignore[misc]
         previous: Where the previous session left off (resume pre-flight at the first step).
         console: Stream for the console lines (``None``: silent).
     """
-
-    def __init__(
-        self,
-        config: GuardConfig | None = None,
-        events: str | None = None,
-        previous: PreviousSession | None = None,
-        console: Any = sys.stderr,
-    ) -> None:
-        """Keep the settings; the guard is built at the first optimizer step (the optimizer exists then)."""
-        self.config = config or GuardConfig()
-        self._events = events
-        self._previous = previous
-        self._console = console
-        self.guard: TorchGuard | None = None
 
     def on_pre_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         """Take the finite flag and copy the state, before the update."""

@@ -9,17 +9,14 @@ too (the guard's documented choice). One optimizer; manual optimization is not g
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from lightning.pytorch.callbacks import Callback
 
-from lrguard.guard.config import GuardConfig
-from lrguard.guard.core import PreviousSession
-from lrguard.guard.torch_adapter import TorchGuard
+from lrguard.guard.torch_adapter import CallbackSettings, TorchGuard
 
 
-class LightningGuard(Callback):
+class LightningGuard(CallbackSettings, Callback):
     """Skips non-finite steps (on every rank), logs spikes and events; see :class:`TorchGuard` for the mechanics.
 
     Args:
@@ -28,20 +25,6 @@ class LightningGuard(Callback):
         previous: Where the previous session left off (resume pre-flight at the first step).
         console: Stream for the console lines (``None``: silent).
     """
-
-    def __init__(
-        self,
-        config: GuardConfig | None = None,
-        events: str | None = None,
-        previous: PreviousSession | None = None,
-        console: Any = sys.stderr,
-    ) -> None:
-        """Keep the settings; the guard is built when training starts (the optimizer exists then)."""
-        self.config = config or GuardConfig()
-        self._events = events
-        self._previous = previous
-        self._console = console
-        self.guard: TorchGuard | None = None
 
     def on_train_start(self, trainer: Any, pl_module: Any) -> None:
         """Attach to the trainer's (single) optimizer at its current global step."""

@@ -403,3 +403,28 @@ class TorchGuard:
             step = self.optimizer.state.get(p, {}).get("step")
             if isinstance(step, torch.Tensor) and step.device.type == "cpu":
                 step -= 1
+
+
+class CallbackSettings:
+    """What a trainer-callback adapter keeps until its trainer has built the optimizer.
+
+    Args:
+        config: The guard configuration (validated here, at construction).
+        events: Path of the JSON-lines events file, or ``None``.
+        previous: Where the previous session left off (resume pre-flight at the first step).
+        console: Stream for the console lines (``None``: silent).
+    """
+
+    def __init__(
+        self,
+        config: GuardConfig | None = None,
+        events: str | None = None,
+        previous: PreviousSession | None = None,
+        console: Any = sys.stderr,
+    ) -> None:
+        """Keep the settings; the adapter builds its :class:`TorchGuard` once the optimizer exists."""
+        self.config = config or GuardConfig()
+        self._events = events
+        self._previous = previous
+        self._console = console
+        self.guard: TorchGuard | None = None
