@@ -21,6 +21,8 @@ REGISTRY: dict[str, str] = {
     "yolov5": "lrguard.trainers.yolov5",
     "ultralytics": "lrguard.trainers.ultralytics",
     "hf": "lrguard.trainers.hf",
+    "accelerate": "lrguard.trainers.accelerate",
+    "torch": "lrguard.trainers.torch",
 }
 
 

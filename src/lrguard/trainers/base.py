@@ -207,6 +207,13 @@ class Trainer:
         """How to keep a new run from appending to this run's log."""
         return "give every new run its own directory"
 
+    def scheduler_not_restored(self) -> str:
+        """Fix for a resume whose scheduler started its schedule again (``scheduler-built-after-load``)."""
+        return (
+            "save and restore the scheduler with the optimizer (HF: do not use save_only_model=True for a "
+            f"checkpoint you resume from; {self.resume_command()} restores scheduler.pt)"
+        )
+
     def instability(self, lower_lr0: float) -> str:
         """Remedies for non-finite values and loss spikes, in this trainer's options."""
         return f"lower the learning rate (e.g. {g6(lower_lr0)}), keep a warmup, clip gradients"
