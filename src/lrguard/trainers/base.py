@@ -214,6 +214,14 @@ class Trainer:
             f"checkpoint you resume from; {self.resume_command()} restores scheduler.pt)"
         )
 
+    def stepped_per_process(self, n: int) -> str:
+        """Fix for a scheduler stepped ``n`` times per optimizer step (``scheduler-stepped-per-process``)."""
+        return (
+            "size the schedule in scheduler steps: with Accelerate and split_batches=False pass "
+            "num_training_steps * num_processes (or create the scheduler after prepare() from the prepared "
+            "dataloader's length times the processes)"
+        )
+
     def instability(self, lower_lr0: float) -> str:
         """Remedies for non-finite values and loss spikes, in this trainer's options."""
         return f"lower the learning rate (e.g. {g6(lower_lr0)}), keep a warmup, clip gradients"

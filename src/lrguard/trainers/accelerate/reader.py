@@ -64,9 +64,18 @@ def _checkpoint(ck: Path, notes: list[str]) -> CheckpointFacts:
                 extra["scheduler"] = plain
         except InputError as exc:
             notes.append(f"{exc.one_line()}: scheduler state not read")
+    step = None
+    for custom in sorted(ck.glob("custom_checkpoint_*.pkl")):
+        try:
+            sd = as_dict(load(custom).root) or {}
+        except InputError:
+            continue
+        if isinstance(sd.get("step"), int) and not isinstance(sd.get("step"), bool):
+            step = int(sd["step"])  # the loop's own step counter, registered for checkpointing
+            break
     m = CHECKPOINT_DIR.match(ck.name)
     return CheckpointFacts(
-        path=ck, has_optimizer=has_opt, lrs=lrs, step=None, train_args=extra, epoch=int(m.group(1)) if m else None
+        path=ck, has_optimizer=has_opt, lrs=lrs, step=step, train_args=extra, epoch=int(m.group(1)) if m else None
     )
 
 
@@ -91,6 +100,8 @@ def read_accelerate_run(path: Path) -> Run:
         if isinstance(sched, dict) and isinstance(sched.get("last_epoch"), int):
             config["scheduler_last_epoch"] = sched["last_epoch"]
             config["scheduler_checkpoint"] = facts[-1].path.name
+            if facts[-1].step:
+                config["scheduler_steps_per_step"] = sched["last_epoch"] / facts[-1].step
     return read_tb_run(path, "accelerate", checkpoints=facts, config=config, notes=notes)
 
 

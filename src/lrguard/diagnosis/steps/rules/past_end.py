@@ -46,13 +46,27 @@ def explain(tl: Timeline) -> list[Finding]:
             continue
         total, ended = int(steps[s.last_row]), int(steps[end])
         ratio = total / ended if ended > 0 else 0.0
-        per_process = ended > 0 and ratio >= 1.9 and abs(ratio - round(ratio)) < 0.05
+        n = tl.run.config.get("num_processes")
+        if isinstance(n, int) and n >= 1:
+            # the trainer knows the processes: the schedule ended n times too early (one logging step of slack)
+            per_process = n > 1 and ended > 0 and abs(total / n - ended) <= max(1.0, 0.05 * ended)
+        else:
+            per_process = ended > 0 and ratio >= 1.9 and abs(ratio - round(ratio)) < 0.05
         shape = "climbs back up" if climbs else f"stays at {lr[end]:.3g}"
         evidence = [
             f"{tl.where(end)}: LR {lr[end]:.3g} — the schedule ended at step {ended}",
             f"training went on to step {total}; the LR {shape}",
         ]
-        if per_process:
+        if per_process and isinstance(n, int) and n > 1:
+            evidence.append(f"{n} processes (random_states_*.pkl of {tl.run.config.get('scheduler_checkpoint')})")
+            rate = tl.run.config.get("scheduler_steps_per_step")
+            if isinstance(rate, float):
+                evidence.append(
+                    f"scheduler.bin: last_epoch {tl.run.config.get('scheduler_last_epoch')} = {rate:.3g} scheduler "
+                    "steps per optimizer step"
+                )
+            ratio = float(n)
+        elif per_process:
             evidence.append(
                 f"the run trained {ratio:.0f}x the steps where the schedule ended: a scheduler stepped {round(ratio)} "
                 "times per optimizer step (Accelerate steps a prepared scheduler once per process)"
@@ -66,9 +80,7 @@ def explain(tl: Timeline) -> list[Finding]:
                 title=f"the schedule ended at step {ended} of {total}: the LR {shape}",
                 evidence=evidence,
                 fix=(
-                    "size the schedule in scheduler steps: with Accelerate and split_batches=False pass "
-                    "num_training_steps * num_processes (or create the scheduler after prepare() from the prepared "
-                    "dataloader's length times the processes)"
+                    tl.trainer.stepped_per_process(round(ratio))
                     if per_process
                     else "size the schedule for the whole run (max_steps / epochs x steps per epoch); to train past "
                     "its end, start a new run from the weights with a new schedule from the current LR"
