@@ -49,12 +49,15 @@ def test_past_end_example_is_not_called_per_process():
     warn = [f for f in d.findings if f.severity.rank >= 1]
     assert [f.cause.value for f in warn] == ["schedule-past-end"]
     assert warn[0].data["step"] == 41
+    assert "planned: CosineAnnealingLR rebuilt from last.pt's scheduler state" in d.notes
 
 
 def test_yolo_dirs_are_not_claimed(tmp_path):
     from lrguard.trainers import get_trainer
 
     (tmp_path / "events.out.tfevents.1.host").write_bytes(b"")
+    (tmp_path / "opt.yaml").write_text("epochs: 3\n")  # YOLOv5 writes it before results.csv
+    assert not get_trainer("torch").recognises(tmp_path)
     (tmp_path / "results.csv").write_text("epoch\n")
     assert not get_trainer("torch").recognises(tmp_path)
     assert not get_trainer("accelerate").recognises(tmp_path)

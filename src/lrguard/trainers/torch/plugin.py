@@ -33,8 +33,10 @@ CURRENT = Profile(
     significant_digits=15,
 )
 
-#: Files whose presence says another trainer wrote the directory (it reads them itself).
-OTHER_TRAINERS = (C.RESULTS_CSV, C.HF_TRAINER_STATE, "hparams.yaml")
+#: Files whose presence says another trainer wrote the directory (it reads them itself): YOLO's
+#: results.csv and its configuration (written before the first results.csv row), HF's trainer
+#: state, Lightning's hparams.yaml.
+OTHER_TRAINERS = (C.RESULTS_CSV, "opt.yaml", "hyp.yaml", "args.yaml", C.HF_TRAINER_STATE, "hparams.yaml")
 
 
 class TorchTrainer(Trainer):
@@ -62,7 +64,13 @@ class TorchTrainer(Trainer):
 
     def planned_lr(self, run: Run) -> np.ndarray | None:
         from lrguard.schedules.inferred_plan import inferred_plan
+        from lrguard.trainers.torch.plan import declared_plan
 
+        declared = declared_plan(run)
+        if declared is not None:
+            if declared[1] not in run.notes:
+                run.notes.append(declared[1])
+            return declared[0]
         got = inferred_plan(run)
         if got is None:
             return None
