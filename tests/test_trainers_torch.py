@@ -61,3 +61,44 @@ def test_yolo_dirs_are_not_claimed(tmp_path):
     (tmp_path / "results.csv").write_text("epoch\n")
     assert not get_trainer("torch").recognises(tmp_path)
     assert not get_trainer("accelerate").recognises(tmp_path)
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out.append(b | 0x80 if n else b)
+        if not n:
+            return bytes(out)
+
+
+def _field(num: int, payload: bytes) -> bytes:
+    return _varint((num << 3) | 2) + _varint(len(payload)) + payload
+
+
+def _event(wall: float, step: int, scalars: dict[str, float]) -> bytes:
+    """A tensorflow ``Event`` with ``Summary.value`` entries ``{tag, simple_value}``, TFRecord framed."""
+    import struct
+
+    values = b"".join(
+        _field(1, _field(1, tag.encode()) + _varint((2 << 3) | 5) + struct.pack("<f", v)) for tag, v in scalars.items()
+    )
+    msg = _varint((1 << 3) | 1) + struct.pack("<d", wall) + _varint(2 << 3) + _varint(step) + _field(5, values)
+    return struct.pack("<Q", len(msg)) + b"\0\0\0\0" + msg + b"\0\0\0\0"
+
+
+def test_groups_sessions_and_steps_back_from_synthetic_event_files(tmp_path):
+    """Written here byte by byte (not by a trainer): two LR tags, a second file, a step going back in it."""
+    first = b"".join(_event(1e9 + s, s, {"lr/pg0": 0.1, "lr/pg1": 0.01, "train/loss": 1.0 / s}) for s in range(1, 6))
+    second = b"".join(_event(2e9 + s, s, {"lr/pg0": 0.1, "lr/pg1": 0.01, "train/loss": 0.5}) for s in (6, 7, 4, 5))
+    (tmp_path / "events.out.tfevents.1.host.1.0").write_bytes(first)
+    (tmp_path / "events.out.tfevents.2.host.2.0").write_bytes(second)
+    run = read_run(tmp_path)
+    assert run.framework == "torch"
+    assert run.lr_columns == ["lr/pg0", "lr/pg1"] and run.lr.shape == (9, 2)
+    assert abs(run.lr[0, 1] - 0.01) < 1e-8
+    assert [e.row for e in run.evidence] == [5]
+    assert any("step went back" in n for n in run.notes)
+    d = diagnose(run)
+    assert [s.start for s in d.sessions] == ["start", "resume", "rewind"]
+    assert any("constant" in n for n in d.notes)
