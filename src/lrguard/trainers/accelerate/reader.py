@@ -100,8 +100,10 @@ def read_accelerate_run(path: Path) -> Run:
         if isinstance(sched, dict) and isinstance(sched.get("last_epoch"), int):
             config["scheduler_last_epoch"] = sched["last_epoch"]
             config["scheduler_checkpoint"] = facts[-1].path.name
+            config["scheduler_state"] = sched
             if facts[-1].step:
                 config["scheduler_steps_per_step"] = sched["last_epoch"] / facts[-1].step
+                config["optimizer_steps_at_checkpoint"] = facts[-1].step
     return read_tb_run(path, "accelerate", checkpoints=facts, config=config, notes=notes)
 
 
