@@ -361,7 +361,11 @@ def _run_section(d: Diagnosis, k: int) -> str:
         meta = (
             f"{run.framework} {run.framework_version or '(version not recorded)'} · {d.profile.label} · "
             f"{n} logged steps · "
-            + ("plan rebuilt from the saved settings" if np.isfinite(d.planned).any() else "no plan on disk")
+            + (
+                ("plan inferred from the logged LR" if _inferred(d) else "plan rebuilt from the saved settings")
+                if np.isfinite(d.planned).any()
+                else "no plan on disk"
+            )
         )
     else:
         sched = "cosine" if s.cos_lr else "linear"
@@ -699,3 +703,8 @@ def write_plan_html(plans: list[Plan], path: str | Path, title: str = "lrguard: 
         p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(page(title, plans[0].scenario if len(plans) == 1 else f"{len(plans)} plans", body), encoding="utf-8")
     return p
+
+
+def _inferred(d: Diagnosis) -> bool:
+    """True when the plan was read off the logged LR (the reader's ``planned: ... inferred`` note)."""
+    return any(n.startswith("planned:") and "inferred" in n for n in d.notes)

@@ -43,7 +43,11 @@ def render_terminal(d: Diagnosis, console=None, verbose: bool = False, *, stream
         w.line([(f"{run.framework} ({version}; {d.profile.label})", None)], first="  ", hang=4)
         axis = run.axis
         spe = f", {axis.steps_per_epoch} steps/epoch" if axis is not None and axis.steps_per_epoch else ""
-        planned = "the plan rebuilt from the saved settings" if np.isfinite(d.planned).any() else "no plan on disk"
+        planned = (
+            ("the plan inferred from the logged LR" if _inferred(d) else "the plan rebuilt from the saved settings")
+            if np.isfinite(d.planned).any()
+            else "no plan on disk"
+        )
         w.line(
             [(f"{run.n_rows} logged steps{spe}; {planned}; LR of {', '.join(run.group_names)}", None)],
             first="  ",
@@ -114,3 +118,8 @@ def render_terminal(d: Diagnosis, console=None, verbose: bool = False, *, stream
         n = sum(1 for f in d.findings if f.severity is not Severity.INFO)
         w.line([(f"{n} problem(s) found", _STYLE[worst])], first="  ")
     w.blank()
+
+
+def _inferred(d: Diagnosis) -> bool:
+    """True when the plan was read off the logged LR (the reader's ``planned: ... inferred`` note)."""
+    return any(n.startswith("planned:") and "inferred" in n for n in d.notes)

@@ -22,6 +22,8 @@ REGISTRY: dict[str, str] = {
     "ultralytics": "lrguard.trainers.ultralytics",
     "hf": "lrguard.trainers.hf",
     "lightning": "lrguard.trainers.lightning",
+    "accelerate": "lrguard.trainers.accelerate",
+    "torch": "lrguard.trainers.torch",
 }
 
 

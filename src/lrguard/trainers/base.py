@@ -207,6 +207,21 @@ class Trainer:
         """How to keep a new run from appending to this run's log."""
         return "give every new run its own directory"
 
+    def scheduler_not_restored(self) -> str:
+        """Fix for a resume whose scheduler started its schedule again (``scheduler-built-after-load``)."""
+        return (
+            "save and restore the scheduler with the optimizer (HF: do not use save_only_model=True for a "
+            f"checkpoint you resume from; {self.resume_command()} restores scheduler.pt)"
+        )
+
+    def stepped_per_process(self, n: int) -> str:
+        """Fix for a scheduler stepped ``n`` times per optimizer step (``scheduler-stepped-per-process``)."""
+        return (
+            "size the schedule in scheduler steps: with Accelerate and split_batches=False pass "
+            "num_training_steps * num_processes (or create the scheduler after prepare() from the prepared "
+            "dataloader's length times the processes)"
+        )
+
     def instability(self, lower_lr0: float) -> str:
         """Remedies for non-finite values and loss spikes, in this trainer's options."""
         return f"lower the learning rate (e.g. {g6(lower_lr0)}), keep a warmup, clip gradients"

@@ -32,8 +32,11 @@ def explain(tl: Timeline) -> list[Finding]:
         seg = lr[s.first_row : s.last_row + 1]
         low = np.nonzero(seg <= END_FRACTION * tl.peak)[0]
         resumed = s.start in ("resume", "rewind")
-        if not resumed:
-            low = low[low > 0]  # the first row of a warmup from 0 is not an end
+        # The first row of a warmup from 0 is not an end, except where a resume picks up a schedule
+        # the previous session had (nearly) finished: that end was reached, not restarted.
+        prev_low = s.first_row > 0 and lr[s.first_row - 1] <= 0.1 * tl.peak
+        if not (resumed and prev_low):
+            low = low[low > 0]
         if low.size == 0:
             continue
         end = s.first_row + int(low[0])
@@ -48,9 +51,16 @@ def explain(tl: Timeline) -> list[Finding]:
             continue
         total, ended = int(steps[s.last_row]), int(steps[end])
         ratio = total / ended if ended > 0 else 0.0
+        n = tl.run.config.get("num_processes")
         # a schedule that ends exactly where a resume begins was restored with its old length
         at_resume = resumed and end == s.first_row
-        per_process = not at_resume and ended > 0 and ratio >= 1.9 and abs(ratio - round(ratio)) < 0.05
+        if at_resume:
+            per_process = False
+        elif isinstance(n, int) and n >= 1:
+            # the trainer knows the processes: the schedule ended n times too early (one logging step of slack)
+            per_process = n > 1 and ended > 0 and abs(total / n - ended) <= max(1.0, 0.05 * ended)
+        else:
+            per_process = ended > 0 and ratio >= 1.9 and abs(ratio - round(ratio)) < 0.05
         shape = "climbs back up" if climbs else f"stays at {lr[end]:.3g}"
         evidence = [
             f"{tl.where(end)}: LR {lr[end]:.3g} — the schedule ended at step {ended}",
@@ -61,7 +71,16 @@ def explain(tl: Timeline) -> list[Finding]:
                 "the resumed session trains longer than the restored scheduler was sized for: a resume restores the "
                 "scheduler's saved length, not one rebuilt from the new settings (e.g. a larger max_epochs)"
             )
-        if per_process:
+        if per_process and isinstance(n, int) and n > 1:
+            evidence.append(f"{n} processes (random_states_*.pkl of {tl.run.config.get('scheduler_checkpoint')})")
+            rate = tl.run.config.get("scheduler_steps_per_step")
+            if isinstance(rate, float):
+                evidence.append(
+                    f"scheduler.bin: last_epoch {tl.run.config.get('scheduler_last_epoch')} = {rate:.3g} scheduler "
+                    "steps per optimizer step"
+                )
+            ratio = float(n)
+        elif per_process:
             evidence.append(
                 f"the run trained {ratio:.0f}x the steps where the schedule ended: a scheduler stepped {round(ratio)} "
                 "times per optimizer step (Accelerate steps a prepared scheduler once per process)"
@@ -75,9 +94,7 @@ def explain(tl: Timeline) -> list[Finding]:
                 title=f"the schedule ended at step {ended} of {total}: the LR {shape}",
                 evidence=evidence,
                 fix=(
-                    "size the schedule in scheduler steps: with Accelerate and split_batches=False pass "
-                    "num_training_steps * num_processes (or create the scheduler after prepare() from the prepared "
-                    "dataloader's length times the processes)"
+                    tl.trainer.stepped_per_process(round(ratio))
                     if per_process
                     else "size the schedule for the whole run (max_steps / epochs x steps per epoch); to train past "
                     "its end, start a new run from the weights with a new schedule from the current LR"

@@ -132,8 +132,7 @@ def _boundary(tl: Timeline, s: Session) -> Finding | None:
                 *base,
                 f"the resumed LR repeats the run's first steps ({', '.join(f'{v:.3g}' for v in lr[r : r + m])})",
             ],
-            fix="save and restore the scheduler with the optimizer (HF: do not use save_only_model=True for a "
-            f"checkpoint you resume from; {tl.trainer.resume_command()} restores scheduler.pt)",
+            fix=tl.trainer.scheduler_not_restored(),
             data=data,
         )
     if length:
