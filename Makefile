@@ -1,5 +1,5 @@
 # Two set-up commands (see README):
-#   make demo  - install lrguard and diagnose the bundled real example runs
+#   make demo  - install lrguard and diagnose the bundled real example runs (YOLO, HF, Lightning, Accelerate, PyTorch)
 #   make test  - install lrguard, the test tools and the pinned real trainers, then run every test
 PYTHON ?= python3
 VENV ?= .venv
@@ -22,6 +22,7 @@ $(VENV)/.full-installed: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.core-installed
 	$(BIN)/lrguard diagnose --fail-on never examples/yolov5/seed-like-epochs-changed
 	$(BIN)/lrguard diagnose --fail-on never examples/yolov5/clean examples/ultralytics/continue-from-last
+	$(BIN)/lrguard diagnose --fail-on never examples/hf/max-steps examples/lightning/restart-from-weights examples/accelerate/stepped-per-process examples/torch/scheduler-built-after-load
 
 test: $(VENV)/.full-installed chromium
 	$(BIN)/ruff check src tests bench scripts
