@@ -128,7 +128,7 @@ def test_sample_of_payloads_really_runs(tmp_path):
     marker = tmp_path / "RAN"
     mal = A.write_malicious(tmp_path / "m", marker)
     sample = _sample(mal)
-    assert len(sample) >= 8
+    assert len(sample) >= (8 if HAS_TORCH else 6)  # without torch, the torch.load groups are left out
     silent = []
     for name, f in sample:
         A.run_for_real(f.path, f.runner)
