@@ -76,3 +76,28 @@ class Profile:
     def rel_tolerance(self) -> float:
         """Relative tolerance for comparing logged with planned values at this precision."""
         return 2.0 * 10.0 ** (1 - self.significant_digits)
+
+
+def step_profile(name: str, label: str, lr_prefix: str, framework: str | None = None) -> Profile:
+    """The profile of a step-counted trainer (HF, Lightning, Accelerate, plain PyTorch).
+
+    Its scheduler scales every group alike and the logged value is the one the step used: one
+    reference group, no bias warmup, no lag; the results.csv-only fields are neutral.
+    """
+    return Profile(
+        name=name,
+        framework=framework or name,
+        label=label,
+        epoch_base=0,
+        lr_prefix=lr_prefix,
+        group_names=("all groups",),
+        bias_group=0,
+        warmup_bias_group=0,
+        reference_group=0,
+        log_lag=0,
+        resume_row_restored=True,
+        checkpoint_lr_lag=0,
+        linear_clamp=False,
+        warmup_floor=0,
+        significant_digits=15,
+    )

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lrguard.trainers.base import Trainer, g6
-from lrguard.trainers.profile import Profile
+from lrguard.trainers.profile import step_profile
 
 if TYPE_CHECKING:
     import numpy as np
@@ -14,23 +14,7 @@ if TYPE_CHECKING:
     from lrguard.model import Run
 
 # Accelerate logs what the loop passes to accelerator.log(): one value per tag, no bias warmup.
-CURRENT = Profile(
-    name="accelerate",
-    framework="accelerate",
-    label="HF Accelerate 1.x",
-    epoch_base=0,
-    lr_prefix="lr",
-    group_names=("all groups",),
-    bias_group=0,
-    warmup_bias_group=0,
-    reference_group=0,
-    log_lag=0,
-    resume_row_restored=True,
-    checkpoint_lr_lag=0,
-    linear_clamp=False,
-    warmup_floor=0,
-    significant_digits=15,
-)
+CURRENT = step_profile("accelerate", "HF Accelerate 1.x", lr_prefix="lr")
 
 
 class AccelerateTrainer(Trainer):

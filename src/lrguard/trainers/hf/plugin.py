@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from lrguard import constants as C
 from lrguard.trainers.base import Trainer, g6
-from lrguard.trainers.profile import Profile
+from lrguard.trainers.profile import step_profile
 
 if TYPE_CHECKING:
     import numpy as np
@@ -18,23 +18,7 @@ if TYPE_CHECKING:
 # HF logs one LR per logging step for the whole optimizer (its scheduler scales every group alike):
 # one column, no bias warmup, the logged value is the one the step used. The results.csv-only
 # fields (lr_prefix, bias groups, lags) are not used for step-counted runs.
-CURRENT = Profile(
-    name="hf",
-    framework="hf",
-    label="HF Trainer (transformers 4.x)",
-    epoch_base=0,
-    lr_prefix="learning_rate",
-    group_names=("all groups",),
-    bias_group=0,
-    warmup_bias_group=0,
-    reference_group=0,
-    log_lag=0,
-    resume_row_restored=True,
-    checkpoint_lr_lag=0,
-    linear_clamp=False,
-    warmup_floor=0,
-    significant_digits=15,
-)
+CURRENT = step_profile("hf", "HF Trainer (transformers 4.x)", lr_prefix="learning_rate")
 
 
 class HFTrainer(Trainer):

@@ -8,30 +8,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lrguard.trainers.base import Trainer, g6
-from lrguard.trainers.profile import Profile
+from lrguard.trainers.profile import step_profile
 
 if TYPE_CHECKING:
     from lrguard.model import Run
 
 # LearningRateMonitor logs the LR each step will use, one column per optimizer (or per group):
 # no bias warmup, no lag. The results.csv-only fields are unused for step-counted runs.
-CURRENT = Profile(
-    name="lightning",
-    framework="lightning",
-    label="PyTorch Lightning 2.x",
-    epoch_base=0,
-    lr_prefix="lr-",
-    group_names=("all groups",),
-    bias_group=0,
-    warmup_bias_group=0,
-    reference_group=0,
-    log_lag=0,
-    resume_row_restored=True,
-    checkpoint_lr_lag=0,
-    linear_clamp=False,
-    warmup_floor=0,
-    significant_digits=15,
-)
+CURRENT = step_profile("lightning", "PyTorch Lightning 2.x", lr_prefix="lr-")
 
 
 def scheduler_interval(state: dict[str, Any], global_step: int | None, epoch: int | None) -> str | None:

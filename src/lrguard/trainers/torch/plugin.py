@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from lrguard import constants as C
 from lrguard.trainers.base import Trainer, g6
-from lrguard.trainers.profile import Profile
+from lrguard.trainers.profile import step_profile
 
 if TYPE_CHECKING:
     import numpy as np
@@ -15,23 +15,7 @@ if TYPE_CHECKING:
     from lrguard.model import Run
 
 # A hand-written loop logs what it passes to add_scalar: one tag per group, no bias warmup.
-CURRENT = Profile(
-    name="torch",
-    framework="torch",
-    label="PyTorch loop (torch.utils.tensorboard)",
-    epoch_base=0,
-    lr_prefix="lr",
-    group_names=("all groups",),
-    bias_group=0,
-    warmup_bias_group=0,
-    reference_group=0,
-    log_lag=0,
-    resume_row_restored=True,
-    checkpoint_lr_lag=0,
-    linear_clamp=False,
-    warmup_floor=0,
-    significant_digits=15,
-)
+CURRENT = step_profile("torch", "PyTorch loop (torch.utils.tensorboard)", lr_prefix="lr")
 
 #: Files whose presence says another trainer wrote the directory (it reads them itself): YOLO's
 #: results.csv and its configuration (written before the first results.csv row), HF's trainer
