@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from _diagnose_cli import diagnose_json
 from _needs import needs
 
 needs("accelerate")
@@ -17,7 +15,6 @@ needs("tensorboard")
 from harness import accelerate_scenarios
 
 pytestmark = pytest.mark.trainers
-SRC = Path(__file__).resolve().parents[1] / "src"
 
 
 @pytest.fixture(scope="module")
@@ -32,18 +29,6 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | Exception
         except Exception as exc:
             out[name] = exc
     return out
-
-
-def diagnose_json(path: Path) -> dict:
-    proc = subprocess.run(
-        [sys.executable, "-m", "lrguard", "diagnose", "--json", "--fail-on", "never", str(path)],
-        capture_output=True,
-        text=True,
-        env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"},
-        check=True,
-    )
-    data = json.loads(proc.stdout)
-    return data[0] if isinstance(data, list) else data
 
 
 @pytest.mark.parametrize("name", list(accelerate_scenarios.SCENARIOS))
