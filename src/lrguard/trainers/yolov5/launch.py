@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lrguard.readers.discover import newest_last_checkpoint
+
 if TYPE_CHECKING:
     from lrguard.plan.continuation import Continuation
 
@@ -62,17 +64,10 @@ def resume_checkpoint(argv: list[str], cwd: Path) -> Path | None:
             nxt = opts[k + 1] if k + 1 < len(opts) else ""
             if nxt and not nxt.startswith("-"):
                 return (cwd / nxt).resolve() if not Path(nxt).is_absolute() else Path(nxt)
-            return _newest_last(cwd)
+            return newest_last_checkpoint(cwd)  # what a bare --resume takes: newest last*.pt below
         if a.startswith("--resume="):
             return (cwd / a.split("=", 1)[1]).resolve()
     return None
-
-
-def _newest_last(cwd: Path) -> Path | None:
-    """What a bare ``--resume`` takes: the newest ``last*.pt`` below ``./runs``."""
-    root = cwd / "runs"
-    found = [p for p in root.rglob("last*.pt") if p.is_file()] if root.is_dir() else []
-    return max(found, key=lambda p: p.stat().st_mtime) if found else None
 
 
 def _flag(key: str, value: Any) -> list[str]:
