@@ -37,6 +37,61 @@ def test_save_atomic_writes_manifest_and_verify_checks_it(tmp_path, capsys):
     assert list(tmp_path.glob(".last.pt.*")) == []  # no temp files left
 
 
+class _Killed(BaseException):
+    """Stands for a SIGKILL at one point of a save."""
+
+
+def _save_dying(monkeypatch, path, epoch, where):
+    """Save, dying just before the rename (``before``) or just after it (``after``)."""
+    from lrguard.checkpoint import atomic
+
+    real_commit, real_write = atomic._commit, atomic._write_atomic
+    calls = {"n": 0}
+
+    def commit(tmp, target):
+        if where == "before" and target == path:
+            raise _Killed
+        real_commit(tmp, target)
+
+    def write(target, w):
+        calls["n"] += 1
+        if where == "after" and calls["n"] == 2:  # the finalising manifest write
+            raise _Killed
+        real_write(target, w)
+
+    monkeypatch.setattr(atomic, "_commit", commit)
+    monkeypatch.setattr(atomic, "_write_atomic", write)
+    with pytest.raises(_Killed):
+        save_atomic({"epoch": epoch, "blob": bytes(64)}, path)
+    monkeypatch.setattr(atomic, "_commit", real_commit)
+    monkeypatch.setattr(atomic, "_write_atomic", real_write)
+
+
+@pytest.mark.parametrize(
+    "deaths",
+    [
+        ["after", "before", "before"],  # the chain CI once hit: the live file is the first pending one
+        ["before", "after", "before", "after"],
+        ["after", "after", "before"],
+        ["before", "before", "before"],
+    ],
+)
+def test_a_chain_of_interrupted_saves_keeps_the_live_file_in_the_manifest(tmp_path, monkeypatch, deaths):
+    from lrguard.checkpoint import read_facts
+
+    path = tmp_path / "last.pt"
+    save_atomic({"epoch": 0, "blob": bytes(64)}, path)  # every save has the same size: the hash decides
+    live = 0
+    for i, where in enumerate(deaths, start=1):
+        _save_dying(monkeypatch, path, i, where)
+        live = i if where == "after" else live
+        assert read_facts(path).epoch == live
+        rep = verify(path)
+        assert rep.ok, (i, deaths, rep.problems)
+    save_atomic({"epoch": 99, "blob": bytes(64)}, path)
+    assert check_manifest(path)["note"] is None  # finalised again: no pending entry left
+
+
 WRITER = r"""
 import os, pickle, sys
 from lrguard.checkpoint.atomic import save_atomic

@@ -64,6 +64,45 @@ def _write_atomic(path: Path, write: Writer) -> None:
     _commit(_write_temp(path, write), path)
 
 
+_UNKNOWN: dict[str, Any] = {"size": None, "sha256": None}
+
+
+def _entry(e: Any) -> dict[str, Any] | None:
+    return {"size": e.get("size"), "sha256": e.get("sha256")} if isinstance(e, dict) else None
+
+
+def _live_entry(path: Path, side: Path) -> dict[str, Any]:
+    """The manifest entry (size, sha256) that the checkpoint now on disk matches.
+
+    After a finalised save that is the manifest's own entry (trusted, nothing is read). After an
+    interrupted one the file on disk is either the committed or a pending entry, and which one is
+    decided from the file itself (size first, the hash only when sizes agree), so that a chain of
+    interrupted saves never leaves a manifest that names neither the file on disk nor the new one.
+    """
+    try:
+        old = json.loads(side.read_text())
+    except (OSError, ValueError):
+        return dict(_UNKNOWN)
+    if not isinstance(old, dict):
+        return dict(_UNKNOWN)
+    committed = _entry(old) or dict(_UNKNOWN)
+    earlier: list[Any] = old["earlier"] if isinstance(old.get("earlier"), list) else []
+    others = [e for e in (_entry(x) for x in [old.get("pending"), *earlier]) if e]
+    if not others:
+        return committed
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return dict(_UNKNOWN)
+    candidates = [e for e in [committed, *others] if e["size"] == size]
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        return dict(_UNKNOWN)
+    digest = sha256_file(path)
+    return next((e for e in candidates if e["sha256"] == digest), dict(_UNKNOWN))
+
+
 def _summary(path: Path) -> dict[str, Any]:
     try:
         from lrguard.checkpoint.archive import load
@@ -115,14 +154,8 @@ def save_atomic(obj_or_writer: Any, path: str | Path, *, save: Callable[[Any, IO
     new = {"size": tmp.stat().st_size, "sha256": sha256_file(tmp)}
     # 1) announce the new file as pending next to the committed one, 2) rename the checkpoint,
     # 3) finalise the manifest. Every crash point leaves a file that matches one manifest entry.
-    try:
-        old = json.loads(side.read_text())
-        committed = {"size": old.get("size"), "sha256": old.get("sha256")}
-        # a previous save may itself have died after its rename: its pending entry is the live file
-        earlier = [old["pending"]] if isinstance(old.get("pending"), dict) else []
-    except (OSError, ValueError, AttributeError):
-        committed, earlier = {"size": None, "sha256": None}, []
-    pending = json.dumps({"file": path.name, **committed, "pending": new, "earlier": earlier}).encode()
+    committed = _live_entry(path, side)
+    pending = json.dumps({"file": path.name, **committed, "pending": new}).encode()
     try:
         _write_atomic(side, lambda f: f.write(pending))
     except BaseException:
