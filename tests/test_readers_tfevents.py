@@ -222,3 +222,17 @@ def test_writer_crc_matches_the_reference_vector():
     from _tfevents_writer import crc32c, crc32c_py
 
     assert crc32c_py(b"123456789") == 0xE3069283 == crc32c(b"123456789")  # RFC 3720 check value
+
+
+def test_reading_without_a_crc_check_does_not_import_the_crc_package():
+    """crc32c imports importlib.metadata (tens of ms): only a CRC check may pay for it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from lrguard.readers import tfevents, tfrecord; "
+        "assert 'crc32c' not in sys.modules and 'google_crc32c' not in sys.modules; "
+        "tfrecord.crc_backend(); print(tfrecord.CRC_BACKEND)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == str(tfrecord.CRC_BACKEND)

@@ -34,11 +34,11 @@ from lrguard import constants as C
 from lrguard.errors import InputError, LrguardError
 from lrguard.readers.protowire import FIXED32, FIXED64, LENGTH, VARINT, WireError, iter_fields, read_varint, to_int64
 from lrguard.readers.tfrecord import (
-    CRC_BACKEND,
-    CRC_UNAVAILABLE,
     HEADER,
     Framing,
     check_crcs,
+    crc_backend,
+    crc_unavailable,
     frame_records,
     gather,
     read_padded,
@@ -579,7 +579,7 @@ def read_scalars(
         if not found:
             raise LrguardError(item, "no TensorBoard event file (events.out.tfevents.*) here")
         files.extend(f for f in found if f not in files)
-    check = verify_crc and CRC_BACKEND is not None
+    check = verify_crc and crc_backend() is not None
     tag_ids: dict[str, int] = {}
     plugins: dict[str, str] = {}
     per_file = []
@@ -638,7 +638,7 @@ def read_scalars(
                 f"{f}: step went back {len(back)} time(s) (first: {back[0].tag} {back[0].previous_step} -> {back[0].step})"
             )
     if verify_crc and not check:
-        notes.append(str(CRC_UNAVAILABLE))
+        notes.append(str(crc_unavailable()))
     scalars = _series(cols, names)
     return ScalarLog(files=tuple(infos), scalars=scalars, crc_checked=check, notes=tuple(notes))
 

@@ -9,7 +9,7 @@ mismatch, and each accepted start was read from the header before it, so the res
 what a sequential walk finds. Irregular stretches are walked one record at a time.
 
 CRCs are checked only on request and only with a native CRC-32C package (``crc32c`` or
-``google-crc32c``, ``pip install "lrguard[crc]"``); without one :data:`CRC_BACKEND` is ``None`` and
+``google-crc32c``, ``pip install "lrguard[fast]"``); without one :func:`crc_backend` is ``None`` and
 callers report that CRCs were not checked.
 """
 
@@ -31,41 +31,64 @@ MAX_RECORD = 256 * 1024 * 1024  # a longer length field is corruption, not a rec
 _MASK_DELTA = 0xA282EAD8
 
 
+_NO_CRC = "CRCs not checked: no native CRC-32C package installed (pip install 'lrguard[fast]' adds crc32c)"
+_crc_cache: list[tuple[Callable[[bytes | memoryview], int] | None, str | None]] = []
+
+
 def _load_crc() -> tuple[Callable[[bytes | memoryview], int] | None, str | None]:
+    """The native CRC-32C function and its package name, imported on first use only.
+
+    The packages are imported lazily because ``crc32c`` pulls in ``importlib.metadata`` (tens of
+    milliseconds) and most reads never check CRCs.
+    """
+    if _crc_cache:
+        return _crc_cache[0]
+    found: tuple[Callable[[bytes | memoryview], int] | None, str | None] = (None, None)
     try:
         import crc32c as _c
 
-        return _c.crc32c, "crc32c"
+        found = (_c.crc32c, "crc32c")
     except ImportError:
-        pass
-    try:
-        import google_crc32c as _g
+        try:
+            import google_crc32c as _g
 
-        if getattr(_g, "implementation", "c") == "c":
-            return _g.value, "google-crc32c"
-    except ImportError:
-        pass
-    return None, None
+            if getattr(_g, "implementation", "c") == "c":
+                found = (_g.value, "google-crc32c")
+        except ImportError:
+            pass
+    _crc_cache.append(found)
+    return found
 
 
-_crc32c, CRC_BACKEND = _load_crc()
-#: Why CRCs could not be checked (``None`` when a native package is available).
-CRC_UNAVAILABLE = (
-    None
-    if CRC_BACKEND
-    else "CRCs not checked: no native CRC-32C package installed (pip install 'lrguard[fast]' adds crc32c)"
-)
+def crc_backend() -> str | None:
+    """The native CRC-32C package in use (``crc32c`` or ``google-crc32c``), ``None`` without one."""
+    return _load_crc()[1]
+
+
+def crc_unavailable() -> str | None:
+    """Why CRCs cannot be checked (``None`` when a native package is available)."""
+    return None if crc_backend() else _NO_CRC
+
+
+def __getattr__(name: str) -> object:
+    """``CRC_BACKEND`` and ``CRC_UNAVAILABLE``, resolved on first access (the import is lazy)."""
+    if name == "CRC_BACKEND":
+        return crc_backend()
+    if name == "CRC_UNAVAILABLE":
+        return crc_unavailable()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def masked_crc32c(data: bytes | memoryview) -> int:
     """TFRecord's masked CRC-32C of ``data``.
 
     Raises:
-        RuntimeError: No native CRC-32C package is installed (check :data:`CRC_BACKEND` first).
+        RuntimeError: No native CRC-32C package is installed (check :func:`crc_backend` first).
     """
-    if _crc32c is None:
-        raise RuntimeError(CRC_UNAVAILABLE)
-    return mask_crc(_crc32c(data))
+    crc = _load_crc()[0]
+    if crc is None:
+        raise RuntimeError(_NO_CRC)
+    return mask_crc(crc(data))
 
 
 def mask_crc(crc: int) -> int:
@@ -215,11 +238,11 @@ def check_crcs(data: bytes | memoryview, framing: Framing, path: Path) -> None:
 
     Raises:
         InputError: The first record whose length or data CRC does not match, naming file and offset.
-        RuntimeError: No native CRC-32C package (check :data:`CRC_BACKEND` first).
+        RuntimeError: No native CRC-32C package (check :func:`crc_backend` first).
     """
-    if _crc32c is None:
-        raise RuntimeError(CRC_UNAVAILABLE)
-    crc = _crc32c
+    crc = _load_crc()[0]
+    if crc is None:
+        raise RuntimeError(_NO_CRC)
     view = memoryview(data)
     starts = framing.starts.tolist()
     lengths = framing.lengths.tolist()
