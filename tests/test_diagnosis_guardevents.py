@@ -129,3 +129,51 @@ def test_empty_or_zeroed_events_files(tmp_path, content):
     (run_dir / C.GUARD_EVENTS_JSONL).write_bytes(content)
     d = diagnose(read_run(run_dir))
     assert not any(f.cause.value == "guard-action" for f in d.findings)
+
+
+def _step_run(tmp_path: Path, events: list[dict], n: int = 20):
+    """A bare step-counted run (steps 1..n logged) with the given events, for the window arithmetic."""
+    import numpy as np
+
+    from lrguard.model import Axis, AxisUnit, GuardEvent, Run, Table
+
+    steps = np.arange(1, n + 1)
+    lr = np.full((n, 1), 0.1)
+    table = Table(tmp_path / "log", ["lr"], {"lr": lr[:, 0]}, np.full(n, -1))
+    run = Run(
+        path=tmp_path, framework="torch", framework_version=None, profile_name="torch", table=table,
+        epochs=steps, lr=lr, lr_columns=["lr"], train_losses={}, val_losses={}, time=None, config={}, hyp={},
+        axis=Axis(AxisUnit.STEP, steps),
+    )  # fmt: skip
+    run.guard_events = [GuardEvent(line=k + 1, message="m", **e) for k, e in enumerate(events)]
+    return run
+
+
+def _off_plan(row: int):
+    from lrguard.model import Cause, Finding, Severity
+
+    return Finding(Cause.LR_OFF_PLAN, Severity.WARNING, None, row, f"off plan at row {row}")
+
+
+@pytest.mark.parametrize(
+    ("event", "explained_rows"),
+    [
+        ({"signal": "loss-spike", "action": "lower-lr", "step": 4, "until": 8}, [4, 7]),  # logged steps 5..8
+        ({"signal": "loss-spike", "action": "lower-lr", "step": 4}, [4, 7, 10, 12]),  # no until: to the session end
+        ({"signal": "resume", "action": "continue-curve", "step": 10}, [10]),  # logged steps 11..12
+        ({"signal": "loss-spike", "action": "log", "step": 4, "until": 8}, []),  # the LR was not changed
+    ],
+)
+def test_step_windows(tmp_path, event, explained_rows):
+    from lrguard.diagnosis.guardevents import apply_guard_events
+    from lrguard.model import Session
+
+    run = _step_run(tmp_path, [event])
+    findings = [_off_plan(r) for r in (3, 4, 7, 10, 12)]
+    sessions = [Session(0, 0, 19, 1, 20, "start", "first row")]
+    out = apply_guard_events(run, findings, sessions)
+    (g,) = [f for f in out if f.cause.value == "guard-action"]
+    assert [e["row"] for e in g.data.get("explains", [])] == explained_rows
+    assert g.row == 4 if event["step"] == 4 else g.row == 10  # guard step s is the row logged at s + 1
+    left = sorted(f.row for f in out if f.cause.value == "lr-off-plan")
+    assert left == sorted({3, 4, 7, 10, 12} - set(explained_rows))

@@ -234,15 +234,22 @@ class Ultralytics(Trainer):
     def resume_notes(self, argv: list[str]) -> list[str]:
         from lrguard.trainers.ultralytics.launch import ignored_on_resume
 
+        notes = []
         dropped = ignored_on_resume(argv)
-        if not dropped:
-            return []
-        given = " ".join(a for a in argv if a.split("=", 1)[0] in dropped)
-        return [
-            f"Ultralytics ignores {given} on resume (it warns 'Resume ignores {dropped}') and trains on with the "
-            "checkpoint's train_args; to train to other settings continue as a new run: "
-            "`lrguard continue RUN --epochs N`"
-        ]
+        if dropped:
+            given = " ".join(a for a in argv if a.split("=", 1)[0] in dropped)
+            notes.append(
+                f"Ultralytics ignores {given} on resume (it warns 'Resume ignores {dropped}') and trains on with "
+                "the checkpoint's train_args; to train to other settings continue as a new run: "
+                "`lrguard continue RUN --epochs N`"
+            )
+        budget = next((a.split("=", 1)[1] for a in argv[1:] if a.startswith("time=")), None)
+        if budget is not None and budget.lower() not in ("", "none", "0", "0.0"):
+            notes.append(
+                f"time={budget} is applied on resume: Ultralytics then re-plans the total epochs from the measured "
+                "epoch time after every epoch and rebuilds the scheduler, so the LR leaves the curve it was on"
+            )
+        return notes
 
     def resume_writes_elsewhere(self, run_dir: Path) -> Path | None:
         """A resume trains into the checkpoint's ``train_args['save_dir']``, which a moved run still names."""
