@@ -109,8 +109,8 @@ def test_warn_prints_the_finding_before_the_first_resumed_batch(interrupted, tmp
     assert "[warn]" in out and out.index("[warn]") < out.index("Resuming training")
     assert _rows(run_dir) == EDITED  # the patched train_args were honoured: trained on to 10 epochs
     report = _diagnose(run_dir, env)
-    lr_warnings = [f for f in report["findings"] if f["severity"] != "info" and f["epoch"] == DONE + 1]
-    assert lr_warnings, [(f["cause"], f["epoch"]) for f in report["findings"]]  # the jump warn let through
+    causes = [(f["cause"], f["epoch"]) for f in report["findings"] if f["severity"] != "info"]
+    assert causes == [("epochs-changed-on-resume", DONE + 1)], causes  # the jump warn let through
     assert any(f["cause"] == "guard-action" and f["data"]["action"] == "warn" for f in report["findings"])
 
 
