@@ -264,3 +264,24 @@ def test_diagnose_warns_about_a_stale_last_pt_as_resume_from_older_checkpoint(tm
     assert len(found) == 1 and found[0].severity.value == "warning"
     assert "rewind" in found[0].title and "last-good" in (found[0].fix or "")
     assert not any("seamless" in n for n in d.notes)
+
+
+def test_ultralytics_train_args_edited_after_the_save_is_a_jump(tmp_path):
+    """train_args say 12 epochs, the optimizer state (and args.yaml) the 8 it was saved by: resume=True jumps."""
+    facts, s, path = _ul(3, 12, lf(3, 8, 0.01, False, True), tmp_path)
+    (tmp_path / "args.yaml").write_text("epochs: 8\nlr0: 0.01\nlrf: 0.01\n")
+    rep = check_resume(facts, s, path)
+    assert rep.verdict == JUMP and rep.problems == []
+    assert "epochs: args.yaml 8 -> train_args 12" in rep.jump["reason"]
+    assert rep.jump["epoch"] == 4 and "at epoch 5" in rep.summary  # Ultralytics' own (1-based) epoch
+    assert rep.jump["lr_before"] == pytest.approx(0.01 * lf(4, 8, 0.01, False, True))
+    assert rep.jump["lr_after"] == pytest.approx(0.01 * lf(4, 12, 0.01, False, True))
+    (tmp_path / "args.yaml").unlink()  # without args.yaml the stored ratio names the 8 epochs itself
+    rep = check_resume(facts, s, path)
+    assert rep.verdict == JUMP and "the optimizer's lr/initial_lr 8 -> train_args 12" in rep.jump["reason"]
+
+
+def test_ultralytics_ratio_of_no_whole_schedule_stays_unknown(tmp_path):
+    facts, s, path = _ul(3, 12, 0.5123, tmp_path)
+    rep = check_resume(facts, s, path)
+    assert rep.verdict not in (JUMP, SEAMLESS) and rep.problems

@@ -57,6 +57,7 @@ class Cause(StrEnum):
     SCHEDULER_STEPPED_PER_PROCESS = "scheduler-stepped-per-process"
     SCHEDULER_INTERVAL_MISMATCH = "scheduler-interval-mismatch"
     GRAD_NORM_SPIKE = "grad-norm-spike"
+    GUARD_ACTION = "guard-action"
 
 
 @dataclass(frozen=True)
@@ -233,6 +234,45 @@ class ParentRun:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class GuardEvent:
+    """One line of the live guard's (or ``lrguard run``'s) JSON-lines events file, as read back.
+
+    Attributes:
+        line: 1-based line of the events file.
+        signal: What the guard saw (``nonfinite``, ``loss-spike``, ``grad-spike``, ``lr-off-plan``,
+            ``resume``, ``resume-lr``, ``internal``).
+        action: What it did (``log``, ``skip``, ``clip``, ``lower-lr``, ``stop``, ``warn``,
+            ``continue-curve``, ``disable``).
+        message: Its one line for a person.
+        step: Global optimizer step (0-based: the number of steps before it), when known.
+        epoch: Epoch, when the writer knew it.
+        until: First step after a ``lower-lr`` action's window (the LR is back on the schedule
+            from there), when the file records it.
+        value: The observed value (loss, grad norm, LR), when there is one (may be non-finite).
+        expected: What it was judged against.
+        rank: Distributed rank.
+        time: Unix time the event was written, when recorded.
+    """
+
+    line: int
+    signal: str
+    action: str
+    message: str
+    step: int | None = None
+    epoch: int | None = None
+    until: int | None = None
+    value: float | None = None
+    expected: float | None = None
+    rank: int = 0
+    time: float | None = None
+
+    @property
+    def changes_lr(self) -> bool:
+        """True when the guard itself changed the LR (``lower-lr``, a ``continue-curve`` re-plan)."""
+        return self.action in ("lower-lr", "continue-curve")
+
+
 @dataclass
 class Run:
     """One training run directory, read into plain arrays and dictionaries.
@@ -278,6 +318,8 @@ class Run:
         previous_run: An earlier training run in the same directory that this log does not
             contain (its own log, e.g. an older TensorBoard directory): ``dir``, ``last_step``,
             ``last_lr``, ``first_loss``, ``last_loss``; ``None`` when there is none.
+        guard_events: The live guard's events for this run, in file order (read from
+            ``files["events"]``; empty when the run has no events file).
     """
 
     path: Path
@@ -309,6 +351,7 @@ class Run:
     provenance: Provenance | None = None
     parent: ParentRun | None = None
     previous_run: dict[str, Any] | None = None
+    guard_events: list[GuardEvent] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         """Fill the general view (axis, group names, series, provenance) from the table when not given."""

@@ -188,6 +188,66 @@ def _schedule_args(framework: str, args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _saved_schedule(
+    ratio: float, epoch: int, sched: dict[str, Any], cfg: dict[str, Any] | None
+) -> tuple[dict[str, Any], str] | None:
+    """The schedule an Ultralytics optimizer state was saved by, when train_args no longer says it.
+
+    The stored ``lr / initial_lr`` is ``lf(epoch)`` of the schedule that trained the run. When it is not
+    the one train_args describe, train_args were edited after the save (Ultralytics writes both from the
+    same arguments). args.yaml, written when the run started, names the original schedule when its
+    ``lf(epoch)`` gives the stored ratio; else a whole number of total epochs that gives it does.
+
+    Returns:
+        The saved schedule (``epochs``, ``lr0``, ``lrf``, ``cos_lr``) and where it was read, or ``None``.
+    """
+    if cfg is not None and cfg.get("epochs") and cfg.get("lrf") is not None:
+        old = {k: cfg[k] if cfg.get(k) is not None else sched[k] for k in ("epochs", "lr0", "lrf", "cos_lr")}
+        if math.isclose(ratio, lf(epoch, old["epochs"], old["lrf"], old["cos_lr"], True), rel_tol=REL_TOL):
+            return old, C.ULTRALYTICS_ARGS_YAML
+    implied = implied_epochs(ratio, epoch, sched["lrf"], sched["cos_lr"])
+    if implied is not None and round(implied) > epoch + 1 and math.isclose(implied, round(implied), rel_tol=1e-3):
+        return {**sched, "epochs": float(round(implied))}, "the optimizer's lr/initial_lr"
+    return None
+
+
+def _edited_train_args(
+    report: ResumeReport,
+    saved: tuple[dict[str, Any], str],
+    sched: dict[str, Any],
+    epoch: int,
+    base: float,
+    cmd: str,
+    trainer_epoch: Any,
+) -> ResumeReport:
+    """The verdict on an Ultralytics checkpoint whose train_args were edited after it was saved."""
+    old, where = saved
+    keys = ("epochs", "lr0", "lrf", "cos_lr")
+    diffs = [f"{k}: {where} {_show(old[k])} -> train_args {_show(sched[k])}" for k in keys if old[k] != sched[k]]
+    reason = (
+        "the checkpoint's train_args were edited after it was saved (" + "; ".join(diffs) + "); resume=True "
+        "takes every schedule setting from them"
+    )
+    report.problems.clear()  # the inconsistency is explained: the edit
+    start = epoch + 1
+    # Ultralytics steps the scheduler at the start of each epoch: epoch `start` trains at lf(start)
+    # of the rebuilt schedule, whose base LR is train_args' lr0.
+    before = (old["lr0"] or base) * lf(start, old["epochs"], old["lrf"], old["cos_lr"], True)
+    after = (sched["lr0"] or base) * lf(start, sched["epochs"], sched["lrf"], sched["cos_lr"], True)
+    if math.isclose(before, after, rel_tol=1e-3):
+        report.verdict = SEAMLESS
+        report.summary = f"{cmd} continues the LR schedule without a jump (train_args edited but the LR agrees)."
+        return report
+    report.verdict = JUMP
+    direction = "up" if after > before else "down"
+    report.jump = {"epoch": start, "lr_before": before, "lr_after": after, "reason": reason}
+    report.summary = (
+        f"{cmd} from this file jumps the LR {direction} to {after:.6g} (instead of {before:.6g}) at "
+        f"epoch {trainer_epoch(start)}: {reason}."
+    )
+    return report
+
+
 def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None = None) -> ResumeReport:
     """Say what resuming from this checkpoint does to the LR, with the evidence.
 
@@ -327,6 +387,7 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
     new_E, new_lr0, new_lrf, new_cos = E, sched["lr0"], lrf, cos
     reason = ""
     rewind: tuple[int, int] | None = None  # (last epoch results.csv logs, checkpoint epoch), 0-based
+    ul_cfg: dict[str, Any] | None = None  # Ultralytics: args.yaml's schedule (written when the run started)
     broken_cfg: str | None = None
     if run is not None:
         cfg_name = C.YOLOV5_OPT_YAML if fw == YOLOV5 else C.ULTRALYTICS_ARGS_YAML
@@ -360,12 +421,13 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
                     new_cos = cfg_sched["cos_lr"]
                     reason = "opt.yaml was edited (" + "; ".join(diffs) + "); --resume takes every option from it"
             else:
+                ul_cfg = cfg_sched
                 diffs = [
                     f"{k}: checkpoint {_show(sched[k])} vs args.yaml {_show(cfg_sched[k])}"
                     for k in ("epochs", "lr0", "lrf", "cos_lr")
                     if cfg_sched[k] is not None and cfg_sched[k] != sched[k]
                 ]
-                if diffs:
+                if diffs and (matches or in_warmup):
                     report.details.append(
                         "args.yaml differs from the checkpoint (" + "; ".join(diffs) + "); resume=True uses the "
                         "checkpoint's train_args, so these edits are ignored."
@@ -402,6 +464,10 @@ def check_resume(facts: CheckpointFacts, structure: Structure, path: Path | None
         )
     start = epoch + 1
     base = facts.initial_lrs[0] if facts.initial_lrs and facts.initial_lrs[0] else sched["lr0"] or 0.0
+    if fw == ULTRALYTICS and not matches and not in_warmup and good and rewind is None:
+        saved = _saved_schedule(good[0], epoch, sched, ul_cfg)
+        if saved is not None:
+            return _edited_train_args(report, saved, sched, epoch, base, cmd, trainer_epoch)
     if reason and new_E is not None:
         extension = fw == YOLOV5 and new_E < start
         eff_E = new_E + epoch if extension and not new_cos else new_E

@@ -56,6 +56,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", help="force the trainer-version maths instead of inferring it (see list below)")
     p.add_argument("--framework-version", help="trainer version when the files do not record it, e.g. 8.4.0 or 7.0")
     p.add_argument("--no-checkpoints", action="store_true", help="do not read weights/*.pt")
+    p.add_argument(
+        "--events",
+        metavar="FILE",
+        help="the live guard's JSON-lines events of the run (default: lrguard-events.jsonl in the run directory)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="show every info finding with its evidence")
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report with the LR curves")
     p.add_argument("--png", metavar="FILE", help="also write the LR and loss curves as a PNG (needs matplotlib)")
@@ -87,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
         except ImportError:
             raise InputError(args.html, "the HTML report is not available in this version") from None
     picked: list[str] = []
+    if getattr(args, "events", None) and len(args.paths) > 1:
+        raise InputError(args.events, "--events names the events file of one run: give one PATH with it")
     paths = args.paths or [_default_run(picked)]
     entries: list = []  # a Diagnosis, or (path, LrguardError) for a run that could not be read
     for path in paths:
@@ -96,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
                 profile=args.profile,
                 framework_version=args.framework_version,
                 checkpoints=not args.no_checkpoints,
+                events=getattr(args, "events", None),
             )
         except LrguardError as exc:
             if len(paths) == 1:

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from lrguard import constants as C
 from lrguard.cli.main import EXIT_BAD_INPUT
 from lrguard.errors import LrguardError
 
@@ -86,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         print("lrguard: run: no command given (usage: lrguard run [--policy P] -- <training command>)", file=sys.stderr)
         return EXIT_BAD_INPUT
     pf = preflight(argv, Path.cwd(), args.policy)
-    events = Path(args.events) if args.events else (pf.run_dir / "lrguard-events.jsonl" if pf.run_dir else None)
+    events = Path(args.events) if args.events else (pf.run_dir / C.GUARD_EVENTS_JSONL if pf.run_dir else None)
     if pf.trainer is None:
         print(f"lrguard: {pf.message}", file=sys.stderr)
     else:

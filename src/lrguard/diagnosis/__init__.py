@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lrguard.diagnosis.guardevents import apply_guard_events
 from lrguard.diagnosis.losses import (
     detect_close_mosaic,
     detect_loss_spikes,
@@ -32,7 +33,9 @@ from lrguard.model import Finding, Run, Severity
 def diagnose(run: Run) -> Diagnosis:
     """Diagnose ``run``: sessions, planned schedule, and findings ordered by row.
 
-    Never raises for odd-but-valid data: what cannot be determined becomes a note. Arithmetic on
+    The live guard's events (:attr:`Run.guard_events`) become ``guard-action`` findings, and LR
+    findings inside a window where the guard itself changed the LR are explained by its event
+    (:mod:`lrguard.diagnosis.guardevents`). Never raises for odd-but-valid data: what cannot be determined becomes a note. Arithmetic on
     absurd values (overflow, 0/0) yields inf/NaN, which every detector treats as "not determined",
     so numpy's floating-point warnings are silenced here rather than at each division.
     """
@@ -40,8 +43,11 @@ def diagnose(run: Run) -> Diagnosis:
         if run.unit == "step":
             from lrguard.diagnosis.steps import diagnose_steps
 
-            return diagnose_steps(run)
-        return _diagnose(run)
+            d = diagnose_steps(run)
+        else:
+            d = _diagnose(run)
+        d.findings = apply_guard_events(run, d.findings, d.sessions)
+        return d
 
 
 def _diagnose(run: Run) -> Diagnosis:

@@ -174,11 +174,15 @@ class GuardCore:
             if verdict is None:
                 continue
             action = self.config.action(signal)
+            until = None
             if action == "lower-lr":
-                self.lower_until = step + self.config.lower_lr_steps
+                self.lower_until = until = step + self.config.lower_lr_steps
             kind = "explosion" if verdict.explosion else "spike"
             msg = f"{signal.split('-')[0]} {kind}: {_fmt(value)} is {verdict.ratio:.3g}x the median of the last {verdict.history} steps"
-            out.append(self._decide(action, step, signal, msg, value=value, expected=verdict.median, epoch=epoch))
+            extra = {"until": until} if until is not None else {}
+            out.append(
+                self._decide(action, step, signal, msg, value=value, expected=verdict.median, epoch=epoch, **extra)
+            )
         return out
 
     def lr_factor(self, step: int) -> float:

@@ -26,6 +26,8 @@ class Event:
         epoch: Epoch, when the adapter knows it.
         rank: Distributed rank (0 when not distributed).
         time: Unix time the event was written.
+        until: For ``lower-lr``: the first step the LR is back on its schedule (the action covers
+            ``step`` .. ``until - 1``); written only when set, so ``lrguard diagnose`` knows the window.
     """
 
     step: int
@@ -37,10 +39,13 @@ class Event:
     epoch: int | None = None
     rank: int = 0
     time: float = field(default_factory=time.time)
+    until: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """Plain values; a non-finite number is written as its string (``"nan"``, ``"inf"``), JSON has none."""
+        """Plain values (``until`` only when set); a non-finite number is written as its string (``"nan"``, ``"inf"``), JSON has none."""
         out = asdict(self)
+        if out["until"] is None:
+            del out["until"]
         for key in ("value", "expected"):
             v = out[key]
             if isinstance(v, float) and not math.isfinite(v):

@@ -104,6 +104,7 @@ def preflight(argv: list[str], cwd: Path, policy: str = "warn", recipe_dir: Path
         elsewhere = trainer.resume_writes_elsewhere(pf.run_dir)
         if elsewhere is not None:
             pf.notes.append(f"the resume will write into {elsewhere}, not into {pf.run_dir} (the run was moved?)")
+    pf.notes += trainer.resume_notes(argv)
     jump = report.jump or {}
     if report.verdict != "jump":
         pf.message = f"resume from {ckpt.name}: {report.verdict}: {report.summary}"
@@ -133,7 +134,7 @@ def _continue_curve(pf: Preflight, trainer: Trainer, ckpt: Path, recipe_dir: Pat
         raise LrguardError(ckpt, "continue-curve needs the checkpoint inside its run directory (<run>/weights/)")
     run = read_run(pf.run_dir)
     facts = read_facts(ckpt)
-    total = run.config.get("epochs")
+    total = trainer.resume_total_epochs(run.config, facts.train_args)
     if facts.epoch is None or not isinstance(total, int):
         raise LrguardError(ckpt, "continue-curve needs the checkpoint's epoch and the run's configured epochs")
     remaining = total - (facts.epoch + 1)

@@ -171,6 +171,7 @@ def read_run(
     framework_version: str | None = None,
     checkpoints: bool = True,
     parent: bool = True,
+    events: str | Path | None = None,
 ) -> Run:
     """Read the run directory at ``path`` (default: the newest run under ``./runs``).
 
@@ -181,11 +182,23 @@ def read_run(
         checkpoints: Read the plain fields of ``weights/last.pt`` and ``best.pt``.
         parent: When the run started from a previous run's weights, find and read that run too
             (:attr:`Run.parent`).
+        events: The live guard's events file (default: ``lrguard-events.jsonl`` in the run
+            directory, when there is one), read into :attr:`Run.guard_events`.
 
     Raises:
-        InputError: A file is present but unreadable or malformed.
+        InputError: A file is present but unreadable or malformed; ``events`` is not a file.
         NotARunError: No run found at ``path``.
     """
+    from lrguard.readers.guardevents import attach_guard_events
+
+    run = _read_run(path, profile=profile, framework_version=framework_version, checkpoints=checkpoints, parent=parent)
+    attach_guard_events(run, events)
+    return run
+
+
+def _read_run(
+    path: str | Path | None, *, profile: str | None, framework_version: str | None, checkpoints: bool, parent: bool
+) -> Run:
     if path is not None:
         own = _own_reader(Path(path), profile)
         if own is not None:

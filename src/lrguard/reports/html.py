@@ -234,6 +234,11 @@ def _warmup_rows(d: Diagnosis) -> np.ndarray:
     return idx <= 3
 
 
+#: Markers and shaded windows of the live guard's own actions on the timeline.
+GUARD_COLOR = "#8e44ad"
+GUARD_BAND = "#f3e9f8"
+
+
 def _finding_color(sev: str) -> str:
     return SEVERITY_COLOR.get(sev, "#777")
 
@@ -277,16 +282,24 @@ def _run_section(d: Diagnosis, k: int) -> str:
     for i, f in enumerate(d.findings):
         if f.row is None or f.row >= n:
             continue
+        guard = f.cause.value == "guard-action"
         fl_lines.append(
             VLine(
                 float(x[f.row]),
-                color=_finding_color(f.severity.value),
+                label=f"guard: {f.data.get('action')}" if guard else "",
+                color=GUARD_COLOR if guard else _finding_color(f.severity.value),
                 dash=None if f.severity.value != "info" else "2 3",
                 badge=str(i + 1),
                 href=f"#{rid}-f{i + 1}",
                 title=f"{i + 1}. {f.severity.value}: {f.title}",
             )
         )
+        window = f.data.get("window_rows") if guard else None
+        if window and 0 <= window[0] <= window[1] < n:
+            lo, hi = float(x[window[0]]), float(x[window[1]])
+            bands.append(
+                Band(lo - 0.5, hi + 0.5, GUARD_BAND, f"the guard changed the LR here ({f.data.get('action')})")
+            )
     lr_title = (
         (
             "Learning rate per param group as logged (lines) over the plan (pale band"

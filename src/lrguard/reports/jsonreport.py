@@ -56,7 +56,8 @@ def diagnosis_dict(d: Diagnosis) -> dict[str, Any]:
     ``candidates_tested``, ``summary``), ``schedule``, ``sessions`` (``first_epoch``, ``last_epoch``, ``start``, ``first_line``,
     ``last_line``, ``evidence``), ``axis`` (``unit``, ``steps_per_epoch``), ``session_evidence``
     (``line``, ``kind``, ``detail``), ``findings`` (``cause``, ``severity``, ``epoch``, ``step``,
-    ``line``, ``title``, ``evidence``, ``fix``, ``data``), ``notes`` and ``worst_severity``.
+    ``line``, ``title``, ``evidence``, ``fix``, ``data``), ``notes`` and ``worst_severity``; plus
+    ``guard`` only when the run has a live-guard events file (:func:`guard_dict`).
     """
     run = d.run
     axis = run.axis
@@ -73,7 +74,7 @@ def diagnosis_dict(d: Diagnosis) -> dict[str, Any]:
     def epoch(row: int, value: int) -> int | None:
         return axis.whole_epoch(row) if axis is not None and steps is not None else value
 
-    return plain(
+    out = plain(
         {
             "lrguard_version": __version__,
             "run": str(run.path),
@@ -116,6 +117,57 @@ def diagnosis_dict(d: Diagnosis) -> dict[str, Any]:
             "worst_severity": d.worst.value if d.worst else None,
         }
     )
+    guard = guard_dict(d, lines, steps)
+    if guard is not None:
+        out["guard"] = guard
+    return out
+
+
+def guard_dict(d: Diagnosis, lines: np.ndarray, steps: np.ndarray | None) -> dict[str, Any] | None:
+    """The ``guard`` section: the events file, every event read, and the findings its LR changes explain.
+
+    Keys: ``events_file``, ``events`` (``line``, ``step``, ``epoch``, ``rank``, ``signal``,
+    ``action``, ``message``, ``value``, ``expected``, ``until``, ``time``, ``row_line``: the log line
+    it falls on, when there is one) and ``explained`` (``cause``, ``line``, ``step``, ``title``,
+    ``by_line``: the events-file line that explains it). ``None`` when the run has no events file.
+    """
+    run = d.run
+    path = run.files.get("events")
+    if path is None:
+        return None
+    by_line = {f.data.get("line"): f for f in d.findings if f.cause.value == "guard-action"}
+    events = []
+    for ev in run.guard_events:
+        f = by_line.get(ev.line)
+        row = f.row if f is not None else None
+        events.append(
+            {
+                "line": ev.line,
+                "step": ev.step,
+                "epoch": ev.epoch,
+                "rank": ev.rank,
+                "signal": ev.signal,
+                "action": ev.action,
+                "message": ev.message,
+                "value": ev.value,
+                "expected": ev.expected,
+                "until": ev.until,
+                "time": ev.time,
+                "row_line": int(lines[row]) if row is not None and 0 <= row < len(lines) and lines[row] >= 0 else None,
+            }
+        )
+    explained = [
+        {
+            "cause": e["cause"],
+            "line": int(lines[e["row"]]) if e["row"] is not None and lines[e["row"]] >= 0 else None,
+            "step": int(steps[e["row"]]) if steps is not None and e["row"] is not None else None,
+            "title": e["title"],
+            "by_line": line_no,
+        }
+        for line_no, f in by_line.items()
+        for e in f.data.get("explains", [])
+    ]
+    return plain({"events_file": str(path), "events": events, "explained": explained})
 
 
 def error_dict(run: str, error: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from lrguard.diagnosis.result import Diagnosis
-from lrguard.model import Severity
+from lrguard.model import Finding, Severity
 from lrguard.reports.layout import Writer, table
 
 _STYLE = {Severity.INFO: "cyan", Severity.WARNING: "bold yellow", Severity.ERROR: "bold red"}
@@ -82,7 +82,13 @@ def render_terminal(d: Diagnosis, console=None, verbose: bool = False, *, stream
             [(str(x.index + 1), f"{x.first_epoch}-{x.last_epoch}", x.start, x.evidence) for x in d.sessions],
             indent="  ",
         )
-    shown = [f for f in d.findings if verbose or f.severity is not Severity.INFO or f.cause.value == "warmup"]
+    guard = [f for f in d.findings if f.cause.value == "guard-action"]
+    guard_shown = {id(f) for f in (guard if verbose else _guard_worth_showing(guard))}
+    shown = [
+        f
+        for f in d.findings
+        if verbose or f.severity is not Severity.INFO or f.cause.value == "warmup" or id(f) in guard_shown
+    ]
     for f in shown:
         style = _STYLE[f.severity]
         if run.unit == "step" and f.row is not None and run.axis is not None:
@@ -101,7 +107,7 @@ def render_terminal(d: Diagnosis, console=None, verbose: bool = False, *, stream
             first="  ",
             hang=10,
         )
-        if f.severity is not Severity.INFO or verbose:
+        if f.severity is not Severity.INFO or verbose or f.data.get("explains"):
             for line in f.evidence:
                 w.line([(line, None)], first="           - ")
             if f.fix:
@@ -118,6 +124,17 @@ def render_terminal(d: Diagnosis, console=None, verbose: bool = False, *, stream
         n = sum(1 for f in d.findings if f.severity is not Severity.INFO)
         w.line([(f"{n} problem(s) found", _STYLE[worst])], first="  ")
     w.blank()
+
+
+#: Guard events the terminal report shows without --verbose.
+GUARD_SHOWN = 8
+
+
+def _guard_worth_showing(guard: list[Finding]) -> list[Finding]:
+    """The guard's actions a person wants to see: everything but ``log``, LR changes first, at most GUARD_SHOWN."""
+    acted = [f for f in guard if f.data.get("action") != "log"]
+    acted.sort(key=lambda f: (not f.data.get("explains"), f.data.get("action") not in ("lower-lr", "continue-curve")))
+    return acted[:GUARD_SHOWN]
 
 
 def _inferred(d: Diagnosis) -> bool:

@@ -301,6 +301,17 @@ class Trainer:
         """The directory a resume of ``run_dir`` will write into when it is not ``run_dir`` itself."""
         return None
 
+    def resume_total_epochs(self, config: Mapping[str, Any], train_args: Mapping[str, Any] | None) -> Any:
+        """The total epochs a resume of this run trains to (``continue-curve`` continues to it).
+
+        The default is the run's configuration file (YOLOv5's opt.yaml, which ``--resume`` reads).
+        """
+        return config.get("epochs")
+
+    def resume_notes(self, argv: list[str]) -> list[str]:
+        """What the pre-flight should say about ``argv`` itself (options the resume will drop)."""
+        return []
+
     def continuation_argv(self, argv: list[str], cont: Continuation, recipe: Path) -> list[str]:
         """The command that trains ``cont`` (a jump-free continuation) in place of the resume ``argv``.
 

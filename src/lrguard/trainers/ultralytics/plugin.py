@@ -225,5 +225,55 @@ class Ultralytics(Trainer):
     def continuation_command(self, cont: Continuation, path: str | Path) -> str:
         return f"yolo train model={cont.weights} cfg={path}" + ("" if "data" in cont.settings else " data=DATA.yaml")
 
+    def resume_total_epochs(self, config: Mapping[str, Any], train_args: Mapping[str, Any] | None) -> Any:
+        """A resume trains to train_args' epochs (args.yaml, written at the start, is not read)."""
+        if train_args and train_args.get("epochs") is not None:
+            return train_args.get("epochs")
+        return config.get("epochs")
+
+    def resume_notes(self, argv: list[str]) -> list[str]:
+        from lrguard.trainers.ultralytics.launch import ignored_on_resume
+
+        notes = []
+        dropped = ignored_on_resume(argv)
+        if dropped:
+            given = " ".join(a for a in argv if a.split("=", 1)[0] in dropped)
+            notes.append(
+                f"Ultralytics ignores {given} on resume (it warns 'Resume ignores {dropped}') and trains on with "
+                "the checkpoint's train_args; to train to other settings continue as a new run: "
+                "`lrguard continue RUN --epochs N`"
+            )
+        budget = next((a.split("=", 1)[1] for a in argv[1:] if a.startswith("time=")), None)
+        if budget is not None and budget.lower() not in ("", "none", "0", "0.0"):
+            notes.append(
+                f"time={budget} is applied on resume: Ultralytics then re-plans the total epochs from the measured "
+                "epoch time after every epoch and rebuilds the scheduler, so the LR leaves the curve it was on"
+            )
+        return notes
+
+    def resume_writes_elsewhere(self, run_dir: Path) -> Path | None:
+        """A resume trains into the checkpoint's ``train_args['save_dir']``, which a moved run still names."""
+        from lrguard.checkpoint import read_facts
+        from lrguard.errors import LrguardError
+        from lrguard.trainers.ultralytics.launch import resume_save_dir
+
+        try:
+            facts = read_facts(run_dir / C.WEIGHTS_DIR / C.LAST_PT)
+        except (LrguardError, OSError):
+            return None
+        target = resume_save_dir(dict(facts.train_args or {}))
+        if target is None:
+            return None
+        try:
+            same = target.resolve() == run_dir.resolve()
+        except OSError:
+            same = False
+        return None if same else target
+
+    def continuation_argv(self, argv: list[str], cont: Continuation, recipe: Path) -> list[str]:
+        from lrguard.trainers.ultralytics.launch import continuation_argv
+
+        return continuation_argv(argv, cont, recipe, dict(cont._run_config))
+
 
 TRAINER = Ultralytics()
