@@ -69,6 +69,10 @@ class SpikeVerdict:
     history: int
     explosion: bool
 
+    def describe(self) -> str:
+        """What ``value`` was compared with, for messages (``the median of the last 8 steps``)."""
+        return f"the median of the last {self.history} steps"
+
 
 def judge(history: np.ndarray, value: float, rule: SpikeRule = SpikeRule()) -> SpikeVerdict | None:
     """Judge ``value`` against the finite values among the last ``rule.window`` entries of ``history`` (oldest first).
@@ -119,6 +123,15 @@ class SpikeDetector:
     def reset(self) -> None:
         """Forget the history (a new lineage starts)."""
         self._history.clear()
+
+    def state(self) -> list[float]:
+        """The history, oldest first (what :meth:`load_state` puts back)."""
+        return list(self._history)
+
+    def load_state(self, state: list[float]) -> None:
+        """Put back a history taken by :meth:`state`."""
+        self._history.clear()
+        self._history.extend(float(x) for x in state)
 
 
 def candidate_rows(values: np.ndarray, rule: SpikeRule = SpikeRule()) -> np.ndarray:
