@@ -163,7 +163,9 @@ def test_a_single_spike_below_the_patience_is_only_logged():
 
 
 def test_rollbacks_beyond_the_maximum_stop_the_run():
-    cfg = GuardConfig(actions={"loss-spike": "rollback"}, check_every=5, snapshot_every=10, max_rollbacks=1)
+    cfg = GuardConfig(
+        actions={"loss-spike": "rollback"}, check_every=5, snapshot_every=10, rollback_patience=1, max_rollbacks=1
+    )
     with pytest.raises(GuardStop, match="1 rollbacks already done"):
         _guarded(cfg, _batches(bad=(23, 43)))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lrguard.signals.spike import SpikeRule
+from lrguard.signals.spike import LIVE_RULE, SpikeRule
 
 #: Resume pre-flight policies.
 POLICIES = ("warn", "stop", "continue-curve")
@@ -36,7 +36,8 @@ class GuardConfig:
             the previous session's curve and say so).
         actions: Signal -> action (:data:`SIGNALS` -> :data:`ACTIONS`); unnamed signals take the
             defaults: a non-finite loss or grad norm skips the step, a spike and an off-plan LR are logged.
-        spike: The spike statistic (:class:`~lrguard.signals.spike.SpikeRule`, the diagnosis's own).
+        spike: The spike statistic (:class:`~lrguard.signals.spike.SpikeRule`); default
+            :data:`~lrguard.signals.spike.LIVE_RULE`, measured for live use (docs/guard.md).
         check_every: The host reads the device flags every ``check_every`` steps (events are
             written then, with the step they happened at). ``1`` reads every step (a host sync per step).
         lr_rel_tol: Relative tolerance of the LR against its plan.
@@ -57,7 +58,7 @@ class GuardConfig:
 
     policy: str = "warn"
     actions: dict[str, str] = field(default_factory=dict)
-    spike: SpikeRule = field(default_factory=SpikeRule)
+    spike: SpikeRule = LIVE_RULE
     check_every: int = 50
     lr_rel_tol: float = 0.01
     resume_rel_tol: float = 0.05
@@ -65,8 +66,8 @@ class GuardConfig:
     lower_lr_factor: float = 0.1
     lower_lr_steps: int = 100
     snapshot_every: int = 200
-    rollback_patience: int = 1
-    rollback_patience_steps: int = 200
+    rollback_patience: int = 2
+    rollback_patience_steps: int = 50
     rollback_skip: int = 0
     max_rollbacks: int = 3
     strict: bool = False
