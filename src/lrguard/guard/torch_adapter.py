@@ -479,7 +479,7 @@ class TorchGuard:
                 if d.action == "stop":
                     raise GuardStop(d.event.message)
         factor = self.core.lr_factor(self.global_step)
-        if factor != 1.0 and not self._lr_scaled:
+        if factor != 1.0 and not self._lr_scaled:  # this step only: put back in _after, before the scheduler steps
             for g in self.optimizer.param_groups:
                 g["_lrguard_lr"] = g["lr"]
                 g["lr"] = g["lr"] * factor
@@ -542,8 +542,7 @@ class TorchGuard:
         if self._values is None or self._values.device != values.device:
             self._values = torch.zeros((n, 3), device=values.device)
         self._values[(self.global_step - self._window_start) % n].copy_(values)
-        if self._lr_scaled and self.core.lr_factor(self.global_step + 1) == 1.0:
-            self._restore_lr()
+        self._restore_lr()  # the scheduler (chainable or not) only ever sees its own LR
 
     def _flush(self) -> None:
         """Read the window's values on the host (a CUDA window is copied non-blocking and read at the next flush)."""
@@ -582,6 +581,8 @@ class TorchGuard:
                     raise GuardStop(d.event.message)
                 if d.action == "rollback":
                     self._rollback_due = d
+                if d.action == "lower-lr":  # known at this read: the next lower_lr_steps steps run lowered
+                    self.core.lower_until = max(self.core.lower_until, self.global_step + self.config.lower_lr_steps)
             if self._rollback_due is not None:
                 return
         self._judged_until = max(self._judged_until, start + count)
