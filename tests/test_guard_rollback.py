@@ -227,3 +227,27 @@ def test_save_does_not_replace_the_file_when_the_new_one_does_not_verify(tmp_pat
         guard.save(tmp_path / "state.pt", extra={"x": 1})
     assert (tmp_path / "state.pt").read_bytes() == before
     assert list(tmp_path.glob(".state.pt.*")) == []
+
+
+def test_a_spike_found_by_the_last_read_is_rolled_back_at_close():
+    cfg = GuardConfig(actions={"loss-spike": "rollback"}, check_every=7, snapshot_every=10)
+    batches = _batches(bad=(57, 58))  # reads at steps 7, 14, ..., 56; close() reads 56-59
+    objects, guard, first_seen, _ = _guarded(cfg, batches)
+    assert guard.events[-1].message.startswith("restored") and guard.events[-2].step == 58
+    (window,) = guard.skipped_windows
+    assert (window.trigger_step, window.from_step, window.to_step) == (58, 50, 60)
+    _equal(_snapshot(*objects), first_seen[50], "ends on the last-good state")
+
+
+def test_the_book_counts_spikes_within_the_patience_steps():
+    from lrguard.guard.rollback import RollbackBook, SkipWindow
+
+    book = RollbackBook(patience=2, patience_steps=10, max_rollbacks=1)
+    assert book.note(5) == "log" and not book.may_promote(6) and book.may_promote(5)
+    assert book.note(5) == "log"  # a loss and a grad-norm spike at one step count once
+    assert book.note(20) == "log"  # step 5 has expired: 1 of 2 again
+    assert book.may_promote(20) and not book.may_promote(21)
+    assert book.note(25) == "rollback"
+    book.rolled_back(SkipWindow(10, 26, 25, 10, 26, "loss-spike"))
+    assert book.spikes == [] and book.may_promote(30)
+    assert book.note(40) == "log" and book.note(41) == "stop"  # max_rollbacks used up

@@ -321,11 +321,16 @@ class TorchGuard:
             self._disable(exc)
 
     def close(self) -> None:
-        """Read the flags still on the device, write their events, close the events file."""
+        """Read the flags still on the device, write their events, close the events file.
+
+        A rollback decided by this last read is performed here, so the run ends on the last-good state.
+        """
         try:
             if self.enabled:
                 self._flush()
                 self._flush()  # a CUDA window copied non-blocking is read here
+                if self._rollback_due is not None and self.last_good is not None:
+                    self._rollback()  # found by the last read: the run ends on the last-good state
         except GuardStop:
             raise
         except Exception as exc:
