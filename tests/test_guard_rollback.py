@@ -251,3 +251,35 @@ def test_the_book_counts_spikes_within_the_patience_steps():
     book.rolled_back(SkipWindow(10, 26, 25, 10, 26, "loss-spike"))
     assert book.spikes == [] and book.may_promote(30)
     assert book.note(40) == "log" and book.note(41) == "stop"  # max_rollbacks used up
+
+
+def test_rollback_with_gradient_accumulation_skips_whole_steps():
+    """Two batches per optimizer step: snapshots and the restore happen only between steps."""
+    batches = _batches(bad=(40, 41, 42, 43))  # optimizer steps 20 and 21
+    model, opt, sched, scaler, ema = _setup()
+    guard = TorchGuard(opt, sched, scaler, config=CFG, model=model, ema=ema, console=None)
+    for x, y in guard.data(batches):
+        loss = _loss(model, x, y)
+        scaler.scale(loss / 2).backward()
+        if guard.batches % 2 == 0:
+            guard.step(loss)
+            opt.zero_grad()
+            ema.update_parameters(model)
+    guard.close()
+    (window,) = guard.skipped_windows
+    assert (window.from_step, window.first_batch % 2, window.end_batch % 2) == (20, 0, 0)
+    assert window.end_batch - window.first_batch == 2 * (window.to_step - window.from_step) + 2
+
+    ref = _setup()
+    model_r, opt_r, sched_r, scaler_r, ema_r = ref
+    kept = [b for i, b in enumerate(batches) if not window.first_batch <= i < window.end_batch]
+    for i, (x, y) in enumerate(kept, start=1):
+        loss = _loss(model_r, x, y)
+        scaler_r.scale(loss / 2).backward()
+        if i % 2 == 0:
+            scaler_r.step(opt_r)
+            scaler_r.update()
+            sched_r.step()
+            opt_r.zero_grad()
+            ema_r.update_parameters(model_r)
+    _equal(_snapshot(model, opt, sched, scaler, ema), _snapshot(*ref), "final")
