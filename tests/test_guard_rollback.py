@@ -9,6 +9,7 @@ window and no guard at all; the two must end bit-identical.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import random
 
 import numpy as np
@@ -129,8 +130,10 @@ CFG = GuardConfig(
 )
 
 
-def test_persistent_spike_rolls_back_bit_exactly_and_skips_the_window(tmp_path):
-    objects, guard, first_seen, after = _guarded(CFG, _batches(), tmp_path)
+@pytest.mark.parametrize("snapshot_device", [None, "cpu"])
+def test_persistent_spike_rolls_back_bit_exactly_and_skips_the_window(tmp_path, snapshot_device):
+    cfg = dataclasses.replace(CFG, snapshot_device=snapshot_device)
+    objects, guard, first_seen, after = _guarded(cfg, _batches(), tmp_path)
     (window,) = guard.skipped_windows
     # the first bad step is counted (logged), the second rolls back to the last state before both
     assert (window.trigger_step, window.from_step, window.to_step) == (34, 30, 35)

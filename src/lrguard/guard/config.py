@@ -47,6 +47,9 @@ class GuardConfig:
         lower_lr_steps: How many steps ``lower-lr`` lasts.
         snapshot_every: Steps between two in-memory snapshots of the training state (the
             ``rollback`` action's last-good state); taken only when a signal's action is ``rollback``.
+        snapshot_device: Where snapshots are kept: ``None`` on the device of each tensor (a device
+            copy, no host transfer), ``"cpu"`` in host memory (saves accelerator memory, one transfer
+            per snapshot).
         rollback_patience: Spikes of a ``rollback`` signal, counted since the last-good snapshot,
             that make a rollback; the earlier ones are logged (a *persistent* spike rolls back).
         rollback_patience_steps: A counted spike older than this many steps is forgotten.
@@ -66,6 +69,7 @@ class GuardConfig:
     lower_lr_factor: float = 0.1
     lower_lr_steps: int = 100
     snapshot_every: int = 200
+    snapshot_device: str | None = None
     rollback_patience: int = 2
     rollback_patience_steps: int = 50
     rollback_skip: int = 0
@@ -107,6 +111,8 @@ class GuardConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"guard {name} {value!r}: expected a whole number >= 1")
+        if self.snapshot_device not in (None, "cpu"):
+            raise ValueError(f"guard snapshot_device {self.snapshot_device!r}: expected None or 'cpu'")
         for name in ("rollback_skip", "max_rollbacks"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:

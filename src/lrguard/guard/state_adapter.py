@@ -52,6 +52,19 @@ def restore_rng(rng: Mapping[str, Any]) -> None:
     np.random.set_state((mt, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
 
 
+def _copy_tree(obj: Any, device: str | torch.device | None) -> Any:
+    """A deep copy of nested dicts/lists/tuples whose tensors are copied (onto ``device`` when given)."""
+    if device is None:
+        return copy.deepcopy(obj)
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to(device, copy=True)
+    if isinstance(obj, dict):
+        return type(obj)((k, _copy_tree(v, device)) for k, v in obj.items())
+    if isinstance(obj, list | tuple) and not hasattr(obj, "_fields"):
+        return type(obj)(_copy_tree(v, device) for v in obj)
+    return copy.deepcopy(obj)
+
+
 @dataclass
 class TrainingState:
     """One moment of training, restorable bit-exactly.
@@ -72,10 +85,25 @@ class TrainingState:
 
     @classmethod
     def capture(
-        cls, objects: Mapping[str, Stateful], *, step: int, batches: int, guard: dict[str, Any]
+        cls,
+        objects: Mapping[str, Stateful],
+        *,
+        step: int,
+        batches: int,
+        guard: dict[str, Any],
+        device: str | torch.device | None = None,
     ) -> TrainingState:
-        """Deep-copy the state of ``objects`` and the generators now."""
-        states = {name: copy.deepcopy(obj.state_dict()) for name, obj in objects.items()}
+        """Deep-copy the state of ``objects`` and the generators now.
+
+        Args:
+            objects: Name -> object with ``state_dict``.
+            step: Global step of this moment.
+            batches: Data position of this moment.
+            guard: The guard's own state.
+            device: Where the tensor copies go (``"cpu"``: host memory, one transfer per capture);
+                ``None`` keeps each on its own device. ``load_state_dict`` moves them back on restore.
+        """
+        states = {name: _copy_tree(obj.state_dict(), device) for name, obj in objects.items()}
         return cls(step, batches, states, capture_rng(), copy.deepcopy(guard))
 
     def restore(self, objects: Mapping[str, Stateful]) -> None:

@@ -193,10 +193,10 @@ class TorchGuard:
                 return
             book = self.core.rollbacks
             if self.last_good is None:
-                self.last_good = self._capture()
+                self.last_good = self._snapshot_state()
             newest = self._candidate or self.last_good
             if self._candidate is None and self.global_step - newest.step >= self.config.snapshot_every:
-                self._candidate = self._capture()
+                self._candidate = self._snapshot_state()
             cand = self._candidate
             if cand is not None and self._judged_until >= cand.step and book.may_promote(cand.step):
                 self.last_good, self._candidate = cand, None
@@ -226,7 +226,7 @@ class TorchGuard:
         from lrguard.checkpoint.atomic import save_atomic
         from lrguard.checkpoint.integrity import verify
 
-        state = self._capture()
+        state = self._capture("cpu")
         payload = {"lrguard": state.to_dict(), "extra": dict(extra or {})}
 
         def check(tmp: Path) -> None:
@@ -340,9 +340,14 @@ class TorchGuard:
                 self.core.log.close()
 
     # -- internals -----------------------------------------------------------------------------------
-    def _capture(self) -> TrainingState:
+    def _capture(self, device: str | None = None) -> TrainingState:
         guard = {"core": self.core.state(), "lr_scaled": self._lr_scaled}
-        return TrainingState.capture(self._stateful, step=self.global_step, batches=self.batches, guard=guard)
+        return TrainingState.capture(
+            self._stateful, step=self.global_step, batches=self.batches, guard=guard, device=device
+        )
+
+    def _snapshot_state(self) -> TrainingState:
+        return self._capture(self.config.snapshot_device)
 
     def _restore(self, state: TrainingState) -> None:
         state.restore(self._stateful)
