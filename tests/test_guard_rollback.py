@@ -232,6 +232,17 @@ def test_save_does_not_replace_the_file_when_the_new_one_does_not_verify(tmp_pat
     assert list(tmp_path.glob(".state.pt.*")) == []
 
 
+def test_the_rollback_record_survives_save_and_load(tmp_path):
+    objects, guard, _, _ = _guarded(CFG, _batches())
+    guard.save(tmp_path / "state.pt")
+    model, opt, sched, scaler, ema = _setup()
+    resumed = TorchGuard(opt, sched, scaler, config=CFG, model=model, ema=ema, console=None)
+    resumed.load(tmp_path / "state.pt")
+    assert resumed.skipped_windows == guard.skipped_windows and len(guard.skipped_windows) == 1
+    assert (resumed.global_step, resumed.batches) == (N - 7, N)
+    _equal(_snapshot(model, opt, sched, scaler, ema)["model"], _snapshot(*objects)["model"])
+
+
 def test_a_spike_found_by_the_last_read_is_rolled_back_at_close():
     cfg = GuardConfig(actions={"loss-spike": "rollback"}, check_every=7, snapshot_every=10)
     batches = _batches(bad=(57, 58))  # reads at steps 7, 14, ..., 56; close() reads 56-59

@@ -227,7 +227,8 @@ class TorchGuard:
         from lrguard.checkpoint.integrity import verify
 
         state = self._capture("cpu")
-        payload = {"lrguard": state.to_dict(), "extra": dict(extra or {})}
+        windows = [w.to_json() for w in self.skipped_windows]
+        payload = {"lrguard": state.to_dict(), "rollbacks": windows, "extra": dict(extra or {})}
 
         def check(tmp: Path) -> None:
             report = verify(tmp)
@@ -241,8 +242,9 @@ class TorchGuard:
         """Restore a :meth:`save` checkpoint into the guarded objects (``torch.load(weights_only=True)``).
 
         The global step and the data position (:attr:`batches`) go back to the saved ones (a
-        resume: the caller skips that many batches of its data, or builds the loader at that point);
-        the restored state becomes the last-good one.
+        resume: the caller skips that many batches of its data, or builds the loader at that point),
+        :attr:`skipped_windows` to the rollbacks done before the save; the restored state becomes the
+        last-good one.
 
         Returns:
             Its ``extra`` values.
@@ -251,6 +253,7 @@ class TorchGuard:
         state = TrainingState.from_dict(raw["lrguard"])
         self._restore(state)
         self.batches = state.batches
+        self.core.rollbacks.windows = [SkipWindow(**w) for w in raw.get("rollbacks", [])]
         self.last_good, self._candidate = state, None
         return dict(raw["extra"])
 
