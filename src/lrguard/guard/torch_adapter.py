@@ -21,6 +21,13 @@ The flags, losses and gradient norms of the window go into device buffers that t
 every ``check_every`` steps (``non_blocking`` on CUDA, read one window later) to write events and
 feed the spike statistics.
 
+Rollback (a signal's action ``rollback``; needs ``model=`` and ``guard.data(loader)`` or
+``guard.boundary()`` at the top of each step): snapshots of the whole training state
+(:mod:`.state_adapter`) are taken at step boundaries and promoted to last-good once judged clean;
+a persistent spike (:mod:`.rollback`) restores the last-good one at the next boundary, and the
+batches of the undone steps are not replayed. :meth:`TorchGuard.save` / :meth:`TorchGuard.load`
+write and read the same state as a verified checkpoint.
+
 Scheduler position: the scheduler steps on a skipped step too. The LR stays a function of the
 global step (the plan, the logs and a resume all count steps the same way; the skipped batch is
 consumed), and no host sync is needed to decide whether to step it.
