@@ -10,6 +10,9 @@ between.
 This is a CPU benchmark: it measures the guard's extra tensor work (a norm over the gradients,
 one copy of parameters and optimizer state, a ``torch.where`` back), not GPU stream stalls.
 
+The rollback action's snapshot (a deep copy of model, optimizer and scheduler state plus the random
+generators, taken every ``snapshot_every`` steps) and its restore are timed separately.
+
 Usage: python bench/bench_guard.py [--rounds N] [--steps N] [--width N] [--check-every N]
 """
 
@@ -24,6 +27,7 @@ from pathlib import Path
 import torch
 
 from lrguard.guard.config import GuardConfig
+from lrguard.guard.state_adapter import TrainingState
 from lrguard.guard.torch_adapter import TorchGuard
 
 GUARD_DIR = str(Path(__file__).resolve().parents[1] / "src" / "lrguard" / "guard")
@@ -121,6 +125,20 @@ def main() -> None:
     print(
         f"host reads by the guard: {len(calls)} in {args.steps} steps ({len(calls) / args.steps:.3f} per step): {sorted(set(calls))}"
     )
+    model, opt, sched = guarded_parts
+    objects = {"model": model, "optimizer": opt, "scheduler": sched}
+    t_snap, t_back = [], []
+    for _ in range(args.rounds * 3):
+        t0 = time.perf_counter()
+        state = TrainingState.capture(objects, step=0, batches=0, guard={})
+        t1 = time.perf_counter()
+        state.restore(objects)
+        t_snap.append(t1 - t0)
+        t_back.append(time.perf_counter() - t1)
+    every = GuardConfig().snapshot_every
+    snap = statistics.median(t_snap) * 1e3
+    print(f"rollback snapshot:  {snap:8.3f} ms (median; every {every} steps: {snap / every:.4f} ms per step)")
+    print(f"rollback restore:   {statistics.median(t_back) * 1e3:8.3f} ms (median)")
 
 
 if __name__ == "__main__":

@@ -85,3 +85,19 @@ def test_ultralytics_epochs_are_shown_as_the_trainer_counts_them(tmp_path, capsy
     assert "(epoch 5)" in " ".join(out.split()), out  # stored 4 = Ultralytics' epoch 5
     row = next(line.split() for line in out.splitlines() if line.strip().startswith("last.pt"))
     assert row[1] == "5", out
+
+
+def test_the_keepers_verified_copy_is_the_fallback_for_a_torn_last_pt(tmp_path, capsys):
+    from lrguard import constants as C
+    from lrguard.checkpoint.last_good import LastGood
+
+    w = tmp_path / "weights"
+    last = _ckpt(w / "last.pt", 7)
+    assert LastGood().publish(last, epoch=7) == w / C.LAST_GOOD_PT
+    last.write_bytes(last.read_bytes()[:150])  # the trainer was killed inside its next in-place save
+    assert main(["ckpt", "last-good", str(tmp_path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert Path(doc["last_good"]).name == C.LAST_GOOD_PT
+    assert C.LAST_GOOD_PT in doc["warnings"][0]
+    (copy,) = [c for c in doc["candidates"] if c["chosen"]]
+    assert copy["manifest"]["ok"] and copy["manifest"]["note"] is None  # a finalised, verified publish

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lrguard.guard.config import GuardConfig
-from lrguard.signals.spike import SpikeRule
+from lrguard.signals.spike import LIVE_RULE, SpikeRule
 
 
 def test_defaults():
@@ -15,7 +15,7 @@ def test_defaults():
     assert c.action("loss-spike") == c.action("grad-spike") == "log"
     assert c.action("lr-off-plan") == "log"
     assert c.check_every >= 1 and not c.strict
-    assert c.spike == SpikeRule()  # the diagnosis's statistic
+    assert c.spike == LIVE_RULE and c.spike != SpikeRule()  # measured for live use, not the diagnosis rule
 
 
 @pytest.mark.parametrize(
@@ -25,7 +25,9 @@ def test_defaults():
         ({"actions": {"nan": "skip"}}, "guard signal 'nan'"),
         ({"actions": {"nonfinite": "explode"}}, "guard action 'explode'"),
         ({"actions": {"nonfinite": "lower-lr"}}, "does not apply to nonfinite"),
-        ({"actions": {"loss-spike": "rollback"}}, "not implemented yet"),
+        ({"actions": {"nonfinite": "rollback"}}, "does not apply to nonfinite"),
+        ({"rollback_patience": 0}, "rollback_patience"),
+        ({"max_rollbacks": -1}, "max_rollbacks"),
         ({"actions": {"grad-spike": "skip"}}, "check_every=1"),
         ({"check_every": 0}, "check_every"),
         ({"lr_rel_tol": -1}, "lr_rel_tol"),

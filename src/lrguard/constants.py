@@ -43,6 +43,9 @@ CKPT_SCALER = "scaler"
 # --- lrguard's own outputs -----------------------------------------------------------------------
 MANIFEST_SUFFIX = ".lrguard.json"  # sidecar written next to an atomically saved checkpoint
 GUARD_EVENTS_JSONL = "lrguard-events.jsonl"  # the guard's and `lrguard run`'s JSON-lines events, in the run directory
+# verified copy of a checkpoint a trainer overwrites in place (not "last*.pt": YOLOv5 and Ultralytics
+# --resume pick the newest last*.pt)
+LAST_GOOD_PT = "lrguard-last-good.pt"
 
 # --- checkpoint files and keys of other formats (lrguard ckpt) ---------------------------------------
 TORCH_DATA_PKL = "data.pkl"  # <prefix>/data.pkl in a torch zip; storages in <prefix>/data/<key>

@@ -121,7 +121,14 @@ def _summary(path: Path) -> dict[str, Any]:
     }
 
 
-def save_atomic(obj_or_writer: Any, path: str | Path, *, save: Callable[[Any, IO[bytes]], None] | None = None) -> Path:
+def save_atomic(
+    obj_or_writer: Any,
+    path: str | Path,
+    *,
+    save: Callable[[Any, IO[bytes]], None] | None = None,
+    check: Callable[[Path], None] | None = None,
+    meta: dict[str, Any] | None = None,
+) -> Path:
     """Save a checkpoint atomically and write its sidecar manifest.
 
     Args:
@@ -130,6 +137,9 @@ def save_atomic(obj_or_writer: Any, path: str | Path, *, save: Callable[[Any, IO
         path: Target file.
         save: ``save(obj, fileobj)`` used when ``obj_or_writer`` is not callable (pass ``torch.save``);
             defaults to :func:`pickle.dump` — lrguard itself never imports torch.
+        check: Called with the complete, fsynced temporary file before it replaces ``path``; an
+            exception from it leaves ``path`` and its manifest untouched (the temporary file is removed).
+        meta: More plain values recorded in the finalised manifest (it never overrides its own keys).
 
     Returns:
         The manifest path (``<path>`` + :data:`lrguard.constants.MANIFEST_SUFFIX`).
@@ -151,6 +161,13 @@ def save_atomic(obj_or_writer: Any, path: str | Path, *, save: Callable[[Any, IO
 
     side = path.with_name(path.name + C.MANIFEST_SUFFIX)
     tmp = _write_temp(path, write)
+    if check is not None:
+        try:
+            check(tmp)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
     new = {"size": tmp.stat().st_size, "sha256": sha256_file(tmp)}
     # 1) announce the new file as pending next to the committed one, 2) rename the checkpoint,
     # 3) finalise the manifest. Every crash point leaves a file that matches one manifest entry.
@@ -164,6 +181,7 @@ def save_atomic(obj_or_writer: Any, path: str | Path, *, save: Callable[[Any, IO
         raise
     _commit(tmp, path)
     manifest = {
+        **(meta or {}),
         "file": path.name,
         **new,
         "written": _dt.datetime.now(_dt.UTC).isoformat(),

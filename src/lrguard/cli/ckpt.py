@@ -245,6 +245,7 @@ def _last_good(args: argparse.Namespace, out: Writer, err: Writer) -> int:
                             "error": r if isinstance(r, str) else None,
                             "integrity_ok": r["integrity"]["ok"] if isinstance(r, dict) else False,
                             "stripped": r.get("stripped") if isinstance(r, dict) else None,
+                            "manifest": r["integrity"].get("manifest") if isinstance(r, dict) else None,
                         }
                         for p, r in results
                     ],

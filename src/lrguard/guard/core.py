@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from lrguard.guard.config import GuardConfig
 from lrguard.guard.events import Event, EventLog
+from lrguard.guard.rollback import RollbackBook
 from lrguard.signals import plan as plan_signal
 from lrguard.signals.spike import SpikeDetector
 
@@ -110,6 +111,18 @@ class GuardCore:
         self._loss = SpikeDetector(self.config.spike)
         self._grad = SpikeDetector(self.config.spike)
         self.lower_until = -1
+        cfg = self.config
+        self.rollbacks = RollbackBook(cfg.rollback_patience, cfg.rollback_patience_steps, cfg.max_rollbacks)
+
+    def state(self) -> dict[str, Any]:
+        """The judgement state a rollback restores: the spike histories and the ``lower-lr`` end."""
+        return {"loss": self._loss.state(), "grad": self._grad.state(), "lower_until": self.lower_until}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Put back a :meth:`state` (events and the rollback record are kept)."""
+        self._loss.load_state(state["loss"])
+        self._grad.load_state(state["grad"])
+        self.lower_until = int(state["lower_until"])
 
     # -- recording ---------------------------------------------------------------------------------
     def _decide(self, action: str, step: int, signal: str, message: str, **kw: Any) -> Decision:
@@ -178,12 +191,26 @@ class GuardCore:
             if action == "lower-lr":
                 self.lower_until = until = step + self.config.lower_lr_steps
             kind = "explosion" if verdict.explosion else "spike"
-            msg = f"{signal.split('-')[0]} {kind}: {_fmt(value)} is {verdict.ratio:.3g}x the median of the last {verdict.history} steps"
+            msg = f"{signal.split('-')[0]} {kind}: {_fmt(value)} is {verdict.ratio:.3g}x {verdict.describe()}"
+            if action == "rollback":
+                action, msg = self._rollback_verdict(step, msg)
             extra = {"until": until} if until is not None else {}
             out.append(
                 self._decide(action, step, signal, msg, value=value, expected=verdict.median, epoch=epoch, **extra)
             )
         return out
+
+    def _rollback_verdict(self, step: int, msg: str) -> tuple[str, str]:
+        book = self.rollbacks
+        action = book.note(step)
+        if action == "log":
+            return action, f"{msg} (spike {len(book.spikes)} of {book.patience} before a rollback)"
+        if action == "stop":
+            return action, (
+                f"{msg}: {book.max_rollbacks} rollbacks already done, the run is stopped. Fix: lower the LR "
+                f"(or its warmup peak), check the data of the skipped windows, or raise max_rollbacks"
+            )
+        return action, f"{msg}: rolling back to the last verified state"
 
     def lr_factor(self, step: int) -> float:
         """LR multiplier in force at ``step`` (``lower_lr_factor`` while a ``lower-lr`` action lasts, else 1)."""

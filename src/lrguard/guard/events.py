@@ -17,9 +17,10 @@ class Event:
 
     Attributes:
         step: Global optimizer step (0-based: the number of steps before it).
-        signal: ``nonfinite``, ``loss-spike``, ``grad-spike``, ``lr-off-plan``, ``resume`` or ``internal``.
-        action: What the guard did (``log``, ``skip``, ``clip``, ``lower-lr``, ``stop``, ``warn``,
-            ``continue-curve``, ``disable``).
+        signal: ``nonfinite``, ``loss-spike``, ``grad-spike``, ``lr-off-plan``, ``resume``, ``rollback``
+            (the restore that a spike's ``rollback`` decision led to) or ``internal``.
+        action: What the guard did (``log``, ``skip``, ``clip``, ``lower-lr``, ``rollback``, ``restore``,
+            ``stop``, ``warn``, ``continue-curve``, ``disable``).
         message: One line for a person.
         value: The observed value (loss, grad norm, LR), when there is one.
         expected: What it was judged against (history median, planned LR).

@@ -21,6 +21,13 @@ The flags, losses and gradient norms of the window go into device buffers that t
 every ``check_every`` steps (``non_blocking`` on CUDA, read one window later) to write events and
 feed the spike statistics.
 
+Rollback (a signal's action ``rollback``; needs ``model=`` and ``guard.data(loader)`` or
+``guard.boundary()`` at the top of each step): snapshots of the whole training state
+(:mod:`.state_adapter`) are taken at step boundaries and promoted to last-good once judged clean;
+a persistent spike (:mod:`.rollback`) restores the last-good one at the next boundary, and the
+batches of the undone steps are not replayed. :meth:`TorchGuard.save` / :meth:`TorchGuard.load`
+write and read the same state as a verified checkpoint.
+
 Scheduler position: the scheduler steps on a skipped step too. The LR stays a function of the
 global step (the plan, the logs and a resume all count steps the same way; the skipped batch is
 consumed), and no host sync is needed to decide whether to step it.
@@ -33,14 +40,19 @@ one step ahead. A GradScaler keeps its own behaviour (it skips inf gradients and
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
 
 import torch
 
 from lrguard.guard.config import GuardConfig
 from lrguard.guard.core import Decision, GuardCore, GuardStop, PreviousSession
 from lrguard.guard.events import EventLog
+from lrguard.guard.rollback import SkipWindow
+from lrguard.guard.state_adapter import Stateful, TrainingState
+
+T = TypeVar("T")
 
 Plan = Callable[[int], Sequence[float]]
 
@@ -64,6 +76,10 @@ class TorchGuard:
         events: Path of the JSON-lines events file (``None``: none), or an :class:`EventLog`.
         console: Stream for the one-line-per-event console output (``None``: silent).
         step: Global step of the first :meth:`step` call (a resume passes the steps already done).
+        model: The model (needed by the ``rollback`` action and :meth:`save`: its buffers are not
+            in the optimizer).
+        ema: An EMA model (or anything with ``state_dict``/``load_state_dict``) kept with the state.
+        stateful: More objects with ``state_dict``/``load_state_dict`` kept with the state, by name.
     """
 
     def __init__(
@@ -78,8 +94,16 @@ class TorchGuard:
         events: str | EventLog | None = None,
         console: Any = sys.stderr,
         step: int = 0,
+        model: torch.nn.Module | None = None,
+        ema: Stateful | None = None,
+        stateful: Mapping[str, Stateful] | None = None,
     ) -> None:
-        """Validate the configuration and prepare the device buffers lazily (at the first step)."""
+        """Validate the configuration and prepare the device buffers lazily (at the first step).
+
+        Raises:
+            ValueError: A configuration this adapter cannot perform (spike ``skip``; ``rollback``
+                without the model or under ``torch.distributed``).
+        """
         self.optimizer = optimizer
         self.scheduler = scheduler
         self.scaler = scaler
@@ -87,6 +111,16 @@ class TorchGuard:
         for signal in ("loss-spike", "grad-spike"):
             if self.config.action(signal) == "skip":
                 raise ValueError(f"guard action 'skip' for {signal} is not implemented in the torch adapter yet")
+        self.model = model
+        named: dict[str, Any] = {"model": model, "optimizer": optimizer, "scheduler": scheduler, "scaler": scaler}
+        named.update({"ema": ema, **(stateful or {})})
+        self._stateful: dict[str, Stateful] = {k: v for k, v in named.items() if v is not None}
+        if self.config.rolls_back:
+            if model is None:
+                raise ValueError("guard action 'rollback' needs the model: TorchGuard(optimizer, ..., model=model)")
+            dist = torch.distributed
+            if dist.is_available() and dist.is_initialized():
+                raise ValueError("guard action 'rollback' is single-process only (not under torch.distributed yet)")
         self.plan = plan
         self.previous = previous
         log = events if isinstance(events, EventLog) else EventLog(events, console=console)
@@ -105,12 +139,130 @@ class TorchGuard:
         self._lr_scaled = False
         self._armed: tuple[torch.Tensor, torch.Tensor] | None = None
         self._began = False
+        #: Data position: batches handed out by :meth:`data` (never set back by a rollback).
+        self.batches = 0
+        self.last_good: TrainingState | None = None
+        self._candidate: TrainingState | None = None
+        self._judged_until = step
+        self._rollback_due: Decision | None = None
+        self._skip_left = 0
+        self._stepped = True  # the first boundary takes the initial last-good state
+        self._boundaries = False
 
     # -- public --------------------------------------------------------------------------------------
     @property
     def events(self) -> list[Any]:
         """Every event written so far."""
         return self.core.events
+
+    @property
+    def skipped_windows(self) -> list[SkipWindow]:
+        """Every rollback done: the steps undone and the data skipped, in global steps and data positions."""
+        return self.core.rollbacks.windows
+
+    def data(self, batches: Iterable[T]) -> Iterator[T]:
+        """Iterate ``batches`` (a DataLoader, any iterable) through the guard: ``for batch in guard.data(loader)``.
+
+        Before each batch it calls :meth:`boundary`; after a rollback it drops ``rollback_skip``
+        batches. The batches of the undone steps are not replayed (they were consumed before the
+        rollback), so the training after a rollback never sees the window that caused it. Counts
+        :attr:`batches`.
+        """
+        it = iter(batches)
+        while True:
+            self.boundary()
+            try:
+                batch = next(it)
+            except StopIteration:
+                return
+            self.batches += 1
+            if self._skip_left > 0:
+                self._skip_left -= 1
+                continue
+            yield batch
+
+    def boundary(self) -> None:
+        """Mark the point between two steps (after ``scheduler.step()``, an EMA update and ``zero_grad``).
+
+        Call it at the top of each step before the batch is fetched when not iterating through
+        :meth:`data`. Here the guard takes its snapshots (every ``snapshot_every`` steps; one becomes
+        the last-good state once every step before it was judged and no counted spike precedes it)
+        and performs a rollback decided at the last host read. Without a ``rollback`` action it does
+        nothing. Between the batches of an accumulated step it does nothing.
+        """
+        self._boundaries = True
+        if not (self.enabled and self.config.rolls_back and self._stepped):
+            return
+        self._stepped = False
+        try:
+            if self._rollback_due is not None:
+                self._rollback()
+                return
+            book = self.core.rollbacks
+            if self.last_good is None:
+                self.last_good = self._snapshot_state()
+            newest = self._candidate or self.last_good
+            if self._candidate is None and self.global_step - newest.step >= self.config.snapshot_every:
+                self._candidate = self._snapshot_state()
+            cand = self._candidate
+            if cand is not None and self._judged_until >= cand.step and book.may_promote(cand.step):
+                self.last_good, self._candidate = cand, None
+        except GuardStop:
+            raise
+        except Exception as exc:
+            self._disable(exc)
+
+    def save(self, path: str | Path, extra: Mapping[str, Any] | None = None) -> Path:
+        """Save the training state (model, optimizer, scheduler, scaler, EMA, RNG, counters) as a verified checkpoint.
+
+        The file is written by :func:`lrguard.checkpoint.atomic.save_atomic`; the temporary file is
+        checked by :func:`lrguard.checkpoint.integrity.verify` before it replaces ``path``, so
+        ``path`` is always a complete, verified checkpoint and its sidecar manifest says so. Call it
+        at a step boundary. :meth:`load` reads it back.
+
+        Args:
+            path: Target file.
+            extra: More plain values or tensors saved beside the state (``load`` returns them).
+
+        Returns:
+            The sidecar manifest path.
+
+        Raises:
+            OSError: The file could not be written or did not verify (``path`` is then unchanged).
+        """
+        from lrguard.checkpoint.atomic import save_atomic
+        from lrguard.checkpoint.integrity import verify
+
+        state = self._capture("cpu")
+        windows = [w.to_json() for w in self.skipped_windows]
+        payload = {"lrguard": state.to_dict(), "rollbacks": windows, "extra": dict(extra or {})}
+
+        def check(tmp: Path) -> None:
+            report = verify(tmp)
+            if not report.ok:
+                raise OSError(f"{path}: the written checkpoint does not verify: {'; '.join(report.problems)}")
+
+        meta = {"step": state.step, "batches": state.batches, "verified": True}
+        return save_atomic(lambda f: torch.save(payload, f), path, check=check, meta=meta)
+
+    def load(self, path: str | Path, map_location: Any = None) -> dict[str, Any]:
+        """Restore a :meth:`save` checkpoint into the guarded objects (``torch.load(weights_only=True)``).
+
+        The global step and the data position (:attr:`batches`) go back to the saved ones (a
+        resume: the caller skips that many batches of its data, or builds the loader at that point),
+        :attr:`skipped_windows` to the rollbacks done before the save; the restored state becomes the
+        last-good one.
+
+        Returns:
+            Its ``extra`` values.
+        """
+        raw = torch.load(path, map_location=map_location, weights_only=True)
+        state = TrainingState.from_dict(raw["lrguard"])
+        self._restore(state)
+        self.batches = state.batches
+        self.core.rollbacks.windows = [SkipWindow(**w) for w in raw.get("rollbacks", [])]
+        self.last_good, self._candidate = state, None
+        return dict(raw["extra"])
 
     def step(self, loss: torch.Tensor | None = None) -> None:
         """One guarded optimizer step (and scheduler step).
@@ -140,6 +292,8 @@ class TorchGuard:
         self._began = True
         if not self.enabled:
             return
+        if self.config.rolls_back and not self._boundaries:
+            raise ValueError("guard action 'rollback' needs guard.boundary() before each step or guard.data(loader)")
         try:
             self._armed = self._before(loss)
         except GuardStop:
@@ -165,6 +319,7 @@ class TorchGuard:
             except Exception as exc:
                 self._disable(exc)
         self.global_step += 1
+        self._stepped = True
         if not self.enabled:
             return
         try:
@@ -176,11 +331,16 @@ class TorchGuard:
             self._disable(exc)
 
     def close(self) -> None:
-        """Read the flags still on the device, write their events, close the events file."""
+        """Read the flags still on the device, write their events, close the events file.
+
+        A rollback decided by this last read is performed here, so the run ends on the last-good state.
+        """
         try:
             if self.enabled:
                 self._flush()
                 self._flush()  # a CUDA window copied non-blocking is read here
+                if self._rollback_due is not None and self.last_good is not None:
+                    self._rollback()  # found by the last read: the run ends on the last-good state
         except GuardStop:
             raise
         except Exception as exc:
@@ -190,6 +350,50 @@ class TorchGuard:
                 self.core.log.close()
 
     # -- internals -----------------------------------------------------------------------------------
+    def _capture(self, device: str | None = None) -> TrainingState:
+        guard = {"core": self.core.state(), "lr_scaled": self._lr_scaled}
+        return TrainingState.capture(
+            self._stateful, step=self.global_step, batches=self.batches, guard=guard, device=device
+        )
+
+    def _snapshot_state(self) -> TrainingState:
+        return self._capture(self.config.snapshot_device)
+
+    def _restore(self, state: TrainingState) -> None:
+        state.restore(self._stateful)
+        self.core.load_state(state.guard["core"])
+        self._lr_scaled = bool(state.guard["lr_scaled"])
+        self.global_step = self._window_start = self._judged_until = state.step
+        self._values = None
+        self._pending = None
+
+    def _rollback(self) -> None:
+        """Go back to the last-good state; the batches since it are skipped (plus ``rollback_skip``)."""
+        decision, self._rollback_due = self._rollback_due, None
+        good = self.last_good
+        assert decision is not None and good is not None
+        window = SkipWindow(
+            from_step=good.step,
+            to_step=self.global_step,
+            trigger_step=decision.event.step,
+            first_batch=good.batches,
+            end_batch=self.batches + self.config.rollback_skip,
+            signal=decision.event.signal,
+        )
+        self._restore(good)
+        self._candidate = None
+        self._skip_left = self.config.rollback_skip
+        self.core.rollbacks.rolled_back(window)
+        self.core._decide(
+            "restore",
+            window.to_step,
+            "rollback",
+            f"restored the last verified state of step {window.from_step} (model, optimizer, scheduler, scaler, "
+            f"EMA, RNG); steps {window.from_step}-{window.to_step - 1} undone, data batches "
+            f"{window.first_batch}-{window.end_batch - 1} skipped",
+            value=float(window.from_step),
+        )
+
     def _params(self) -> list[torch.Tensor]:
         return [p for g in self.optimizer.param_groups for p in g["params"]]
 
@@ -295,7 +499,7 @@ class TorchGuard:
                 if d.action == "stop":
                     raise GuardStop(d.event.message)
         factor = self.core.lr_factor(self.global_step)
-        if factor != 1.0 and not self._lr_scaled:
+        if factor != 1.0 and not self._lr_scaled:  # this step only: put back in _after, before the scheduler steps
             for g in self.optimizer.param_groups:
                 g["_lrguard_lr"] = g["lr"]
                 g["lr"] = g["lr"] * factor
@@ -358,8 +562,7 @@ class TorchGuard:
         if self._values is None or self._values.device != values.device:
             self._values = torch.zeros((n, 3), device=values.device)
         self._values[(self.global_step - self._window_start) % n].copy_(values)
-        if self._lr_scaled and self.core.lr_factor(self.global_step + 1) == 1.0:
-            self._restore_lr()
+        self._restore_lr()  # the scheduler (chainable or not) only ever sees its own LR
 
     def _flush(self) -> None:
         """Read the window's values on the host (a CUDA window is copied non-blocking and read at the next flush)."""
@@ -384,6 +587,8 @@ class TorchGuard:
             self._judge(start, count, window)
 
     def _judge(self, start: int, count: int, host: torch.Tensor) -> None:
+        if self._rollback_due is not None:
+            return  # these steps are undone at the next boundary
         for j, (loss, gnorm, ok) in enumerate(host.tolist()[:count]):
             step = start + j
             skipped = ok < 0.5
@@ -394,6 +599,13 @@ class TorchGuard:
             for d in decisions:
                 if d.action == "stop":
                     raise GuardStop(d.event.message)
+                if d.action == "rollback":
+                    self._rollback_due = d
+                if d.action == "lower-lr":  # known at this read: the next lower_lr_steps steps run lowered
+                    self.core.lower_until = max(self.core.lower_until, self.global_step + self.config.lower_lr_steps)
+            if self._rollback_due is not None:
+                return
+        self._judged_until = max(self._judged_until, start + count)
 
     def _fix_cpu_counters(self) -> None:
         """Take back the step a CPU counter counted for a step skipped on a GPU."""
