@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lrguard.checkpoint.resume import JUMP, REFUSE, SEAMLESS, check_resume, implied_epochs, lf
+from lrguard.checkpoint.epoch_resume import implied_epochs
+from lrguard.checkpoint.resume import JUMP, REFUSE, SEAMLESS, check_resume
 from lrguard.checkpoint.structure import describe
 from lrguard.model import CheckpointFacts
+
+
+def lf(x, epochs, lrf, cos, clamp):
+    """The YOLO ``lf(x)`` written out independently of lrguard's maths, as the trainers define it."""
+    if cos:
+        return ((1 - math.cos(x * math.pi / epochs)) / 2) * (lrf - 1) + 1
+    lin = 1 - x / epochs
+    return (max(lin, 0.0) if clamp else lin) * (1.0 - lrf) + lrf
 
 
 @settings(max_examples=200, deadline=None)
@@ -28,9 +38,16 @@ def test_implied_epochs_inverts_lf(epochs, frac, lrf, cos):
     assert got == pytest.approx(epochs, rel=1e-6)
 
 
-def test_lf_clamp_only_for_ultralytics():
-    assert lf(12, 10, 0.01, False, False) < 0  # YOLOv5: no clamp, goes negative past E
-    assert lf(12, 10, 0.01, False, True) == pytest.approx(0.01)
+def test_lf_comes_from_the_version_profile():
+    from lrguard.trainers.ultralytics import profiles as ul
+    from lrguard.trainers.ultralytics.resume import UltralyticsResume
+    from lrguard.trainers.yolov5 import profiles as v5
+    from lrguard.trainers.yolov5.resume import YOLOv5Resume
+
+    assert YOLOv5Resume(v5.CURRENT).lf(12, 10, 0.01, False) < 0  # YOLOv5: no clamp, goes negative past E
+    assert UltralyticsResume(ul.V8_4).lf(12, 10, 0.01, False) == pytest.approx(0.01)  # clamped
+    assert UltralyticsResume(ul.V8_0).lf(12, 10, 0.01, False) < 0  # 8.0.x did not clamp yet
+    assert YOLOv5Resume(v5.V6_0).lf(5, 11, 0.01, False) == pytest.approx(lf(5, 10, 0.01, False, False))  # E - 1
 
 
 def _v5(epoch, epochs, ratio, *, cos=False, lrf=0.01, tmp=None, opt_yaml=None):

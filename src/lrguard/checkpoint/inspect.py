@@ -17,7 +17,7 @@ from lrguard.checkpoint.resume import REFUSE, check_resume
 from lrguard.checkpoint.safetensors import is_safetensors, read_header
 from lrguard.checkpoint.scan import judge_loaded, scan_path
 from lrguard.checkpoint.security import SAFE, worse
-from lrguard.checkpoint.structure import LIGHTNING, describe
+from lrguard.checkpoint.structure import describe
 from lrguard.errors import InputError
 
 if TYPE_CHECKING:
@@ -81,12 +81,7 @@ def inspect_path(
         return unreadable_record(path, security, loaded.error, loaded.format)
     structure = describe(loaded.root, loaded.storages)
     facts = facts_from_root(path, loaded.root)
-    if structure.framework == LIGHTNING:
-        from lrguard.checkpoint.lightning import check_lightning
-
-        resume = check_lightning(loaded.root)
-    else:
-        resume = check_resume(facts, structure, path)
+    resume = check_resume(facts, structure, path, loaded.root)
     if check_data or scan_nonfinite:
         integrity = verify(path, loaded=loaded, scan_nonfinite=scan_nonfinite, progress=progress, pending=pending)
     else:

@@ -11,6 +11,7 @@ from lrguard.trainers.base import Trainer, g6
 from lrguard.trainers.profile import step_profile
 
 if TYPE_CHECKING:
+    from lrguard.checkpoint.resume import ResumeReport, SavedState
     from lrguard.model import Run
 
 # LearningRateMonitor logs the LR each step will use, one column per optimizer (or per group):
@@ -101,6 +102,11 @@ class LightningTrainer(Trainer):
 
     def resume_command(self, last: str | None = None) -> str:
         return f'`trainer.fit(model, ckpt_path="{last or "last"}")`'
+
+    def resume_verdict(self, state: SavedState) -> ResumeReport | None:
+        from lrguard.trainers.lightning.resume import lightning_verdict
+
+        return lightning_verdict(state.root)
 
     def continuation(
         self,

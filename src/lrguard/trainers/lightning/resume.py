@@ -1,4 +1,4 @@
-"""Lightning ``.ckpt`` resume check.
+"""What ``Trainer.fit(ckpt_path=...)`` does to the LR, for ``lrguard ckpt show`` (a ``.ckpt``'s resume verdict).
 
 A Lightning checkpoint stores ``epoch``, ``global_step``, ``optimizer_states``, ``lr_schedulers``
 (each scheduler's ``state_dict``: ``last_epoch``, ``_last_lr``, ...) and ``loops``.
@@ -17,7 +17,7 @@ from lrguard.checkpoint.facts import as_dict, param_groups
 from lrguard.checkpoint.resume import SEAMLESS, UNKNOWN, ResumeReport
 
 
-def check_lightning(root: Any) -> ResumeReport:
+def lightning_verdict(root: Any) -> ResumeReport:
     """Say what ``Trainer.fit(ckpt_path=this)`` does to the LR."""
     d = as_dict(root) or {}
     groups = param_groups(root)
