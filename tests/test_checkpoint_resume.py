@@ -177,7 +177,7 @@ def test_stale_last_pt_older_than_results_csv_is_a_jump_not_seamless(tmp_path):
     assert check_resume(facts, s, path).verdict == SEAMLESS
 
 
-def _ul(epoch: int, epochs: int, ratio: float, tmp: Path):
+def _ul(epoch: int, epochs: int, ratio: float, tmp: Path, version: str | None = None):
     root = {
         "epoch": epoch,
         "ema": None,
@@ -198,6 +198,7 @@ def _ul(epoch: int, epochs: int, ratio: float, tmp: Path):
         group_tags=("weight",),
         updates=50,
         train_args=root["train_args"],
+        version=version,
     )
     (tmp / "weights").mkdir(exist_ok=True)
     return facts, describe(root), tmp / "weights" / "last.pt"
@@ -281,3 +282,18 @@ def test_diagnose_warns_about_a_stale_last_pt_as_resume_from_older_checkpoint(tm
     assert len(found) == 1 and found[0].severity.value == "warning"
     assert "rewind" in found[0].title and "last-good" in (found[0].fix or "")
     assert not any("seamless" in n for n in d.notes)
+
+
+def test_the_recorded_version_picks_the_profile_of_the_resume_maths(tmp_path):
+    """Ultralytics 8.1.0-8.1.46 saved before stepping: epoch 4's file holds lf(3), and that is consistent."""
+    facts, s, path = _ul(4, 10, lf(3, 10, 0.01, False, True), tmp_path, version="8.1.20")
+    rep = check_resume(facts, s, path)
+    assert rep.verdict == SEAMLESS and not rep.problems
+    assert any("trains again at the stored lr" in d for d in rep.details)
+    assert "trains at lr 0.00703" in rep.summary  # 0.01 * lf(3, 10): the stored value, repeated
+    # the same file recorded as 8.4.190 (steps at the epoch start, stores lf(epoch)) is inconsistent
+    facts, s, path = _ul(4, 10, lf(3, 10, 0.01, False, True), tmp_path, version="8.4.190")
+    rep = check_resume(facts, s, path)
+    assert rep.problems and rep.schedule["implied_epochs"][0] == pytest.approx(
+        40 / 3
+    )  # lf(4) over 13.3 epochs = lf(3) over 10

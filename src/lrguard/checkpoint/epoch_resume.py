@@ -115,6 +115,17 @@ class EpochRules:
         """``lf`` of the LR that 0-based epoch ``epoch`` trains at (the logged value: ``log_lag``)."""
         return self.lf(epoch - self.profile.log_lag, epochs, lrf, cos)
 
+    def first_resumed(self, start: int, epochs: float, lrf: float, cos: bool) -> float:
+        """``lf`` of the LR the first resumed epoch ``start`` trains at.
+
+        A trainer that steps its scheduler at the end of the epoch (``resume_row_restored``) trains
+        it at the LR restored with the optimizer, ``lf(start - 1 - checkpoint_lr_lag)``; one that
+        steps first trains it at the schedule's own value.
+        """
+        if self.profile.resume_row_restored:
+            return self.lf(start - 1 - self.profile.checkpoint_lr_lag, epochs, lrf, cos)
+        return self.trained_at(start, epochs, lrf, cos)
+
     def trainer_epoch(self, i: int) -> int:
         """A 0-based epoch as the trainer numbers it in results.csv and its log."""
         return i + self.profile.epoch_base
@@ -238,7 +249,7 @@ def check_epoch_resume(facts: CheckpointFacts, rules: EpochRules, run_dir: Path 
         last_logged = rewind[0]
         # the LR the last logged epoch trained at vs the one the resumed process trains with first
         before = base * rules.trained_at(last_logged, E, lrf, cos)
-        after = base * rules.trained_at(start, E, lrf, cos)
+        after = base * rules.first_resumed(start, E, lrf, cos)
         report.verdict = JUMP
         report.jump = {
             "epoch": start,
@@ -260,7 +271,12 @@ def check_epoch_resume(facts: CheckpointFacts, rules: EpochRules, run_dir: Path 
         report.summary = f"{cmd} restores the optimizer, but the stored LR state is inconsistent (see problems)."
         return report
     report.verdict = SEAMLESS
-    nxt = base * rules.trained_at(start, E, lrf, cos)
+    if rules.profile.checkpoint_lr_lag:
+        report.details.append(
+            f"{rules.profile.label} saved the optimizer before its scheduler step: the first resumed epoch "
+            f"{te(start)} trains again at the stored lr, {rules.profile.checkpoint_lr_lag} epoch behind the schedule."
+        )
+    nxt = base * rules.first_resumed(start, E, lrf, cos)
     report.summary = (
         f"{cmd} continues seamlessly at epoch {te(start)} of {E:g}: the optimizer, EMA and schedule position "
         f"are restored (epoch {te(start)} trains at lr {nxt:.6g} after warmup)."
