@@ -170,6 +170,10 @@ def describe(root: Any, storages: dict[str, StorageRef] | None = None) -> Struct
         reasons.append("weights are fp16")
     stripped = epoch == -1 or (framework in (YOLOV5, ULTRALYTICS) and not has["optimizer"])
     needs = RESUME_NEEDS.get(framework, RESUME_NEEDS[PLAIN])
+    if framework == PLAIN and any(
+        isinstance(d.get(k), int) and not isinstance(d.get(k), bool) for k in C.TORCH_STEP_KEYS
+    ):
+        needs = tuple(k for k in needs if k != "epoch")  # a loop's step counter places the resume instead
     missing = [k for k in needs if not has.get(k)]
     groups_out = []
     for j, g in enumerate(groups):
