@@ -61,6 +61,7 @@ LIGHTNING_LOOPS = "loops"
 LIGHTNING_STATE_DICT = "state_dict"
 LIGHTNING_HPARAMS = "hyper_parameters"
 # A plain PyTorch loop's torch.save'd dict: the keys it usually stores each part under, most common first.
+TORCH_MODEL_STATE_DICT = "model_state_dict"
 TORCH_OPTIMIZER_KEYS = ("optimizer", "optimizer_state_dict", "optim")
 TORCH_SCHEDULER_KEYS = ("scheduler", "lr_scheduler", "sched", "scheduler_state_dict", "lr_scheduler_state_dict")
 TORCH_STEP_KEYS = ("global_step", "step", "iteration", "iter")

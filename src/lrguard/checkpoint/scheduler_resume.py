@@ -83,8 +83,18 @@ def past_end(class_name: str, sd: Mapping[str, Any], position: int) -> tuple[int
     """
     if class_name == "CosineAnnealingLR" and (t := _int(sd.get("T_max"))) and position > t:
         return t, f"a cosine climbs back towards the base LR after T_max={t} (period {2 * t})", False
-    if class_name == "OneCycleLR" and (t := _int(sd.get("total_steps"))) and position + 1 >= t:
-        return t, f"torch raises on the next scheduler.step() (total_steps={t}: 'Tried to step ... times')", True
+    if class_name == "OneCycleLR" and (t := _int(sd.get("total_steps"))):
+        if position >= t:
+            return t, f"torch raises on the next scheduler.step() (total_steps={t}: 'Tried to step ... times')", True
+        if position == t - 1:
+            return (
+                t - 1,
+                (
+                    f"the cycle ended at last_epoch={t - 1}: the next scheduler.step() leaves it (the LR climbs back) "
+                    f"and the one after raises (total_steps={t})"
+                ),
+                False,
+            )
     if class_name in ("LinearLR", "ConstantLR", "PolynomialLR") and (t := _int(sd.get("total_iters"))) and position > t:
         return t, f"the LR stays at its final value after total_iters={t}", False
     return None
@@ -195,8 +205,9 @@ def _with_scheduler(
         if key in sd:
             rep.schedule[key] = sd[key]
     rep.details.append(
-        f"the scheduler ({name or 'unknown class'}) restores last_epoch={last_epoch}, "
-        f"_step_count={rep.schedule['_step_count']}, _last_lr={_g(last_lr) if last_lr else '?'}."
+        f"the scheduler ({name or 'unknown class'}) restores last_epoch={last_epoch}"
+        + (f", _step_count={rep.schedule['_step_count']}" if rep.schedule["_step_count"] is not None else "")
+        + f", _last_lr={_g(last_lr) if last_lr else '?'}."
     )
     if last_lr is not None and lrs and not _close(last_lr, lrs):
         rep.problems.append(
