@@ -41,11 +41,14 @@ class ResumeWords:
         no_scheduler_fix: What to do when the scheduler state was not saved or not restored.
         steps_fix: What to do when the scheduler steps several times per optimizer step (empty:
             the trainer does not do that).
+        order: What the verdict assumes about the order of construction and loading (a script's
+            resume; empty where the trainer fixes the order).
     """
 
     resume: str
     no_scheduler_fix: str
     steps_fix: str = ""
+    order: str = ""
 
 
 def _floats(xs: Any) -> list[float] | None:
@@ -163,9 +166,11 @@ def _no_scheduler(
     rep.schedule["initial_lrs"] = base
     rep.verdict = JUMP
     reason = (
-        "no scheduler state was saved: a scheduler built on resume starts its schedule again from the first "
-        f"step (from base LR {_g(base)}, warmup included) while training continues"
+        "no scheduler state was saved: a scheduler built on resume counts from its first step again while "
+        "training continues"
         + (f" at step {step}" if step is not None else "")
+        + f" (a closed-form one such as a LambdaLR warmup or OneCycleLR sets the LR from base LR {_g(base)} "
+        "again, a recursive one such as StepLR or LinearLR re-applies the schedule's beginning to the restored LR)"
     )
     rep.jump = {"step": step + 1 if step is not None else None, "lr_before": lrs[0], "lr_after": None, "reason": reason}
     rep.problems.append("no scheduler state")
@@ -253,6 +258,8 @@ def _with_scheduler(
                 f"the first resumed step trains at lr {_g(lrs)} (restored with the optimizer); scheduler.step() then "
                 f"sets {_g(nxt)} ({name} at last_epoch={last_epoch + 1}, its closed form rebuilt from the saved state)."
             )
+    if words.order:
+        rep.details.append(words.order)
     at_end = at_end_of(name or "", sd, last_epoch) if last_epoch is not None and end is None else None
     if at_end is not None:
         rep.details.append(

@@ -19,6 +19,12 @@ from lrguard.checkpoint.resume import ResumeReport, SavedState
 from lrguard.checkpoint.scheduler_resume import ResumeWords, scheduler_verdict
 
 RESUME = "a resume that loads the optimizer and scheduler state"
+#: What the verdict assumes of the script (checked against real torch in tests/test_trainers_torch_resume.py).
+ORDER = (
+    "this assumes the scheduler is constructed before optimizer.load_state_dict(): one constructed after it "
+    "applies its first-step factor to the restored LR (LinearLR x start_factor, ConstantLR x factor, a LambdaLR "
+    "warmup x lambda(0), OneCycleLR from max_lr / div_factor), and the first resumed step trains at that LR."
+)
 
 
 def _first(d: dict[Any, Any], keys: tuple[str, ...]) -> tuple[str, dict[str, Any]] | None:
@@ -56,7 +62,7 @@ def torch_verdict(state: SavedState, no_scheduler_fix: str) -> ResumeReport:
     rep = scheduler_verdict(
         opt[1] if opt else None,
         sched[1] if sched else None,
-        ResumeWords(resume=RESUME, no_scheduler_fix=no_scheduler_fix),
+        ResumeWords(resume=RESUME, no_scheduler_fix=no_scheduler_fix, order=ORDER if sched else ""),
         step=step,
     )
     saved = [
