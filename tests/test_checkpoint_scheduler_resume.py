@@ -18,6 +18,7 @@ from lrguard.checkpoint.inspect import inspect_path
 from lrguard.checkpoint.scheduler_resume import ResumeWords, scheduler_verdict
 from lrguard.cli.main import main
 from lrguard.errors import InputError
+from lrguard.readers import read_run
 
 ROOT = Path(__file__).resolve().parents[1]
 LOOP = ROOT / "tests" / "fixtures" / "ckpt" / "torch-loop"
@@ -97,8 +98,17 @@ def test_accelerate_save_state_dir_is_inspected():
     assert res["verdict"] == "seamless" and res["problems"] == []
     assert res["schedule"]["num_processes"] == 2 and res["schedule"]["last_epoch"] == 40
     # CosineAnnealingLR(T_max=80) sized in scheduler steps: 2 per optimizer step, at 40 it is halfway
-    assert res["schedule"]["next_lr"][0] == pytest.approx(_cos(0.1, 41, 80), rel=1e-9)
+    assert res["schedule"]["next_lr"][0] == pytest.approx(_cos(0.1, 42, 80), rel=1e-9)
     assert any("steps 2 times per optimizer step" in d for d in res["details"])
+
+
+def test_accelerate_verdict_is_what_the_real_resumed_run_logged():
+    """examples/accelerate/resume resumed from checkpoint_0 (step 20): its log shows the LR steps 21 and 22 used."""
+    res = inspect_path(ACC / "resume" / "checkpoints" / "checkpoint_0")["resume"]
+    run = read_run(ACC / "resume")
+    logged = dict(zip(run.axis.values.tolist(), run.lr[:, 0].tolist(), strict=True))
+    assert logged[21] == pytest.approx(res["schedule"]["lrs"][0], rel=1e-6)
+    assert logged[22] == pytest.approx(res["schedule"]["next_lr"][0], rel=1e-6)
 
 
 def test_accelerate_checkpoint_at_the_schedules_end_says_so():

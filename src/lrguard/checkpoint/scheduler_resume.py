@@ -127,7 +127,8 @@ def scheduler_verdict(
         words: The trainer's names for its resume and fixes.
         step: The optimizer step the checkpoint was saved at, when the trainer saved it.
         scheduler_steps_per_step: Scheduler steps per optimizer step (a scheduler prepared by
-            Accelerate steps once per process).
+            Accelerate steps once per process); the LR after the first resumed step is the
+            schedule's at ``last_epoch + scheduler_steps_per_step``.
 
     Returns:
         ``seamless`` (the LR continues), ``jump`` (the schedule restarts), ``refuse`` (the
@@ -244,7 +245,7 @@ def _with_scheduler(
     end = past_end(name or "", sd, last_epoch) if last_epoch is not None else None
     if schedule is not None and last_epoch is not None:
         now = [float(x) for x in schedule.lrs(last_epoch)]
-        nxt = [float(x) for x in schedule.lrs(last_epoch + 1)] if not (end and end[2]) else None
+        nxt = [float(x) for x in schedule.lrs(last_epoch + per_step)] if not (end and end[2]) else None
         rep.schedule["closed_form_lr"] = now
         rep.schedule["next_lr"] = nxt
         ref = last_lr or lrs
@@ -255,8 +256,10 @@ def _with_scheduler(
             )
         elif nxt is not None:
             rep.details.append(
-                f"the first resumed step trains at lr {_g(lrs)} (restored with the optimizer); scheduler.step() then "
-                f"sets {_g(nxt)} ({name} at last_epoch={last_epoch + 1}, its closed form rebuilt from the saved state)."
+                f"the first resumed step trains at lr {_g(lrs)} (restored with the optimizer); "
+                + ("scheduler.step() then sets" if per_step == 1 else f"{per_step} scheduler steps then set")
+                + f" {_g(nxt)} ({name} at last_epoch={last_epoch + per_step}, its closed form rebuilt from the "
+                "saved state)."
             )
     if words.order:
         rep.details.append(words.order)
