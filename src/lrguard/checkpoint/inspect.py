@@ -1,7 +1,10 @@
 """One call that inspects any checkpoint path and returns the ``lrguard ckpt --json`` record.
 
-Dispatches on what ``path`` is: an HF Trainer directory, a safetensors file, or a pickle-based file
-(torch zip, legacy, Lightning ``.ckpt``, plain pickle). Never executes anything from the file.
+Dispatches on what ``path`` is: an HF Trainer directory, a directory a trainer claims
+(:meth:`lrguard.trainers.base.Trainer.state_dir`: Accelerate's ``save_state``), a safetensors file,
+or a pickle-based file (torch zip, legacy, Lightning ``.ckpt``, plain pickle). The resume verdict
+is the trainer's (:func:`lrguard.checkpoint.resume.check_resume`). Never executes anything from
+the file.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ def inspect_path(
     progress: Progress | None = None,
     pending: DataPass | None = None,
 ) -> dict[str, Any]:
-    """Inspect one checkpoint file or HF checkpoint directory.
+    """Inspect one checkpoint file, HF checkpoint directory or a trainer's state directory (Accelerate).
 
     Args:
         path: File or directory.

@@ -163,7 +163,8 @@ def generic_verdict(state: SavedState) -> ResumeReport:
     if state.structure is not None and state.structure.has.get("optimizer"):
         return ResumeReport(
             UNKNOWN,
-            "optimizer state present; lrguard models the LR schedule of YOLOv5 and Ultralytics only",
+            "optimizer state present, but no trainer's layout around it (no scheduler state, step or training "
+            "arguments in this file): what a resume does to the LR is not known from it alone",
             schedule={"lrs": list(state.facts.lrs)},
         )
     return ResumeReport(
