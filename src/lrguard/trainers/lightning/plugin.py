@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from lrguard.trainers.base import Trainer, g6
 from lrguard.trainers.profile import step_profile
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from lrguard.checkpoint.resume import ResumeReport, SavedState
     from lrguard.model import Run
 
@@ -81,6 +81,8 @@ class LightningTrainer(Trainer):
         assert run.axis is not None and run.provenance is not None
         steps = run.axis.values
         spe = run.axis.steps_per_epoch
+        import numpy as np  # only when a run is diagnosed: `ckpt show` asks this plug-in without numpy
+
         out = np.full(run.lr.shape, np.nan)
         any_built = False
         for k, args in enumerate(per_session):
