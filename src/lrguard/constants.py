@@ -60,6 +60,12 @@ LIGHTNING_SCHEDULERS = "lr_schedulers"
 LIGHTNING_LOOPS = "loops"
 LIGHTNING_STATE_DICT = "state_dict"
 LIGHTNING_HPARAMS = "hyper_parameters"
+# loops.fit_loop["epoch_loop.state_dict"]["_batches_that_stepped"]: the step the loggers use. It equals
+# global_step except under manual optimization with several optimizers (global_step counts every
+# optimizer.step() call).
+LIGHTNING_FIT_LOOP = "fit_loop"
+LIGHTNING_EPOCH_LOOP_STATE = "epoch_loop.state_dict"
+LIGHTNING_BATCHES_STEPPED = "_batches_that_stepped"
 # A plain PyTorch loop's torch.save'd dict: the keys it usually stores each part under, most common first.
 TORCH_MODEL_STATE_DICT = "model_state_dict"
 TORCH_OPTIMIZER_KEYS = ("optimizer", "optimizer_state_dict", "optim")

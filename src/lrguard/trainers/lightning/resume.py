@@ -34,6 +34,9 @@ def lightning_verdict(root: Any) -> ResumeReport:
             "its first step on resume"
         )
         return rep
+    opts = d.get(C.LIGHTNING_OPTIMIZERS)
+    if isinstance(opts, list) and len(opts) > 1:
+        return _several(opts, scheds, rep)
     s = as_dict(scheds[0]) or {}
     last_lr = s.get("_last_lr")
     rep.schedule.update({"last_epoch": s.get("last_epoch"), "_last_lr": last_lr, "base_lrs": s.get("base_lrs")})
@@ -53,4 +56,51 @@ def lightning_verdict(root: Any) -> ResumeReport:
     else:
         rep.problems.append(f"scheduler _last_lr {last_lr} differs from optimizer lr {lrs}")
         rep.summary = "the stored scheduler and optimizer disagree about the LR"
+    return rep
+
+
+def _same(a: Any, b: list[Any]) -> bool:
+    return (
+        isinstance(a, list)
+        and len(a) == len(b)
+        and all(
+            isinstance(x, float) and isinstance(y, float) and math.isclose(x, y, rel_tol=1e-6)
+            for x, y in zip(a, b, strict=True)
+        )
+    )
+
+
+def _several(opts: list[Any], scheds: list[Any], rep: ResumeReport) -> ResumeReport:
+    """Several optimizers (manual optimization): each saved scheduler must agree with one optimizer's LR.
+
+    Lightning saves ``optimizer_states`` and ``lr_schedulers`` in ``configure_optimizers`` order but
+    not which scheduler drives which optimizer; a scheduler is paired with the optimizer whose
+    param-group LRs equal its ``_last_lr``.
+    """
+    lrs = [[g.get("lr") for g in param_groups({C.CKPT_OPTIMIZER: o})] for o in opts]
+    rep.schedule.update({"optimizers": len(opts), "lrs_per_optimizer": lrs, "schedulers": []})
+    driven: set[int] = set()
+    for i, raw in enumerate(scheds):
+        s = as_dict(raw) or {}
+        last_lr = s.get("_last_lr")
+        k = next((k for k, o in enumerate(lrs) if k not in driven and _same(last_lr, o)), None)
+        rep.schedule["schedulers"].append({"last_epoch": s.get("last_epoch"), "_last_lr": last_lr, "optimizer": k})
+        if k is None:
+            rep.problems.append(f"scheduler {i}'s _last_lr {last_lr} matches no optimizer's lr {lrs}")
+        else:
+            driven.add(k)
+            rep.details.append(
+                f"scheduler {i} (last_epoch={s.get('last_epoch')}) drives optimizer {k}: same LR {last_lr}."
+            )
+    for k in range(len(opts)):
+        if k not in driven:
+            rep.details.append(f"optimizer {k} has no scheduler: its LR {lrs[k]} is restored as saved.")
+    if rep.problems:
+        rep.summary = "the stored schedulers and optimizers disagree about the LR"
+        return rep
+    rep.verdict = SEAMLESS
+    rep.summary = (
+        f"fit(ckpt_path=...) restores {len(opts)} optimizers and {len(scheds)} schedulers; "
+        "every LR continues without a jump"
+    )
     return rep
