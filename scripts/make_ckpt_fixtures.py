@@ -50,6 +50,48 @@ def _opt(model: torch.nn.Module) -> torch.optim.Optimizer:
     return opt
 
 
+def torch_loops(out: Path = OUT / "torch-loop") -> None:
+    """Training checkpoints of a plain PyTorch loop, each scheduler stepped for real, then torch.save'd.
+
+    ``onecycle_end.pt``: OneCycleLR(total_steps=10) stepped 10 times (the next step raises);
+    ``no_scheduler.pt``: StepLR drove the optimizer (``initial_lr`` set) but only the optimizer was saved;
+    ``constant.pt``: no scheduler ever; ``sequential.pt``: LinearLR warmup then CosineAnnealingLR,
+    mid-way, saved under the tutorial's ``optimizer_state_dict`` / ``scheduler_state_dict`` keys.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    sched = torch.optim.lr_scheduler
+
+    def run(build: object, steps: int) -> tuple[torch.nn.Module, torch.optim.Optimizer, object]:
+        torch.manual_seed(0)
+        model = torch.nn.Linear(2, 1)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        s = build(opt) if callable(build) else None
+        for _ in range(steps):
+            opt.step()
+            if s is not None:
+                s.step()
+        return model, opt, s
+
+    model, opt, s = run(lambda o: sched.OneCycleLR(o, max_lr=0.1, total_steps=10), 10)
+    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": s.state_dict(), "step": 10},
+               out / "onecycle_end.pt")  # fmt: skip
+    model, opt, _ = run(lambda o: sched.StepLR(o, step_size=5, gamma=0.5), 12)
+    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": 12}, out / "no_scheduler.pt")
+    model, opt, _ = run(None, 7)
+    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": 7}, out / "constant.pt")
+
+    def seq(o: torch.optim.Optimizer) -> object:
+        warm = sched.LinearLR(o, start_factor=0.1, total_iters=5)
+        return sched.SequentialLR(o, [warm, sched.CosineAnnealingLR(o, T_max=20)], milestones=[5])
+
+    model, opt, s = run(seq, 12)
+    torch.save(
+        {"model_state_dict": model.state_dict(), "optimizer_state_dict": opt.state_dict(),
+         "scheduler_state_dict": s.state_dict(), "epoch": 12},
+        out / "sequential.pt",
+    )  # fmt: skip
+
+
 def main(out: Path = OUT) -> None:
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
@@ -130,6 +172,7 @@ def main(out: Path = OUT) -> None:
             {"global_step": 4, "epoch": 2.0, "max_steps": 10, "log_history": [{"step": 4, "learning_rate": 9e-4}]}
         )
     )
+    torch_loops(out / "torch-loop")
 
 
 if __name__ == "__main__":

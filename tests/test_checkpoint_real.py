@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 
 import pytest
 
 from lrguard.checkpoint import load, read_facts
 from lrguard.checkpoint.inspect import inspect_path, last_good
-from lrguard.checkpoint.resume import lf
 from lrguard.cli.main import main
+
+
+def lf(x, epochs, lrf, cos, clamp):
+    """The YOLO ``lf(x)`` written out independently of lrguard's maths, as the trainers define it."""
+    if cos:
+        return ((1 - math.cos(x * math.pi / epochs)) / 2) * (lrf - 1) + 1
+    lin = 1 - x / epochs
+    return (max(lin, 0.0) if clamp else lin) * (1.0 - lrf) + lrf
+
 
 pytest.importorskip("ultralytics")
 pytest.importorskip("yolov5")

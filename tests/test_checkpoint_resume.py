@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lrguard.checkpoint.resume import JUMP, REFUSE, SEAMLESS, check_resume, implied_epochs, lf
+from lrguard.checkpoint.epoch_resume import implied_epochs
+from lrguard.checkpoint.resume import JUMP, REFUSE, SEAMLESS, check_resume
 from lrguard.checkpoint.structure import describe
 from lrguard.model import CheckpointFacts
+
+
+def lf(x, epochs, lrf, cos, clamp):
+    """The YOLO ``lf(x)`` written out independently of lrguard's maths, as the trainers define it."""
+    if cos:
+        return ((1 - math.cos(x * math.pi / epochs)) / 2) * (lrf - 1) + 1
+    lin = 1 - x / epochs
+    return (max(lin, 0.0) if clamp else lin) * (1.0 - lrf) + lrf
 
 
 @settings(max_examples=200, deadline=None)
@@ -28,9 +38,16 @@ def test_implied_epochs_inverts_lf(epochs, frac, lrf, cos):
     assert got == pytest.approx(epochs, rel=1e-6)
 
 
-def test_lf_clamp_only_for_ultralytics():
-    assert lf(12, 10, 0.01, False, False) < 0  # YOLOv5: no clamp, goes negative past E
-    assert lf(12, 10, 0.01, False, True) == pytest.approx(0.01)
+def test_lf_comes_from_the_version_profile():
+    from lrguard.trainers.ultralytics import profiles as ul
+    from lrguard.trainers.ultralytics.resume import UltralyticsResume
+    from lrguard.trainers.yolov5 import profiles as v5
+    from lrguard.trainers.yolov5.resume import YOLOv5Resume
+
+    assert YOLOv5Resume(v5.CURRENT).lf(12, 10, 0.01, False) < 0  # YOLOv5: no clamp, goes negative past E
+    assert UltralyticsResume(ul.V8_4).lf(12, 10, 0.01, False) == pytest.approx(0.01)  # clamped
+    assert UltralyticsResume(ul.V8_0).lf(12, 10, 0.01, False) < 0  # 8.0.x did not clamp yet
+    assert YOLOv5Resume(v5.V6_0).lf(5, 11, 0.01, False) == pytest.approx(lf(5, 10, 0.01, False, False))  # E - 1
 
 
 def _v5(epoch, epochs, ratio, *, cos=False, lrf=0.01, tmp=None, opt_yaml=None):
@@ -160,7 +177,7 @@ def test_stale_last_pt_older_than_results_csv_is_a_jump_not_seamless(tmp_path):
     assert check_resume(facts, s, path).verdict == SEAMLESS
 
 
-def _ul(epoch: int, epochs: int, ratio: float, tmp: Path):
+def _ul(epoch: int, epochs: int, ratio: float, tmp: Path, version: str | None = None):
     root = {
         "epoch": epoch,
         "ema": None,
@@ -181,6 +198,7 @@ def _ul(epoch: int, epochs: int, ratio: float, tmp: Path):
         group_tags=("weight",),
         updates=50,
         train_args=root["train_args"],
+        version=version,
     )
     (tmp / "weights").mkdir(exist_ok=True)
     return facts, describe(root), tmp / "weights" / "last.pt"
@@ -285,3 +303,18 @@ def test_ultralytics_ratio_of_no_whole_schedule_stays_unknown(tmp_path):
     facts, s, path = _ul(3, 12, 0.5123, tmp_path)
     rep = check_resume(facts, s, path)
     assert rep.verdict not in (JUMP, SEAMLESS) and rep.problems
+
+
+def test_the_recorded_version_picks_the_profile_of_the_resume_maths(tmp_path):
+    """Ultralytics 8.1.0-8.1.46 saved before stepping: epoch 4's file holds lf(3), and that is consistent."""
+    facts, s, path = _ul(4, 10, lf(3, 10, 0.01, False, True), tmp_path, version="8.1.20")
+    rep = check_resume(facts, s, path)
+    assert rep.verdict == SEAMLESS and not rep.problems
+    assert any("trains again at the stored lr" in d for d in rep.details)
+    assert "trains at lr 0.00703" in rep.summary  # 0.01 * lf(3, 10): the stored value, repeated
+    # the same file recorded as 8.4.190 (steps at the epoch start, stores lf(epoch)) is inconsistent
+    facts, s, path = _ul(4, 10, lf(3, 10, 0.01, False, True), tmp_path, version="8.4.190")
+    rep = check_resume(facts, s, path)
+    assert rep.problems and rep.schedule["implied_epochs"][0] == pytest.approx(
+        40 / 3
+    )  # lf(4) over 13.3 epochs = lf(3) over 10

@@ -49,3 +49,30 @@ def test_scenario_diagnosed(runs, name):
         assert hits[0]["step"] == step, hits[0]
     if name == "resume":
         assert [s["start"] for s in report["sessions"]] == ["start", "resume"]
+
+
+def test_ckpt_show_verdicts_on_the_real_save_state_dirs(runs):
+    """``lrguard ckpt show`` of every checkpoint_N the real runs wrote, against what the runs logged."""
+    from lrguard.checkpoint.inspect import inspect_path
+    from lrguard.readers import read_run
+
+    for name in accelerate_scenarios.SCENARIOS:
+        got = runs[name]
+        if isinstance(got, Exception):
+            pytest.fail(f"scenario {name} failed to launch: {got!r}")
+        ckpts = sorted((got / "checkpoints").glob("checkpoint_*"), key=lambda p: int(p.name.split("_")[1]))
+        recs = [inspect_path(c) for c in ckpts]
+        for rec in recs:
+            assert rec["format"] == "accelerate-state-dir" and rec["security"]["verdict"] == "safe", rec["path"]
+            assert rec["resume"]["schedule"]["num_processes"] == 2
+        past = [any("past its end" in p for p in r["resume"]["problems"]) for r in recs]
+        assert past == [name == "stepped-per-process"] * len(recs), name
+        if name == "resume":
+            first = recs[0]["resume"]
+            step = first["schedule"]["step"]
+            run = read_run(got)
+            logged = dict(zip(run.axis.values.tolist(), run.lr[:, 0].tolist(), strict=True))
+            # the resumed process's first step trains at the restored LR; the next at the rebuilt schedule's
+            assert logged[step + 1] == pytest.approx(first["schedule"]["lrs"][0], rel=1e-6)
+            assert logged[step + 2] == pytest.approx(first["schedule"]["next_lr"][0], rel=1e-6)
+            assert first["verdict"] == "seamless"

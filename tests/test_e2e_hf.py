@@ -64,6 +64,19 @@ def test_diagnose_names_the_mechanism(hf_runs: HFRuns, name: str) -> None:
         assert warnings == [], warnings
 
 
+def test_an_earlier_train_in_the_same_output_dir_is_the_runs_parent(hf_runs: HFRuns) -> None:
+    """The HF reader records the earlier train() as the same typed Run.parent the YOLO reader uses."""
+    from lrguard.model import PreviousRunSource
+    from lrguard.readers import read_run
+
+    parent = read_run(hf_runs["restart"]).parent
+    assert parent is not None and parent.source is PreviousRunSource.EARLIER_LOG
+    assert parent.name is not None and parent.name.startswith("runs/") and parent.path is not None
+    assert parent.last_step == MAX_STEPS and len(parent.last_lr) == 1 and parent.weights is None
+    assert parent.first_loss is not None and parent.last_loss is not None and parent.last_loss < parent.first_loss
+    assert read_run(hf_runs["clean"]).parent is None
+
+
 def test_nan_hidden_behind_a_finite_logged_loss(hf_runs: HFRuns) -> None:
     out = hf_runs["nan"]
     state = json.loads((out / f"checkpoint-{MAX_STEPS}" / "trainer_state.json").read_text())

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from _needs import needs
@@ -73,3 +74,46 @@ def test_resume_restores_the_scheduler(lightning_runs) -> None:
     last = run.config["session_checkpoints"][-1]
     assert last["lr_schedulers"][0]["T_max"] == 24  # sized for max_epochs=3, although the resume asked for 6
     assert run.axis is not None and int(run.axis.values[-1]) == 47
+
+
+def _got(lightning_runs, name: str) -> Path:
+    got = lightning_runs[name]
+    if isinstance(got, str):
+        pytest.fail(got, pytrace=False)
+    return got
+
+
+def test_two_optimizers_one_lr_tag_each_and_both_planned(lightning_runs) -> None:
+    """Manual optimization, SGD + cosine and Adam + linear: global_step counts both optimizers' steps."""
+    from lrguard.checkpoint.inspect import inspect_path
+    from lrguard.trainers.lightning.plugin import TRAINER
+    from lrguard.trainers.lightning.reader import read_lightning_run
+
+    got = _got(lightning_runs, "two_optimizers")
+    run = read_lightning_run(got)
+    assert run.lr_columns == ["lr-Adam", "lr-SGD"]
+    last = run.checkpoints[-1]
+    # the checkpoint's global_step is 96 (two optimizer.step() per batch), the loggers' step 48
+    assert last.train_args["global_step"] == 96 and last.step == 48 and run.axis.steps_per_epoch == 8
+    planned = TRAINER.planned_lr(run)
+    assert planned is not None and np.isfinite(planned).all()
+    assert np.allclose(planned, run.lr, rtol=1e-6)  # each tag matched to its own scheduler
+    res = inspect_path(got / "lightning_logs" / "version_0" / "checkpoints" / "last.ckpt")["resume"]
+    assert res["verdict"] == "seamless" and [s["optimizer"] for s in res["schedule"]["schedulers"]] == [0, 1]
+
+
+def test_reduce_on_plateau_halves_the_lr_without_an_alarm(lightning_runs) -> None:
+    from lrguard.checkpoint.inspect import inspect_path
+    from lrguard.trainers.lightning.reader import read_lightning_run
+
+    for name in ("plateau", "plateau_resume"):
+        got = _got(lightning_runs, name)
+        run = read_lightning_run(got)
+        levels = sorted({round(float(x), 12) for x in run.lr[:, 0]}, reverse=True)
+        assert levels[:2] == [0.1, 0.05] and len(levels) >= 2, levels  # the plateau scheduler did reduce
+        ckpt = sorted((got / "lightning_logs").glob("version_*/checkpoints/last.ckpt"))[-1]
+        res = inspect_path(ckpt)["resume"]
+        assert res["verdict"] == "seamless", res
+    from lrguard.diagnosis import diagnose
+
+    assert [s.start for s in diagnose(run).sessions] == ["start", "resume"]  # plateau_resume's two Trainers

@@ -35,6 +35,7 @@ def test_reader_records_where_the_previous_run_ended(tmp_path):
     last = read_run(prev, checkpoints=False, parent=False)
     assert run.parent.last_lr == tuple(float(x) for x in last.lr[-1])
     assert run.parent.last_epoch == int(last.epochs[-1]) and "last.pt" in run.parent.why
+    assert run.parent.source == "weights" and run.parent.weights is not None and run.parent.last_step is None
 
 
 def test_diagnosis_does_no_io(tmp_path):

@@ -64,3 +64,25 @@ LIGHTNING_SCHEDULERS = "lr_schedulers"
 LIGHTNING_LOOPS = "loops"
 LIGHTNING_STATE_DICT = "state_dict"
 LIGHTNING_HPARAMS = "hyper_parameters"
+# loops.fit_loop["epoch_loop.state_dict"]["_batches_that_stepped"]: the step the loggers use. It equals
+# global_step except under manual optimization with several optimizers (global_step counts every
+# optimizer.step() call).
+LIGHTNING_FIT_LOOP = "fit_loop"
+LIGHTNING_EPOCH_LOOP_STATE = "epoch_loop.state_dict"
+LIGHTNING_BATCHES_STEPPED = "_batches_that_stepped"
+# A plain PyTorch loop's torch.save'd dict: the keys it usually stores each part under, most common first.
+TORCH_MODEL_STATE_DICT = "model_state_dict"
+TORCH_OPTIMIZER_KEYS = ("optimizer", "optimizer_state_dict", "optim")
+TORCH_SCHEDULER_KEYS = ("scheduler", "lr_scheduler", "sched", "scheduler_state_dict", "lr_scheduler_state_dict")
+TORCH_STEP_KEYS = ("global_step", "step", "iteration", "iter")
+# Accelerate's save_state directory (accelerate 1.x): optimizer_<i>.bin / scheduler_<i>.bin for the i-th > 0.
+ACCELERATE_OPTIMIZER = "optimizer.bin"
+ACCELERATE_SCHEDULER = "scheduler.bin"
+ACCELERATE_OPTIMIZER_GLOB = "optimizer*.bin"
+ACCELERATE_SCHEDULER_GLOB = "scheduler*.bin"
+ACCELERATE_SAMPLER_GLOB = "sampler*.bin"
+ACCELERATE_RNG_GLOB = "random_states_*.pkl"
+ACCELERATE_CUSTOM_GLOB = "custom_checkpoint_*.pkl"
+ACCELERATE_MODEL_BIN_GLOB = "pytorch_model*.bin"
+ACCELERATE_MODEL_SAFETENSORS_GLOB = "model*.safetensors"
+ACCELERATE_SCALER = "scaler.pt"

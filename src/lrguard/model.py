@@ -211,27 +211,53 @@ class SessionEvidence:
     detail: str
 
 
+class PreviousRunSource(StrEnum):
+    """How the reader found the previous run a run started from."""
+
+    WEIGHTS = "weights"  # the configured starting weights are a previous run's checkpoint (YOLO)
+    EARLIER_LOG = "earlier-log"  # an earlier run's own log in the same directory (HF: an older runs/ dir)
+
+
 @dataclass(frozen=True)
-class ParentRun:
-    """The previous run a new run was started from (its configured weights are that run's).
+class PreviousRun:
+    """The previous training run a new run was started from, found and read by the reader.
+
+    Diagnosis does no I/O: what the ``restart-from-weights`` rules compare the new run with (where
+    the previous run's LR and loss ended) is read here first.
 
     Attributes:
-        weights: The configured weights.
-        why: Why they are a previous run's (a checkpoint name, or a path inside a run directory).
-        path: The previous run's directory, when it was found on this machine.
+        source: How it was found.
+        why: Why it is a previous run (a checkpoint name, a path inside a run directory, a log the
+            run's own history does not contain).
+        path: Its directory, when it was found on this machine.
+        name: How the texts name it (e.g. ``runs/<dir>``; default: ``path``).
+        weights: The configured weights it was recognised by (``source == WEIGHTS``).
         lr_columns: Its LR columns.
         last_lr: Its last logged LR per group (empty when not read).
-        last_epoch: Its last logged epoch.
+        last_epoch: Its last logged epoch (epoch-counted runs).
+        last_step: Its last logged step (step-counted runs).
+        first_loss: Its first logged training loss (step-counted runs).
+        last_loss: Its last logged training loss (step-counted runs).
         error: Why it could not be read, when it was found but not readable.
     """
 
-    weights: str
+    source: PreviousRunSource
     why: str
     path: Path | None = None
+    name: str | None = None
+    weights: str | None = None
     lr_columns: tuple[str, ...] = ()
     last_lr: tuple[float, ...] = ()
     last_epoch: int | None = None
+    last_step: int | None = None
+    first_loss: float | None = None
+    last_loss: float | None = None
     error: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How the texts name it."""
+        return self.name or str(self.path)
 
 
 @dataclass(frozen=True)
@@ -313,11 +339,9 @@ class Run:
             (default: the train and val loss columns).
         evidence: Typed session evidence, one entry per fact (``session_starts`` lists the rows).
         provenance: File and line (or step) of every row (default: ``table``'s line numbers).
-        parent: The previous run this one was started from, read by the reader (``None``: not a
-            restart from a previous run's weights).
-        previous_run: An earlier training run in the same directory that this log does not
-            contain (its own log, e.g. an older TensorBoard directory): ``dir``, ``last_step``,
-            ``last_lr``, ``first_loss``, ``last_loss``; ``None`` when there is none.
+        parent: The previous run this one was started from, read by the reader: recognised from
+            the configured weights (YOLO ``--weights .../last.pt``) or found as an earlier run's
+            own log in the same directory (HF); ``None`` when there is none.
         guard_events: The live guard's events for this run, in file order (read from
             ``files["events"]``; empty when the run has no events file).
     """
@@ -349,8 +373,7 @@ class Run:
     series: dict[str, np.ndarray] = field(default_factory=dict)
     evidence: list[SessionEvidence] = field(default_factory=list)
     provenance: Provenance | None = None
-    parent: ParentRun | None = None
-    previous_run: dict[str, Any] | None = None
+    parent: PreviousRun | None = None
     guard_events: list[GuardEvent] = field(default_factory=list)
 
     def __post_init__(self) -> None:

@@ -31,6 +31,9 @@ EXPECTED: dict[str, tuple[str | None, int | None]] = {
     "restart_from_weights": ("restart-from-weights", 0),
     "interval_mismatch": ("scheduler-interval-mismatch", 8),
     "nan_loss": ("nonfinite", 13),
+    "two_optimizers": (None, None),
+    "plateau": (None, None),
+    "plateau_resume": (None, None),
 }
 SCENARIO_NAMES = tuple(EXPECTED)
 #: Batches per epoch (64 samples, batch 8) and epochs of one full run.
@@ -73,6 +76,72 @@ def _module(
             return {"optimizer": opt, "lr_scheduler": {"scheduler": s, "interval": self.hparams.interval}}
 
     return Tiny(sched, interval, total_epochs, nan_at)
+
+
+def _two_optimizers() -> Any:
+    """Two optimizers (SGD + cosine for the hidden layer, Adam + linear decay for the head), manual optimization."""
+    import lightning as L
+    import torch
+    from torch import nn
+
+    class TwoOpt(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.automatic_optimization = False
+            self.hidden = nn.Linear(4, 8)
+            self.head = nn.Linear(8, 1)
+
+        def training_step(self, batch: Any, batch_idx: int) -> Any:
+            x, y = batch
+            opts, scheds = self.optimizers(), self.lr_schedulers()
+            loss = nn.functional.mse_loss(self.head(torch.tanh(self.hidden(x))), y)
+            for o in opts:
+                o.zero_grad()
+            self.manual_backward(loss)
+            for o in opts:
+                o.step()
+            for s in scheds:
+                s.step()
+            self.log("train_loss", loss, on_step=True, on_epoch=False)
+            return loss
+
+        def configure_optimizers(self) -> Any:
+            n = EPOCHS * STEPS_PER_EPOCH
+            sgd = torch.optim.SGD(self.hidden.parameters(), lr=LR, momentum=0.9)
+            adam = torch.optim.Adam(self.head.parameters(), lr=LR / 10)
+            cos = torch.optim.lr_scheduler.CosineAnnealingLR(sgd, T_max=n)
+            lin = torch.optim.lr_scheduler.LinearLR(adam, start_factor=1.0, end_factor=0.1, total_iters=n)
+            return [sgd, adam], [{"scheduler": cos, "interval": "step"}, {"scheduler": lin, "interval": "step"}]
+
+    return TwoOpt()
+
+
+def _plateau() -> Any:
+    """ReduceLROnPlateau on the epoch's training loss (patience 0, factor 0.5, threshold 0.5): it halves the LR."""
+    import lightning as L
+    import torch
+    from torch import nn
+
+    class Plateau(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
+
+        def training_step(self, batch: Any, batch_idx: int) -> Any:
+            x, y = batch
+            loss = nn.functional.mse_loss(self.net(x), y)
+            self.log("train_loss", loss, on_step=True, on_epoch=True)
+            return loss
+
+        def configure_optimizers(self) -> Any:
+            opt = torch.optim.SGD(self.parameters(), lr=LR, momentum=0.9)
+            s = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=0, threshold=0.5)
+            return {
+                "optimizer": opt,
+                "lr_scheduler": {"scheduler": s, "monitor": "train_loss_epoch", "interval": "epoch"},
+            }
+
+    return Plateau()
 
 
 def _data() -> Any:
@@ -143,6 +212,13 @@ def run(out: Path, scenario: str) -> Path:
         # scheduler state over it (T_max=24 again)
         _trainer(root, half).fit(_module(total_epochs=None), _data())
         _trainer(root, EPOCHS).fit(_module(total_epochs=None), _data(), ckpt_path=_last(root, 0))
+    elif scenario == "two_optimizers":
+        _trainer(root, EPOCHS).fit(_two_optimizers(), _data())
+    elif scenario == "plateau":
+        _trainer(root, EPOCHS).fit(_plateau(), _data())
+    elif scenario == "plateau_resume":
+        _trainer(root, half).fit(_plateau(), _data())
+        _trainer(root, EPOCHS).fit(_plateau(), _data(), ckpt_path=_last(root, 0))
     elif scenario == "restart_from_weights":
         _trainer(root, half).fit(_module(), _data())
         cls = type(_module())

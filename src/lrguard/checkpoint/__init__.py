@@ -9,8 +9,9 @@ Submodules, one concept each:
 * ``archive``: torch zip / legacy / plain pickle files; ``zipdir``: lean zip central directory;
 * ``facts``: the :class:`~lrguard.model.CheckpointFacts` record; ``tensors``: tensor records and
   counts; ``structure``: trainer, version, what is present/missing for resume;
-* ``resume``: what ``--resume`` / ``resume=True`` does to the LR; ``lightning`` and ``hfdir``: the same
-  for Lightning ``.ckpt`` and HF Trainer directories; ``safetensors``: header checks;
+* ``resume``: the resume verdict record and its dispatch to the trainer that wrote the file
+  (``Trainer.resume_verdict``); ``epoch_resume`` and ``scheduler_resume``: the shared checks the
+  trainers build their verdicts on; ``hfdir``: HF Trainer directories; ``safetensors``: header checks;
 * ``integrity``: CRCs, sizes, storages, NaN/Inf scan, sidecar manifest; ``security``: the verdict on
   every global; ``atomic``: verified atomic saving; ``inspect``: one record per path for the CLI.
 """
@@ -46,7 +47,7 @@ def read_facts(path: str | Path) -> CheckpointFacts:
 
 
 def resume_report(path: str | Path) -> ResumeReport:
-    """What resuming from a YOLOv5 / Ultralytics checkpoint does to the LR (evidence for diagnose).
+    """What resuming from a checkpoint file does to the LR (evidence for diagnose), as its trainer says.
 
     Uses the run's opt.yaml/args.yaml and results.csv when the file sits in ``<run>/weights/``.
 
@@ -55,4 +56,4 @@ def resume_report(path: str | Path) -> ResumeReport:
     """
     loaded = load(path)
     facts = facts_from_root(path, loaded.root)
-    return check_resume(facts, describe(loaded.root, loaded.storages), Path(path))
+    return check_resume(facts, describe(loaded.root, loaded.storages), Path(path), loaded.root)

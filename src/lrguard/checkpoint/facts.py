@@ -32,6 +32,8 @@ def optimizer_state(root: Any) -> dict[Any, Any] | None:
     if d is None:
         return None
     opt = d.get(C.CKPT_OPTIMIZER)
+    if opt is None:  # a plain loop's other names for it (the PyTorch tutorial's optimizer_state_dict)
+        opt = next((d[k] for k in C.TORCH_OPTIMIZER_KEYS[1:] if isinstance(d.get(k), dict)), None)
     if opt is None and isinstance(d.get(C.LIGHTNING_OPTIMIZERS), list) and d[C.LIGHTNING_OPTIMIZERS]:
         opt = d[C.LIGHTNING_OPTIMIZERS][0]  # Lightning
     if opt is None and C.CKPT_PARAM_GROUPS in d and "state" in d:

@@ -1,7 +1,10 @@
 """One call that inspects any checkpoint path and returns the ``lrguard ckpt --json`` record.
 
-Dispatches on what ``path`` is: an HF Trainer directory, a safetensors file, or a pickle-based file
-(torch zip, legacy, Lightning ``.ckpt``, plain pickle). Never executes anything from the file.
+Dispatches on what ``path`` is: an HF Trainer directory, a directory a trainer claims
+(:meth:`lrguard.trainers.base.Trainer.state_dir`: Accelerate's ``save_state``), a safetensors file,
+or a pickle-based file (torch zip, legacy, Lightning ``.ckpt``, plain pickle). The resume verdict
+is the trainer's (:func:`lrguard.checkpoint.resume.check_resume`). Never executes anything from
+the file.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ from lrguard.checkpoint.resume import REFUSE, check_resume
 from lrguard.checkpoint.safetensors import is_safetensors, read_header
 from lrguard.checkpoint.scan import judge_loaded, scan_path
 from lrguard.checkpoint.security import SAFE, worse
-from lrguard.checkpoint.structure import LIGHTNING, describe
+from lrguard.checkpoint.structure import describe
 from lrguard.errors import InputError
 
 if TYPE_CHECKING:
     from lrguard.checkpoint.datapass import DataPass
+    from lrguard.checkpoint.statedir import StateDir
 
 
 def inspect_path(
@@ -32,7 +36,7 @@ def inspect_path(
     progress: Progress | None = None,
     pending: DataPass | None = None,
 ) -> dict[str, Any]:
-    """Inspect one checkpoint file or HF checkpoint directory.
+    """Inspect one checkpoint file, HF checkpoint directory or a trainer's state directory (Accelerate).
 
     Args:
         path: File or directory.
@@ -53,9 +57,19 @@ def inspect_path(
     if path.is_dir():
         from lrguard.checkpoint.hfdir import is_hf_dir
 
-        if not is_hf_dir(path):
-            raise InputError(path, "directory is not an HF Trainer checkpoint (no trainer_state.json)")
-        return _inspect_hf(path, check_data, scan_nonfinite, progress)
+        if is_hf_dir(path):
+            return _inspect_hf(path, check_data, scan_nonfinite, progress)
+        from lrguard.trainers import all_trainers
+
+        for trainer in all_trainers():
+            layout = trainer.state_dir(path)
+            if layout is not None:
+                return _inspect_state_dir(path, layout, check_data, scan_nonfinite, progress)
+        raise InputError(
+            path,
+            "directory is not a checkpoint directory lrguard knows (an HF Trainer checkpoint-N with "
+            "trainer_state.json, or an Accelerate save_state directory)",
+        )
     if is_safetensors(path):
         return _inspect_safetensors(path)
     if check_data or scan_nonfinite:
@@ -81,12 +95,7 @@ def inspect_path(
         return unreadable_record(path, security, loaded.error, loaded.format)
     structure = describe(loaded.root, loaded.storages)
     facts = facts_from_root(path, loaded.root)
-    if structure.framework == LIGHTNING:
-        from lrguard.checkpoint.lightning import check_lightning
-
-        resume = check_lightning(loaded.root)
-    else:
-        resume = check_resume(facts, structure, path)
+    resume = check_resume(facts, structure, path, loaded.root)
     if check_data or scan_nonfinite:
         integrity = verify(path, loaded=loaded, scan_nonfinite=scan_nonfinite, progress=progress, pending=pending)
     else:
@@ -249,6 +258,80 @@ def _inspect_hf(
             "schedule": info["scheduler"] or {},
             "jump": None,
         },
+        "integrity": integ.to_json(),
+        "security": {"verdict": verdict, "globals": globals_, "call_chains": []},
+    }
+
+
+def _inspect_state_dir(
+    path: Path,
+    layout: StateDir,
+    check_data: bool = False,
+    scan_nonfinite: bool = False,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """The record of a trainer's checkpoint directory: every pickled file walked, judged and verified."""
+    from lrguard.checkpoint.integrity import verify
+    from lrguard.checkpoint.resume import SavedState, verdict_of
+    from lrguard.checkpoint_facts import CheckpointFacts
+
+    verdict = SAFE
+    globals_: list[dict[str, Any]] = []
+    integ = IntegrityReport()
+    roots: dict[str, Any] = {}
+    for f in layout.pickled:
+        try:
+            ld = load(f, tolerant=True)
+        except InputError as exc:
+            integ.fail(exc.one_line())
+            continue
+        sec = judge_loaded(ld)
+        verdict = worse(verdict, sec.verdict)
+        for g in sec.to_json()["globals"]:  # type: ignore[attr-defined]  # a list of dicts
+            globals_.append({**g, "file": f.name})
+        if ld.error is not None:
+            integ.fail(f"{f.name}: {ld.error}")
+            continue
+        roots[f.name] = ld.root
+        if check_data or scan_nonfinite:
+            rep = verify(f, loaded=ld, scan_nonfinite=scan_nonfinite, progress=progress)
+            for p in rep.problems:
+                integ.fail(f"{f.name}: {p}")
+            for key, n in rep.checked.items():
+                integ.checked[key] = integ.checked.get(key, 0) + n
+    files = sorted(p.name for p in path.iterdir())
+    for name in files:
+        if name.endswith(C.SAFETENSORS_SUFFIX):
+            try:
+                problems = read_header(path / name).problems
+            except InputError as exc:
+                problems = [exc.problem]
+            for p in problems:
+                integ.fail(f"{name}: {p}")
+    if not check_data and not scan_nonfinite:
+        integ.notes.append("data not read (use 'lrguard ckpt verify' to check CRCs)")
+    resume = verdict_of(layout.kind, SavedState(path=path, facts=CheckpointFacts(path=path), files=roots))
+    from lrguard.checkpoint.structure import describe
+
+    groups: list[dict[str, Any]] = []
+    for name, root in roots.items():
+        if name.startswith("optimizer"):
+            groups = describe(root).param_groups
+            break
+    sched = resume.schedule
+    return {
+        "path": str(path),
+        "format": layout.format,
+        "framework": layout.kind,
+        "framework_version": None,
+        "epoch": None,
+        "global_step": sched.get("step"),
+        "stripped": False,
+        "has": layout.has,
+        "missing": [k for k in layout.needs if not layout.has.get(k)],
+        "param_groups": groups,
+        "files": files,
+        "resume": resume.to_json(),
         "integrity": integ.to_json(),
         "security": {"verdict": verdict, "globals": globals_, "call_chains": []},
     }

@@ -13,6 +13,9 @@ from typing import Any
 
 from lrguard.checkpoint.placeholders import Call, GlobalRef, StorageRef, TensorRecord
 
+#: ``collections.Counter``, pickled as a call with the counts mapping: converted to that mapping.
+COUNTER = "collections.Counter"
+
 
 class _Budget:
     __slots__ = ("left",)
@@ -42,7 +45,8 @@ def to_plain(obj: Any, *, max_depth: int = 32, max_nodes: int = 200_000, max_arr
 
     Tuples and sets become lists, bytes a short description, numpy arrays lists (up to
     ``max_array`` elements; a 1-element array becomes its number), non-finite floats stay floats.
-    Placeholders become descriptions. Beyond ``max_depth`` or ``max_nodes`` values are replaced by
+    Placeholders become descriptions, except a ``collections.Counter``, which becomes its
+    mapping. Beyond ``max_depth`` or ``max_nodes`` values are replaced by
     ``"..."``.
 
     Args:
@@ -79,6 +83,8 @@ def _plain(obj: Any, depth: int, budget: _Budget, max_array: int, active: set[in
         return describe(obj)
     if np is not None and isinstance(obj, np.generic):
         return obj.item()
+    if isinstance(obj, Call) and obj.type_name == COUNTER and len(obj.args) == 1 and isinstance(obj.args[0], dict):
+        obj = obj.args[0]  # Counter({m: n}) is that mapping (MultiStepLR's milestones)
     ident = id(obj)
     if ident in active:
         return "<cycle>"

@@ -136,19 +136,24 @@ def describe(root: Any, storages: dict[str, StorageRef] | None = None) -> Struct
         model_obj = d.get(C.CKPT_EMA)
     if model_obj is None and C.LIGHTNING_STATE_DICT in d:
         model_obj = d[C.LIGHTNING_STATE_DICT]
+    if model_obj is None and framework == PLAIN and isinstance(d.get(C.TORCH_MODEL_STATE_DICT), dict):
+        model_obj = d[C.TORCH_MODEL_STATE_DICT]  # the PyTorch tutorial's model_state_dict
     if model_obj is None and framework == PLAIN and any(isinstance(v, TensorRecord) for v in d.values()):
         model_obj = d  # a bare state_dict
     model_summary = summarize(model_obj) if model_obj is not None else summarize(None)
     scaler = d.get(C.CKPT_SCALER)
     has = {
-        "model": _present(d, C.CKPT_MODEL) or _present(d, C.LIGHTNING_STATE_DICT) or model_obj is d,
+        "model": _present(d, C.CKPT_MODEL)
+        or _present(d, C.LIGHTNING_STATE_DICT)
+        or model_obj is d
+        or (framework == PLAIN and _present(d, C.TORCH_MODEL_STATE_DICT)),
         "ema": _present(d, C.CKPT_EMA),
         "updates": isinstance(d.get(C.CKPT_UPDATES), int),
         "optimizer": opt is not None,
         "group_lrs": bool(groups) and all("lr" in g and "initial_lr" in g for g in groups),
         "momentum_buffers": bool(opt and isinstance(opt.get("state"), dict) and opt["state"]),
         "scaler": scaler is not None or "MixedPrecision" in d or "native_amp_scaling_state" in d,
-        "scheduler": bool(d.get(C.LIGHTNING_SCHEDULERS)) or "scheduler" in d,
+        "scheduler": bool(d.get(C.LIGHTNING_SCHEDULERS)) or any(k in d for k in C.TORCH_SCHEDULER_KEYS),
         "rng": any(k in d for k in ("rng_state", "rng_states", "random_states")),
         "loops": C.LIGHTNING_LOOPS in d,
         "train_args": bool(
@@ -170,6 +175,10 @@ def describe(root: Any, storages: dict[str, StorageRef] | None = None) -> Struct
         reasons.append("weights are fp16")
     stripped = epoch == -1 or (framework in (YOLOV5, ULTRALYTICS) and not has["optimizer"])
     needs = RESUME_NEEDS.get(framework, RESUME_NEEDS[PLAIN])
+    if framework == PLAIN and any(
+        isinstance(d.get(k), int) and not isinstance(d.get(k), bool) for k in C.TORCH_STEP_KEYS
+    ):
+        needs = tuple(k for k in needs if k != "epoch")  # a loop's step counter places the resume instead
     missing = [k for k in needs if not has.get(k)]
     groups_out = []
     for j, g in enumerate(groups):

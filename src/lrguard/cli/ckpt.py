@@ -32,10 +32,11 @@ _VERDICT_STYLE = {
 }
 
 HELP = """\
-Inspect PyTorch / YOLOv5 / Ultralytics / Lightning checkpoints, safetensors files and HF Trainer
-checkpoint directories WITHOUT executing them (no torch needed, no pickle code runs).
+Inspect PyTorch / YOLOv5 / Ultralytics / Lightning checkpoints, safetensors files, HF Trainer
+checkpoint directories and Accelerate save_state directories WITHOUT executing them (no torch
+needed, no pickle code runs).
 
-  show PATH...     what the file holds, what --resume / resume=True will do to the LR, security verdict
+  show PATH...     what the file holds, what its trainer's resume will do to the LR, security verdict
   verify PATH...   show + every zip CRC, storage sizes, sidecar manifest (--nonfinite: NaN/Inf scan)
   last-good DIR    the newest intact, resumable checkpoint among DIR/*.pt (or DIR/weights/*.pt)
   scan PATH...     security verdict only: every pickle in the file judged, never executed
@@ -59,7 +60,9 @@ def add_parser(subparsers: Any) -> None:
         help="structure, resume verdict and security of each file",
         description="Show what each checkpoint holds and what resuming from it does to the LR.",
     )
-    show.add_argument("paths", nargs="+", metavar="PATH", help="checkpoint file or HF checkpoint directory")
+    show.add_argument(
+        "paths", nargs="+", metavar="PATH", help="checkpoint file, HF checkpoint-N or Accelerate save_state directory"
+    )
     show.add_argument("--json", action="store_true", help="JSON record (a list of them for several paths)")
     show.add_argument("--tensors", action="store_true", help="also list storages and bytes by dtype")
     verify = sub.add_parser(

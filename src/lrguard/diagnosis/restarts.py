@@ -13,7 +13,7 @@ import numpy as np
 from lrguard.diagnosis import fixes
 from lrguard.diagnosis.context import Context
 from lrguard.diagnosis.losses import loss_effect
-from lrguard.model import Cause, Finding, Severity
+from lrguard.model import Cause, Finding, PreviousRunSource, Severity
 from lrguard.trainers import get_trainer
 
 
@@ -157,7 +157,7 @@ def detect_crash_remnants(ctx: Context) -> list[Finding]:
 def detect_restart_from_weights(ctx: Context) -> list[Finding]:
     """M2: a new run (fresh optimizer, epoch 0, warmup) started from a previous run's last/best.pt."""
     parent = ctx.run.parent
-    if parent is None:
+    if parent is None or parent.source is not PreviousRunSource.WEIGHTS:
         return []
     weights, why = parent.weights, parent.why
     run = ctx.run

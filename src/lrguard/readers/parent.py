@@ -2,7 +2,7 @@
 
 Diagnosis does no I/O: when a run was started from a previous run's weights (``--weights
 runs/train/exp/weights/last.pt`` without ``--resume``), the reader finds that previous run on disk
-and records where its LR ended (:class:`~lrguard.model.ParentRun`), so the ``restart-from-weights``
+and records where its LR ended (:class:`~lrguard.model.PreviousRun`), so the ``restart-from-weights``
 rule can compare the new run's climb with it.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
 from lrguard import constants as C
 from lrguard.errors import LrguardError
-from lrguard.model import ParentRun, Run
+from lrguard.model import PreviousRun, PreviousRunSource, Run
 from lrguard.trainers import get_trainer
 
 _RUN_CHECKPOINT = re.compile(r"^(last|best|epoch\d+)\.pt$", re.IGNORECASE)
@@ -83,7 +83,7 @@ def find_previous_run(run_path: Path, weights: str) -> Path | None:
     return None
 
 
-def read_parent(run: Run) -> ParentRun | None:
+def read_parent(run: Run) -> PreviousRun | None:
     """The previous run ``run`` started from, when its configured weights are a previous run's.
 
     Returns ``None`` for a resume or for stock / unrelated weights. The previous run is read without
@@ -97,17 +97,18 @@ def read_parent(run: Run) -> ParentRun | None:
         return None
     prev_dir = find_previous_run(run.path, str(weights))
     if prev_dir is None:
-        return ParentRun(weights=str(weights), why=why)
+        return PreviousRun(PreviousRunSource.WEIGHTS, why, weights=str(weights))
     from lrguard.readers.run import read_run
 
     try:
         prev = read_run(prev_dir, checkpoints=False, parent=False)
     except LrguardError as exc:
-        return ParentRun(weights=str(weights), why=why, path=prev_dir, error=exc.one_line())
-    return ParentRun(
-        weights=str(weights),
-        why=why,
+        return PreviousRun(PreviousRunSource.WEIGHTS, why, path=prev_dir, weights=str(weights), error=exc.one_line())
+    return PreviousRun(
+        PreviousRunSource.WEIGHTS,
+        why,
         path=prev_dir,
+        weights=str(weights),
         lr_columns=tuple(prev.lr_columns),
         last_lr=tuple(float(x) for x in prev.lr[-1]),
         last_epoch=int(prev.epochs[-1]),

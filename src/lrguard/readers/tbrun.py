@@ -26,8 +26,8 @@ from lrguard.readers.tbtags import grad_norm_tag, loss_tag, lr_tags
 #: Checkpoint file suffixes a loop's ``torch.save`` usually writes.
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".tar")
 #: Keys a loop stores its step under, most specific first.
-STEP_KEYS = ("global_step", "step", "iteration", "iter")
-SCHEDULER_KEYS = ("scheduler", "lr_scheduler", "sched")
+STEP_KEYS = C.TORCH_STEP_KEYS
+SCHEDULER_KEYS = C.TORCH_SCHEDULER_KEYS
 #: Deepest directory level searched below the run directory.
 MAX_DEPTH = 3
 

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
+    from lrguard.checkpoint.resume import ResumeReport, SavedState
+    from lrguard.checkpoint.statedir import StateDir
     from lrguard.diagnosis.result import Diagnosis
     from lrguard.model import Run
     from lrguard.plan.continuation import Continuation
@@ -129,6 +131,38 @@ class Trainer:
 
         ``None`` when the settings are not on disk (the diagnosis then reads the schedule off the
         logged LR itself).
+        """
+        return None
+
+    # -- checkpoints (``lrguard ckpt show``) -------------------------------------------------------
+
+    def reads_checkpoint(self, kind: str, state: SavedState) -> bool:
+        """True when a checkpoint the inspector recognised as ``kind`` is this trainer's to judge.
+
+        Args:
+            kind: The inspector's name for what it found: a file's
+                :attr:`~lrguard.checkpoint.structure.Structure.framework` (``"yolov5"``,
+                ``"lightning"``, ``"plain"``, ...) or the :attr:`StateDir.kind` of a directory.
+            state: What the inspector read.
+        """
+        return kind == self.name
+
+    def resume_verdict(self, state: SavedState) -> ResumeReport | None:
+        """What resuming from this checkpoint does to the LR: the verdict ``lrguard ckpt show`` prints.
+
+        It says what the trainer's resume restores (optimizer, scheduler position, step counters)
+        and the LR the first resumed step uses, computed with this trainer's own maths (its
+        profiles, or the scheduler's closed form rebuilt from the saved state). ``None``: this
+        trainer has no verdict (the inspector's neutral one is used).
+        """
+        return None
+
+    def state_dir(self, path: Path) -> StateDir | None:
+        """The files of a checkpoint *directory* this trainer writes (``None``: not one of its).
+
+        A trainer that saves its training state as a directory of files (Accelerate's
+        ``save_state``) says here which files hold what; the inspector reads them without
+        executing them and passes them to :meth:`resume_verdict`.
         """
         return None
 

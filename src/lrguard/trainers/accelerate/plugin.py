@@ -11,6 +11,8 @@ from lrguard.trainers.profile import step_profile
 if TYPE_CHECKING:
     import numpy as np
 
+    from lrguard.checkpoint.resume import ResumeReport, SavedState
+    from lrguard.checkpoint.statedir import StateDir
     from lrguard.model import Run
 
 # Accelerate logs what the loop passes to accelerator.log(): one value per tag, no bias warmup.
@@ -46,6 +48,16 @@ class AccelerateTrainer(Trainer):
         if note not in run.notes:
             run.notes.append(note)
         return got[0]
+
+    def state_dir(self, path: Path) -> StateDir | None:
+        from lrguard.trainers.accelerate.resume import state_dir
+
+        return state_dir(path)
+
+    def resume_verdict(self, state: SavedState) -> ResumeReport | None:
+        from lrguard.trainers.accelerate.resume import accelerate_verdict
+
+        return accelerate_verdict(state, self.scheduler_not_restored(), self.stepped_per_process)
 
     def resume_command(self, last: str | None = None) -> str:
         return f"`accelerator.load_state({f'{last!r}' if last else 'checkpoint_dir'})` after `prepare()`"

@@ -23,7 +23,18 @@ import numpy as np
 
 from lrguard import constants as C
 from lrguard.errors import InputError, NotARunError
-from lrguard.model import Axis, AxisUnit, CheckpointFacts, EvidenceKind, Provenance, Run, SessionEvidence, Table
+from lrguard.model import (
+    Axis,
+    AxisUnit,
+    CheckpointFacts,
+    EvidenceKind,
+    PreviousRun,
+    PreviousRunSource,
+    Provenance,
+    Run,
+    SessionEvidence,
+    Table,
+)
 from lrguard.trainers.hf.layout import CHECKPOINT_DIR, checkpoint_dirs
 
 #: Series read from the training entries of ``log_history`` besides the LR.
@@ -88,7 +99,7 @@ def _tb_session_starts(root: Path, steps: np.ndarray, notes: list[str]) -> list[
 LR_TAG, LOSS_TAG = "train/learning_rate", "train/loss"
 
 
-def _previous_train(root: Path, steps: np.ndarray, lr: np.ndarray, notes: list[str]) -> dict[str, Any] | None:
+def _previous_train(root: Path, steps: np.ndarray, lr: np.ndarray, notes: list[str]) -> PreviousRun | None:
     """An earlier ``train()`` in ``runs/`` that the lineage in trainer_state.json does not contain.
 
     The lineage is a fresh start (its first step is 1) logged by the newest TensorBoard directory
@@ -118,14 +129,19 @@ def _previous_train(root: Path, steps: np.ndarray, lr: np.ndarray, notes: list[s
     d, prev = logs[own - 1]
     lrs, losses = prev.scalars[LR_TAG], prev.scalars.get(LOSS_TAG)
     first_losses = logs[0][1].scalars.get(LOSS_TAG)
-    notes.append(f"runs/{d.name} logged an earlier train() that the checkpoints' history does not contain")
-    return {
-        "dir": f"runs/{d.name}",
-        "last_step": int(lrs.step[-1]),
-        "last_lr": float(lrs.value[-1]),
-        "last_loss": float(losses.value[-1]) if losses is not None and len(losses) else None,
-        "first_loss": float(first_losses.value[0]) if first_losses is not None and len(first_losses) else None,
-    }
+    why = f"runs/{d.name} logged an earlier train() that the checkpoints' history does not contain"
+    notes.append(why)
+    return PreviousRun(
+        PreviousRunSource.EARLIER_LOG,
+        why,
+        path=d,
+        name=f"runs/{d.name}",
+        lr_columns=(LR_TAG,),
+        last_lr=(float(lrs.value[-1]),),
+        last_step=int(lrs.step[-1]),
+        last_loss=float(losses.value[-1]) if losses is not None and len(losses) else None,
+        first_loss=float(first_losses.value[0]) if first_losses is not None and len(first_losses) else None,
+    )
 
 
 def read_hf_run(path: Path) -> Run:
@@ -220,5 +236,5 @@ def read_hf_run(path: Path) -> Run:
         series=series,
         evidence=evidence,
         provenance=Provenance((state_file,), np.zeros(len(entries), dtype=np.int64), steps, "step"),
-        previous_run=previous,
+        parent=previous,
     )

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from lrguard.trainers.base import Trainer, g6
 from lrguard.trainers.profile import step_profile
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from lrguard.checkpoint.resume import ResumeReport, SavedState
     from lrguard.model import Run
 
 # LearningRateMonitor logs the LR each step will use, one column per optimizer (or per group):
@@ -52,6 +53,43 @@ def planned_from_state(
     return sched, unit
 
 
+def _several(
+    out: Any, lr: Any, rows: Any, steps: Any, spe: int | None, args: dict[str, Any], gs: int | None, ep: int | None
+) -> bool:
+    """Fill ``out`` for a session whose checkpoint saved several schedulers (several optimizers).
+
+    ``LearningRateMonitor`` logs one tag per scheduler and param group, named after the optimizer
+    class, but the checkpoint does not say which tag is which scheduler: each LR column is matched
+    to the (scheduler, group) whose rebuilt schedule reproduces that column's logged values at the
+    session's rows, and a column no schedule reproduces stays NaN (unplanned, never a false alarm).
+    """
+    import numpy as np
+
+    groups_of = args.get("optimizer_param_groups") or []
+    candidates: list[Any] = []
+    for i, state in enumerate(args["lr_schedulers"]):
+        groups = groups_of[i] if i < len(groups_of) else []
+        got = planned_from_state(state, groups, gs, ep)
+        if got is None or (got[1] == "epoch" and not spe):
+            continue
+        sched, unit = got
+        pos = [int(steps[r]) if unit == "step" else int(steps[r]) // int(spe or 1) for r in rows]
+        per_row = np.array([sched.lrs(p) for p in pos], dtype=float)
+        candidates.extend(per_row[:, g] for g in range(per_row.shape[1]))
+    built = False
+    for j in range(lr.shape[1]):
+        logged = lr[rows, j]
+        ok = np.isfinite(logged)
+        if not ok.any():
+            continue
+        for planned in candidates:
+            if np.allclose(planned[ok], logged[ok], rtol=1e-6, atol=1e-12):
+                out[rows, j] = planned
+                built = True
+                break
+    return built
+
+
 class LightningTrainer(Trainer):
     """``lightning.Trainer``: ``lightning_logs/version_N/`` with metrics.csv, events and checkpoints."""
 
@@ -80,14 +118,19 @@ class LightningTrainer(Trainer):
         assert run.axis is not None and run.provenance is not None
         steps = run.axis.values
         spe = run.axis.steps_per_epoch
+        import numpy as np  # only when a run is diagnosed: `ckpt show` asks this plug-in without numpy
+
         out = np.full(run.lr.shape, np.nan)
         any_built = False
         for k, args in enumerate(per_session):
             if not args or not args.get("lr_schedulers"):
                 continue
             rows = np.nonzero(run.provenance.file_of_row == k)[0]
-            gs = args.get("global_step")
+            gs = args.get("logged_step", args.get("global_step"))
             ep = next((f.epoch for f in run.checkpoints if f.train_args is args), None)
+            if len(args["lr_schedulers"]) > 1:
+                any_built |= _several(out, run.lr, rows, steps, spe, args, gs, ep)
+                continue
             got = planned_from_state(args["lr_schedulers"][0], args.get("param_groups") or [], gs, ep)
             if got is None or (got[1] == "epoch" and not spe):
                 continue
@@ -101,6 +144,11 @@ class LightningTrainer(Trainer):
 
     def resume_command(self, last: str | None = None) -> str:
         return f'`trainer.fit(model, ckpt_path="{last or "last"}")`'
+
+    def resume_verdict(self, state: SavedState) -> ResumeReport | None:
+        from lrguard.trainers.lightning.resume import lightning_verdict
+
+        return lightning_verdict(state.root)
 
     def continuation(
         self,

@@ -169,6 +169,16 @@ def checkpoint_facts(ckpt: Path, notes: list[str]) -> CheckpointFacts | None:
     gs = d.get("global_step")
     epoch = d.get("epoch")
     args["global_step"] = gs
+    logged = _logged_step(d)
+    if logged is not None and logged != gs:
+        args["logged_step"] = logged  # manual optimization with several optimizers: gs counts each one's steps
+    n_opt = len(d.get(C.LIGHTNING_OPTIMIZERS) or [])
+    if n_opt > 1:
+        args["optimizers"] = n_opt
+        args["optimizer_param_groups"] = [
+            [{str(k): v for k, v in g.items() if k != "params"} for g in (as_dict(o) or {}).get("param_groups") or []]
+            for o in d[C.LIGHTNING_OPTIMIZERS]
+        ]
     args[C.LIGHTNING_SCHEDULERS] = [_plain(s) for s in scheds]
     args["param_groups"] = [{str(k): v for k, v in g.items() if k != "params"} for g in groups]
     return CheckpointFacts(
@@ -178,8 +188,19 @@ def checkpoint_facts(ckpt: Path, notes: list[str]) -> CheckpointFacts | None:
         lrs=tuple(float(g["lr"]) for g in groups if isinstance(g.get("lr"), int | float)),
         version=str(d.get(C.LIGHTNING_VERSION_KEY)) if d.get(C.LIGHTNING_VERSION_KEY) else None,
         train_args=args,
-        step=gs if isinstance(gs, int) else None,
+        step=logged if logged is not None else gs if isinstance(gs, int) else None,
     )
+
+
+def _logged_step(d: dict[Any, Any]) -> int | None:
+    """The step the loggers wrote at the checkpoint (the fit loop's batches that stepped), if saved."""
+    from lrguard.checkpoint.facts import as_dict
+
+    loops = as_dict(d.get(C.LIGHTNING_LOOPS)) or {}
+    fit = as_dict(loops.get(C.LIGHTNING_FIT_LOOP)) or {}
+    state = as_dict(fit.get(C.LIGHTNING_EPOCH_LOOP_STATE)) or {}
+    n = state.get(C.LIGHTNING_BATCHES_STEPPED)
+    return n if isinstance(n, int) and not isinstance(n, bool) else None
 
 
 def _plain(obj: Any) -> Any:
@@ -311,7 +332,7 @@ def read_lightning_run(path: Path) -> Run:
 def _steps_per_epoch(facts: list[CheckpointFacts], steps: np.ndarray, whole: np.ndarray) -> int | None:
     """Optimizer steps per epoch: from an end-of-epoch checkpoint, else from the logged epochs."""
     for f in facts:
-        gs = f.train_args.get("global_step")
+        gs = f.train_args.get("logged_step", f.train_args.get("global_step"))
         if isinstance(gs, int) and f.epoch is not None and gs > 0 and gs % (f.epoch + 1) == 0:
             return gs // (f.epoch + 1)
     ok = np.isfinite(whole) & (whole > 0)

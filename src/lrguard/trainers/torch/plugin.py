@@ -12,6 +12,7 @@ from lrguard.trainers.profile import step_profile
 if TYPE_CHECKING:
     import numpy as np
 
+    from lrguard.checkpoint.resume import ResumeReport, SavedState
     from lrguard.model import Run
 
 # A hand-written loop logs what it passes to add_scalar: one tag per group, no bias warmup.
@@ -63,6 +64,17 @@ class TorchTrainer(Trainer):
         if note not in run.notes:
             run.notes.append(note)
         return planned
+
+    def reads_checkpoint(self, kind: str, state: SavedState) -> bool:
+        from lrguard.checkpoint.structure import PLAIN
+        from lrguard.trainers.torch.resume import is_training_checkpoint
+
+        return kind == PLAIN and is_training_checkpoint(state.root)
+
+    def resume_verdict(self, state: SavedState) -> ResumeReport | None:
+        from lrguard.trainers.torch.resume import torch_verdict
+
+        return torch_verdict(state, self.scheduler_not_restored())
 
     def resume_command(self, last: str | None = None) -> str:
         what = f"torch.load({last!r})" if last else "torch.load(path)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -14,6 +15,7 @@ from lrguard.trainers.profile import Profile
 from lrguard.trainers.ultralytics import profiles, versions
 
 if TYPE_CHECKING:
+    from lrguard.checkpoint.resume import ResumeReport, SavedState
     from lrguard.diagnosis.result import Diagnosis
     from lrguard.plan.continuation import Continuation
 
@@ -109,6 +111,15 @@ class Ultralytics(Trainer):
 
     def resume_command(self, last: str | None = None) -> str:
         return f"`yolo train resume model={last}`" if last else "`yolo train resume`"
+
+    def resume_verdict(self, state: SavedState) -> ResumeReport | None:
+        from lrguard.checkpoint.epoch_resume import check_epoch_resume
+        from lrguard.trainers.ultralytics.resume import UltralyticsResume
+
+        profile = self.default_profile
+        with contextlib.suppress(ValueError):  # not a version string: the current release's rules
+            profile = self.profile_for_version(state.facts.version or "", len(state.facts.lrs), 1) or profile
+        return check_epoch_resume(state.facts, UltralyticsResume(profile), state.run_dir)
 
     def continuation(
         self,

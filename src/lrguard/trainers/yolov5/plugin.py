@@ -13,6 +13,7 @@ from lrguard.trainers.profile import Profile
 from lrguard.trainers.yolov5 import profiles, versions
 
 if TYPE_CHECKING:
+    from lrguard.checkpoint.resume import ResumeReport, SavedState
     from lrguard.diagnosis.result import Diagnosis
     from lrguard.plan.continuation import Continuation
 
@@ -63,6 +64,13 @@ class YOLOv5(Trainer):
 
     def resume_command(self, last: str | None = None) -> str:
         return f"`python train.py --resume {last}`" if last else "`python train.py --resume`"
+
+    def resume_verdict(self, state: SavedState) -> ResumeReport | None:
+        from lrguard.checkpoint.epoch_resume import check_epoch_resume
+        from lrguard.trainers.yolov5.resume import YOLOv5Resume, profile_of_checkpoint
+
+        version = state.structure.framework_version if state.structure is not None else None
+        return check_epoch_resume(state.facts, YOLOv5Resume(profile_of_checkpoint(version)), state.run_dir)
 
     def continuation(
         self,

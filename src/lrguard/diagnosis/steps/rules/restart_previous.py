@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from lrguard.diagnosis.steps.timeline import Timeline
-from lrguard.model import Cause, Finding, Severity
+from lrguard.model import Cause, Finding, PreviousRun, PreviousRunSource, Severity
 
 #: A continuation may start this much above the earlier run's last LR and still count as at it.
 REL_TOL = 0.02
@@ -20,11 +20,12 @@ REL_TOL = 0.02
 
 def applies(tl: Timeline) -> bool:
     """The reader found an earlier run in the same directory."""
-    return tl.run.previous_run is not None and tl.run.n_rows > 0
+    parent = tl.run.parent
+    return parent is not None and parent.source is PreviousRunSource.EARLIER_LOG and tl.run.n_rows > 0
 
 
-def _from_weights(prev: dict, first_loss: float | None) -> bool:
-    a, b = prev.get("first_loss"), prev.get("last_loss")
+def _from_weights(prev: PreviousRun, first_loss: float | None) -> bool:
+    a, b = prev.first_loss, prev.last_loss
     if first_loss is None or a is None or b is None or not np.isfinite([a, b, first_loss]).all() or a <= b:
         return False
     return abs(first_loss - b) < abs(first_loss - a)
@@ -32,24 +33,24 @@ def _from_weights(prev: dict, first_loss: float | None) -> bool:
 
 def explain(tl: Timeline) -> list[Finding]:
     """One finding at the first row when the run started from the earlier run's weights."""
-    prev = tl.run.previous_run
+    prev = tl.run.parent
     assert prev is not None
     loss = tl.run.series.get("loss")
     first_loss = next((float(v) for v in loss if np.isfinite(v)), None) if loss is not None else None
-    if not _from_weights(prev, first_loss):
+    if not _from_weights(prev, first_loss) or prev.first_loss is None or prev.last_loss is None:
         return []
     s = tl.sessions[0]
-    lr_prev = float(prev["last_lr"])
+    lr_prev = float(prev.last_lr[0])
     seg = tl.lr[s.first_row : s.last_row + 1]
     peak = float(np.nanmax(seg)) if np.isfinite(seg).any() else 0.0
     step = int(tl.steps[0])
     evidence = [
-        f"{prev['dir']} logged an earlier run to step {prev['last_step']}, ending at LR {lr_prev:.6g} and loss "
-        f"{prev['last_loss']:.4g}; {tl.where(0)}: the step counter starts again at {step}",
-        f"the first loss {first_loss:.4g} is near the earlier run's last ({prev['last_loss']:.4g}), not its first "
-        f"({prev['first_loss']:.4g}): the new run started from its weights",
+        f"{prev.label} logged an earlier run to step {prev.last_step}, ending at LR {lr_prev:.6g} and loss "
+        f"{prev.last_loss:.4g}; {tl.where(0)}: the step counter starts again at {step}",
+        f"the first loss {first_loss:.4g} is near the earlier run's last ({prev.last_loss:.4g}), not its first "
+        f"({prev.first_loss:.4g}): the new run started from its weights",
     ]
-    data = {"step": step, "previous_last_lr": lr_prev, "peak_lr": peak, "previous_dir": prev["dir"]}
+    data = {"step": step, "previous_last_lr": lr_prev, "peak_lr": peak, "previous_dir": prev.label}
     if peak <= lr_prev * (1 + REL_TOL):
         return [
             Finding(
