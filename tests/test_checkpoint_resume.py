@@ -291,7 +291,7 @@ def test_ultralytics_train_args_edited_after_the_save_is_a_jump(tmp_path):
     rep = check_resume(facts, s, path)
     assert rep.verdict == JUMP and rep.problems == []
     assert "epochs: args.yaml 8 -> train_args 12" in rep.jump["reason"]
-    assert rep.jump["epoch"] == 4 and "at epoch 5" in rep.summary  # Ultralytics' own (1-based) epoch
+    assert rep.jump["epoch"] == 4 and rep.jump["trainer_epoch"] == 5 and "at epoch 5" in rep.summary  # 1-based
     assert rep.jump["lr_before"] == pytest.approx(0.01 * lf(4, 8, 0.01, False, True))
     assert rep.jump["lr_after"] == pytest.approx(0.01 * lf(4, 12, 0.01, False, True))
     (tmp_path / "args.yaml").unlink()  # without args.yaml the stored ratio names the 8 epochs itself

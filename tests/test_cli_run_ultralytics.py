@@ -111,7 +111,8 @@ def test_warn_prints_the_finding_before_the_first_resumed_batch(interrupted, tmp
     report = _diagnose(run_dir, env)
     causes = [(f["cause"], f["epoch"]) for f in report["findings"] if f["severity"] != "info"]
     assert causes == [("epochs-changed-on-resume", DONE + 1)], causes  # the jump warn let through
-    assert any(f["cause"] == "guard-action" and f["data"]["action"] == "warn" for f in report["findings"])
+    (warned,) = [f for f in report["findings"] if f["cause"] == "guard-action" and f["data"]["action"] == "warn"]
+    assert warned["epoch"] == DONE + 1  # the event names the jumped row in the run's own (1-based) numbering
 
 
 def test_continue_curve_trains_a_new_run_that_diagnose_finds_clean(interrupted, tmp_path, realruns_cache):

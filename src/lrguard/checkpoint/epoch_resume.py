@@ -159,7 +159,18 @@ def check_epoch_resume(facts: CheckpointFacts, rules: EpochRules, run_dir: Path 
         facts: The checkpoint's facts.
         rules: The trainer's rules, bound to the profile of the version that wrote the file.
         run_dir: The run directory around the file, to read its configuration and results.csv.
+
+    Returns:
+        The report; a ``jump`` holds ``epoch`` (0-based schedule index) and ``trainer_epoch`` (the
+        same epoch as the trainer numbers it in results.csv: what events and fixes name).
     """
+    report = _check(facts, rules, run_dir)
+    if report.jump and isinstance(report.jump.get("epoch"), int):
+        report.jump["trainer_epoch"] = rules.trainer_epoch(report.jump["epoch"])
+    return report
+
+
+def _check(facts: CheckpointFacts, rules: EpochRules, run_dir: Path | None) -> ResumeReport:
     cmd = rules.command
     args = facts.train_args
     sched = rules.schedule_args(args)

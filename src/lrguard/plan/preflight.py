@@ -41,7 +41,7 @@ class Preflight:
             was replaced by the continuation).
         lr_before: LR the run was at, when known.
         lr_after: LR the resume would jump to, when it jumps.
-        epoch: First epoch at the jumped LR, when it jumps.
+        epoch: First epoch at the jumped LR, when it jumps, numbered as the run numbers it (results.csv).
         notes: What was done (recipe written, command replaced).
     """
 
@@ -109,7 +109,8 @@ def preflight(argv: list[str], cwd: Path, policy: str = "warn", recipe_dir: Path
     if report.verdict != "jump":
         pf.message = f"resume from {ckpt.name}: {report.verdict}: {report.summary}"
         return pf
-    pf.lr_before, pf.lr_after, pf.epoch = jump.get("lr_before"), jump.get("lr_after"), jump.get("epoch")
+    pf.lr_before, pf.lr_after = jump.get("lr_before"), jump.get("lr_after")
+    pf.epoch = jump.get("trainer_epoch", jump.get("epoch"))  # the run's own numbering (results.csv rows)
     pf.message = f"resume from {ckpt}: {report.summary}"
     pf.fix = (
         f"undo the edit ({jump.get('reason', 'the settings changed since the checkpoint')}) before resuming, or "
