@@ -33,6 +33,7 @@ one step ahead. A GradScaler keeps its own behaviour (it skips inf gradients and
 from __future__ import annotations
 
 import sys
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -43,6 +44,12 @@ from lrguard.guard.core import Decision, GuardCore, GuardStop, PreviousSession
 from lrguard.guard.events import EventLog
 
 Plan = Callable[[int], Sequence[float]]
+_GUARDED: weakref.WeakSet[torch.optim.Optimizer] = weakref.WeakSet()
+
+
+def guarded_optimizers() -> weakref.WeakSet[torch.optim.Optimizer]:
+    """The optimizers a :class:`TorchGuard` was built on (the zero-code hooks leave them alone)."""
+    return _GUARDED
 
 
 def _rank() -> int:
@@ -81,6 +88,7 @@ class TorchGuard:
     ) -> None:
         """Validate the configuration and prepare the device buffers lazily (at the first step)."""
         self.optimizer = optimizer
+        _GUARDED.add(optimizer)
         self.scheduler = scheduler
         self.scaler = scaler
         self.config = config or GuardConfig()
