@@ -94,7 +94,7 @@ def activate(environ: dict[str, str] | None = None) -> bool:
 
 
 class _AfterTorch(importlib.abc.MetaPathFinder):
-    """Runs :func:`_install` right after ``import torch`` has finished (then removes itself)."""
+    """Runs :func:`_install` right after the import of torch has finished (then removes itself)."""
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
