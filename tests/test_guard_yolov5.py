@@ -37,6 +37,7 @@ def _losses(rows, prefix):
 def test_without_the_guard_yolov5_finishes_silently_with_nan_weights(tmp_path, realruns_cache):
     result, output = _guard_yolo.run_child("yolov5", tmp_path, realruns_cache, NAN_BATCH, "none")
     assert result["outcome"] == "finished" and result["poisoned_batches"] == [NAN_BATCH]
+    assert "lrguard" not in output  # nothing guarded, nothing said: the run exits 0
     assert result["model"] == {"params": False, "buffers": False}
     assert result["saved_ema_finite"] is False
     val = _losses(result["rows"], "val/")
