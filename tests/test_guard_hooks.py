@@ -35,11 +35,12 @@ def _loop(opt, model, steps, nan_step=None, scaler=None, snapshots=None):
             snapshots[step + 1] = _state(model, opt)
 
 
+@pytest.mark.parametrize("read_cpu_flag", [True, False], ids=["cpu-read", "device-path"])
 @pytest.mark.parametrize("opt_name", ["adam", "adamw-foreach", "sgd-momentum"])
-def test_nan_step_is_skipped_bit_exactly_through_the_hooks(opt_name):
+def test_nan_step_is_skipped_bit_exactly_through_the_hooks(opt_name, read_cpu_flag):
     model = _model()
     opt = _optimizer(opt_name, model)
-    hooks = attach(opt, config=GuardConfig(check_every=5), console=None)
+    hooks = attach(opt, config=GuardConfig(check_every=5), console=None, read_cpu_flag=read_cpu_flag)
     snaps = {}
     _loop(opt, model, 12, nan_step=6, snapshots=snaps)
     hooks.close()
@@ -90,7 +91,7 @@ def test_enabled_grad_scaler_skips_itself_and_the_guard_does_not_count_that_step
 def test_no_host_sync_per_step_through_the_hooks(monkeypatch):
     model = _model()
     opt = _optimizer("adam", model)
-    hooks = attach(opt, config=GuardConfig(check_every=10), console=None)
+    hooks = attach(opt, config=GuardConfig(check_every=10), console=None, read_cpu_flag=False)
     x, y = _data()
     counter = _SyncCounter(monkeypatch)
     per_step = []
@@ -155,3 +156,27 @@ def test_attach_twice_is_refused():
     with pytest.raises(ValueError, match="already"):
         attach(opt, console=None)
     hooks.close()
+
+
+def test_on_cpu_a_clean_step_copies_nothing_and_reads_one_cpu_flag(monkeypatch):
+    """The CPU path: the flag is a CPU tensor, read at each step (nothing to wait for); no copy unless it is bad."""
+    model = _model()
+    opt = _optimizer("adam", model)
+    hooks = attach(opt, config=GuardConfig(check_every=10), console=None)
+    taken = []
+    snapshot = hooks.guard._snapshot
+    hooks.guard._snapshot = lambda: (taken.append(hooks.guard.global_step), snapshot())[1]
+    x, y = _data()
+    counter = _SyncCounter(monkeypatch)
+    for step in range(6):
+        xb = x.clone()
+        if step == 4:
+            xb[0, 0] = float("nan")
+        torch.nn.functional.mse_loss(model(xb), y).backward()
+        opt.step()
+        opt.zero_grad()
+    monkeypatch.undo()
+    assert taken == [4]  # the copy is taken for the bad step only
+    assert [name for name, _ in counter.calls] == ["__bool__"] * 6
+    hooks.close()
+    assert hooks.skipped_steps == [4]

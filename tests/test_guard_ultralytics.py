@@ -48,7 +48,8 @@ def test_the_callback_adapter_skips_the_nan_step(tmp_path, realruns_cache):
     assert "can not recover from last.pt" in output
 
 
-def test_the_ultralytics_ema_is_bit_identical_across_a_skipped_step():
+@pytest.mark.parametrize("read_cpu_flag", [True, False], ids=["cpu-read", "device-path"])
+def test_the_ultralytics_ema_is_bit_identical_across_a_skipped_step(read_cpu_flag):
     """Ultralytics' own ModelEMA (torch._foreach_lerp_ after every step), wrapped on the instance: no move on a skip."""
     from ultralytics.utils.torch_utils import ModelEMA
 
@@ -58,7 +59,7 @@ def test_the_ultralytics_ema_is_bit_identical_across_a_skipped_step():
     model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     ema = ModelEMA(model)
-    hooks = attach(opt, config=GuardConfig(check_every=4), console=None, ema=ema)
+    hooks = attach(opt, config=GuardConfig(check_every=4), console=None, ema=ema, read_cpu_flag=read_cpu_flag)
     x, y = torch.randn(16, 4), torch.randn(16, 1)
     before = {}
     for step in range(10):

@@ -70,7 +70,8 @@ def test_lrguard_run_injects_the_guard_without_code(tmp_path, realruns_cache):
     assert not (tmp_path / "events.jsonl").exists()  # no adapter in this process: the injection did it
 
 
-def test_the_yolov5_ema_is_bit_identical_across_a_skipped_step():
+@pytest.mark.parametrize("read_cpu_flag", [True, False], ids=["cpu-read", "device-path"])
+def test_the_yolov5_ema_is_bit_identical_across_a_skipped_step(read_cpu_flag):
     """YOLOv5's own ModelEMA, routed through the guard by the class patch the adapter installs."""
     from yolov5.utils.torch_utils import ModelEMA
 
@@ -81,7 +82,7 @@ def test_the_yolov5_ema_is_bit_identical_across_a_skipped_step():
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
     ema = ModelEMA(model)
     undo = patch_ema_class(ModelEMA)
-    hooks = attach(opt, config=GuardConfig(check_every=3), console=None)
+    hooks = attach(opt, config=GuardConfig(check_every=3), console=None, read_cpu_flag=read_cpu_flag)
     x, y = torch.randn(16, 4), torch.randn(16, 1)
     try:
         for step in range(8):

@@ -69,6 +69,8 @@ class StepHooks:
         console: Stream for the console lines (``None``: silent).
         step: Global step of the first guarded step.
         rank: Rank written into events (default: the ``torch.distributed`` rank, else ``$RANK``, else 0).
+        read_cpu_flag: See :class:`TorchGuard` (CPU training: a clean step copies nothing, a skipped
+            step's EMA update is not run at all).
     """
 
     def __init__(
@@ -82,13 +84,21 @@ class StepHooks:
         console: Any = sys.stderr,
         step: int = 0,
         rank: int | None = None,
+        read_cpu_flag: bool = True,
     ) -> None:
         """Build the guard and register the two hooks on ``optimizer``."""
         if optimizer in _ATTACHED:
             raise ValueError("this optimizer already has lrguard step hooks attached")
         self.optimizer = optimizer
         self.guard = TorchGuard(
-            optimizer, config=config, plan=plan, previous=previous, events=events, console=console, step=step
+            optimizer,
+            config=config,
+            plan=plan,
+            previous=previous,
+            events=events,
+            console=console,
+            step=step,
+            read_cpu_flag=read_cpu_flag,
         )
         if rank is None and not (torch.distributed.is_available() and torch.distributed.is_initialized()):
             rank = _env_rank()
@@ -96,6 +106,7 @@ class StepHooks:
             self.guard.core.rank = rank
         self._loss: torch.Tensor | None = None
         self._ok: torch.Tensor | None = None  # the flag of the last guarded step, until an EMA update uses it
+        self._host_ok: bool | None = None  # that flag read on the host (CPU training), else None
         self._step_of_ok = -1
         self._emas: list[Any] = []
         self._ema_snaps: dict[int, list[torch.Tensor]] = {}
@@ -169,6 +180,7 @@ class StepHooks:
         step = self.guard.global_step
         self.guard.after_step()
         self._ok, self._step_of_ok = (armed[0], step) if armed is not None else (None, -1)
+        self._host_ok = self.guard.host_ok if armed is not None else None
         _LAST[:] = [self]
         self._settle_ema_counters(current=step)
 
@@ -176,8 +188,11 @@ class StepHooks:
     def _ema_update(self, ema: Any, original: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         ok, step = self._ok, self._step_of_ok
         self._ok = None  # one EMA update per guarded step; a later one (no step between) is the trainer's own
-        if ok is None or not self.guard.enabled or not getattr(ema, "enabled", True):
+        if ok is None or not self.guard.enabled or not getattr(ema, "enabled", True) or self._host_ok is True:
             return original(*args, **kwargs)
+        if self._host_ok is False:  # known on the host: no update at all, the counter stays exact too
+            self._known_skipped.discard(step)
+            return None
         try:
             tensors = [v for v in ema.ema.state_dict().values() if v.dtype.is_floating_point]
             snaps = self._ema_snaps.get(id(ema))

@@ -71,6 +71,10 @@ class TorchGuard:
         events: Path of the JSON-lines events file (``None``: none), or an :class:`EventLog`.
         console: Stream for the one-line-per-event console output (``None``: silent).
         step: Global step of the first :meth:`step` call (a resume passes the steps already done).
+        read_cpu_flag: When the flag is a CPU tensor (CPU training), read it on the host at each step
+            (no device to wait for) and copy the state only for a step that is then skipped; a clean
+            step costs the gradient norm alone. ``False``: the device path on CPU too (a copy every
+            step, ``torch.where`` back, no read between checks), as always on a GPU.
     """
 
     def __init__(
@@ -85,6 +89,7 @@ class TorchGuard:
         events: str | EventLog | None = None,
         console: Any = sys.stderr,
         step: int = 0,
+        read_cpu_flag: bool = True,
     ) -> None:
         """Validate the configuration and prepare the device buffers lazily (at the first step)."""
         self.optimizer = optimizer
@@ -113,6 +118,8 @@ class TorchGuard:
         self._lr_scaled = False
         self._armed: tuple[torch.Tensor, torch.Tensor] | None = None
         self._began = False
+        self.read_cpu_flag = read_cpu_flag
+        self.host_ok: bool | None = None  # this step's flag when read on the host (a CPU flag), else None
 
     # -- public --------------------------------------------------------------------------------------
     @property
@@ -335,7 +342,9 @@ class TorchGuard:
             coef = torch.clamp(self.config.clip_norm / (gnorm + 1e-6), max=1.0)
             for grad in grads:
                 grad.mul_(coef.to(grad.dtype))
-        self._snapshot()
+        self.host_ok = bool(ok) if self.read_cpu_flag and ok.device.type == "cpu" else None
+        if self.host_ok is not True:
+            self._snapshot()
         return ok, torch.stack([lval, gnorm, ok.to(torch.float32)])
 
     def _snapshot(self) -> None:
@@ -353,7 +362,7 @@ class TorchGuard:
     def _after(self, ok: torch.Tensor, values: torch.Tensor) -> None:
         old = dict(zip(self._snap_keys, self._snaps, strict=True))
         with torch.no_grad():
-            for i, k, t in self._state_tensors():
+            for i, k, t in self._state_tensors() if self.host_ok is not True else ():  # True: nothing to undo
                 s = old.get((i, k))
                 if t.device != ok.device and t.device.type == "cpu":
                     continue  # a CPU step counter beside a GPU flag: corrected at the host read
