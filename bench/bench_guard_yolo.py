@@ -6,7 +6,9 @@ makes the hooks return at once). Every batch is timed from ``on_train_batch_star
 ``on_train_batch_end`` (forward, backward, clip, optimizer step, EMA update); only batches that ran
 an optimizer step are kept. The report is the median batch time of each side, their ratio, and the
 guard's host reads per step (``Tensor.item``, ``.cpu``, ``.tolist``, ``.numpy``, ``bool()``,
-``float()``, ``int()`` called from the guard's own source files during guarded steps).
+``float()``, ``int()`` called from the guard's own source files during guarded steps). The ratio of
+whole batches is at the mercy of a shared machine's noise (a few %), so the guard's own work is also
+timed directly: the median time spent in ``before_step`` + ``after_step`` per guarded step.
 
 The trainings are the tests' tiny offline setups scaled up (synthetic images, yolov5n / yolov8n,
 64 px, one CPU thread; validation runs but is not timed; YOLOv5 7.0.14 pip cannot run ``--noval``:
@@ -18,7 +20,8 @@ work on CPU (a norm over the gradients, one copy of parameters, optimizer state 
 step, no read between checks) on CPU too; the default is the CPU path (the flag, a CPU tensor, read at
 each step; a copy only for a bad step).
 
-Usage: python bench/bench_guard_yolo.py [--trainer yolov5|ultralytics|both] [--epochs N] [--images N] [--device-path]
+Usage: python bench/bench_guard_yolo.py [--trainer yolov5|ultralytics|both] [--epochs N] [--images N]
+[--imgsz N] [--device-path]
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ class _Recorder:
         self._steps0 = 0
         self._syncs0 = 0
         self.hooks: Any = None
+        self.guard_seconds = 0.0
+        self._guard0 = 0.0
 
     @property
     def guarded(self) -> bool:
@@ -72,7 +77,7 @@ class _Recorder:
 
     def batch_start(self, *args: Any, **kwargs: Any) -> None:
         self._set()
-        self._steps0, self._syncs0 = self.steps, self.syncs
+        self._steps0, self._syncs0, self._guard0 = self.steps, self.syncs, self.guard_seconds
         self._t0 = time.perf_counter()
 
     def batch_end(self, *args: Any, **kwargs: Any) -> None:
@@ -84,6 +89,7 @@ class _Recorder:
                 "seconds": dt,
                 "stepped": self.steps > self._steps0,
                 "syncs": self.syncs - self._syncs0,
+                "guard_seconds": self.guard_seconds - self._guard0,
             }
         )
 
@@ -107,8 +113,21 @@ class _Recorder:
         return wrapped
 
 
-def _set_path(hooks: Any) -> None:
-    hooks.guard.read_cpu_flag = os.environ.get("BENCH_DEVICE_PATH") != "1"
+def _set_path(hooks: Any, rec: _Recorder) -> None:
+    """Choose the path and time the guard's own work (before_step + after_step) on the instance."""
+    guard = hooks.guard
+    guard.read_cpu_flag = os.environ.get("BENCH_DEVICE_PATH") != "1"
+    for name in ("before_step", "after_step"):
+        original = getattr(guard, name)
+
+        def timed(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                rec.guard_seconds += time.perf_counter() - t0
+
+        setattr(guard, name, timed)
 
 
 def _child_yolov5(out: Path, data: Path, epochs: int, rec: _Recorder) -> None:
@@ -123,7 +142,7 @@ def _child_yolov5(out: Path, data: Path, epochs: int, rec: _Recorder) -> None:
 
     def attached(hooks: Any) -> None:
         original(hooks)
-        _set_path(hooks)
+        _set_path(hooks, rec)
         rec.hooks = hooks
         rec._set()
 
@@ -137,7 +156,7 @@ def _child_yolov5(out: Path, data: Path, epochs: int, rec: _Recorder) -> None:
         "data": str(data),
         "cfg": "yolov5n.yaml",
         "weights": "",
-        "imgsz": 64,
+        "imgsz": int(os.environ.get("BENCH_IMGSZ", "64")),
         "batch_size": 16,
         "epochs": epochs,
         "workers": 0,
@@ -163,7 +182,7 @@ def _child_ultralytics(out: Path, data: Path, epochs: int, rec: _Recorder) -> No
     guard.register(yolo)
 
     def start(trainer: Any) -> None:
-        _set_path(guard.hooks)
+        _set_path(guard.hooks, rec)
         rec.hooks = guard.hooks
         rec._set()
 
@@ -173,7 +192,7 @@ def _child_ultralytics(out: Path, data: Path, epochs: int, rec: _Recorder) -> No
     yolo.add_callback("on_train_batch_end", rec.batch_end)
     yolo.train(
         data=str(data),
-        imgsz=64,
+        imgsz=int(os.environ.get("BENCH_IMGSZ", "64")),
         batch=16,
         nbs=16,  # an optimizer step every batch
         epochs=epochs,
@@ -219,6 +238,7 @@ def summarize(trainer: str, batches: list[dict[str, Any]]) -> dict[str, Any]:
         "median_ms_with": 1e3 * statistics.median(on),
         "median_ms_without": 1e3 * statistics.median(off),
         "ratio": statistics.median(on) / statistics.median(off),
+        "guard_ms_per_step": 1e3 * statistics.median(b["guard_seconds"] for b in guarded_steps),
         "host_reads_per_step": syncs / max(1, len(guarded_steps)),
         "steps_with_a_host_read": sum(1 for b in guarded_steps if b["syncs"]),
     }
@@ -229,6 +249,7 @@ def main() -> None:
     parser.add_argument("--trainer", choices=("yolov5", "ultralytics", "both"), default="both")
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--images", type=int, default=64)
+    parser.add_argument("--imgsz", type=int, default=64, help="training image size (the images are drawn at 64 px)")
     parser.add_argument("--device-path", action="store_true", help="the GPU path on CPU (copy + where every step)")
     parser.add_argument("--child", nargs=3, metavar=("TRAINER", "OUT", "DATA"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -245,6 +266,7 @@ def main() -> None:
         env = {**os.environ, **prepare_offline(root / "cache"), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         env["WANDB_MODE"] = "disabled"
         env["BENCH_DEVICE_PATH"] = "1" if args.device_path else "0"
+        env["BENCH_IMGSZ"] = str(args.imgsz)
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(_REPO / "src"), str(_REPO / "tests"), env.get("PYTHONPATH", "")) if p
         )
@@ -256,11 +278,12 @@ def main() -> None:
             if proc.returncode:
                 sys.exit(f"{trainer} training failed:\n{proc.stdout[-2000:]}{proc.stderr[-4000:]}")
             result = summarize(trainer, json.loads((out / "bench.json").read_text())["batches"])
-            path = "device path" if args.device_path else "CPU path"
+            path = ("device path" if args.device_path else "CPU path") + f", {args.imgsz} px"
             print(
                 f"{trainer:12s} ({path}) step batches {result['steps_with']} with / {result['steps_without']} without the guard: "
                 f"median {result['median_ms_with']:.1f} ms vs {result['median_ms_without']:.1f} ms, "
-                f"ratio {result['ratio']:.3f}; host reads per guarded step {result['host_reads_per_step']:.3f} "
+                f"ratio {result['ratio']:.3f}; the guard's own work {result['guard_ms_per_step']:.2f} ms per step "
+                f"({result['guard_ms_per_step'] / result['median_ms_without']:.1%}); host reads per guarded step {result['host_reads_per_step']:.3f} "
                 f"({result['steps_with_a_host_read']} steps with one)"
             )
 

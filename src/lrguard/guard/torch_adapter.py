@@ -321,10 +321,9 @@ class TorchGuard:
         grads = [p.grad for p in params if p.grad is not None]
         device = grads[0].device if grads else (loss.device if loss is not None else torch.device("cpu"))
         if grads:
-            # one norm per tensor, then the norm of those (torch._foreach_norm costs ~0.3 ms of dispatch on CPU)
-            gnorm = torch.linalg.vector_norm(
-                torch.stack([torch.linalg.vector_norm(g, dtype=torch.float32) for g in grads])
-            )
+            # one norm per tensor (one foreach call: 0.36 ms for YOLOv5n's 177 gradients on one CPU thread,
+            # 0.45 ms as a loop of norms), then the norm of those
+            gnorm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2, dtype=torch.float32)))
         else:
             gnorm = torch.zeros((), device=device)
         lval = (
