@@ -41,17 +41,26 @@ def _results(run_dir: Path) -> list[dict[str, str]]:
     return [dict(zip(header, (c.strip() for c in line.split(",")), strict=False)) for line in lines[1:]]
 
 
-def _saved_ema_finite(run_dir: Path) -> bool | None:
+def _saved(run_dir: Path) -> dict[str, Any]:
+    """What ``weights/last.pt`` holds: whether its EMA and optimizer state are finite, the EMA's share of zeros."""
     import torch
 
     last = run_dir / "weights" / "last.pt"
     if not last.is_file():
-        return None
+        return {"ema_finite": None}
     ckpt = torch.load(last, map_location="cpu", weights_only=False)
     module = ckpt.get("ema") or ckpt.get("model")
-    if module is None:
-        return None
-    return all(bool(torch.isfinite(v).all()) for v in module.float().state_dict().values() if v.is_floating_point())
+    values = [v for v in module.float().state_dict().values() if v.is_floating_point()] if module is not None else []
+    state = (ckpt.get("optimizer") or {}).get("state", {})
+    return {
+        "ema_finite": all(bool(torch.isfinite(v).all()) for v in values) if values else None,
+        "ema_zero_fraction": sum(int((v == 0).sum()) for v in values) / max(1, sum(v.numel() for v in values)),
+        "optimizer_finite": all(
+            bool(torch.isfinite(v).all()) for s in state.values() for v in s.values() if torch.is_tensor(v)
+        )
+        if state
+        else None,
+    }
 
 
 class _Counter:
@@ -135,7 +144,8 @@ def train_yolov5(out: Path, data: Path, nan_batch: int, guard: str, events: Path
         "outcome": outcome,
         "run_dir": str(run_dir),
         "model": _finite_module(model) if model is not None else None,
-        "saved_ema_finite": _saved_ema_finite(run_dir),
+        "saved_ema_finite": (saved := _saved(run_dir))["ema_finite"],
+        "saved": saved,
         "rows": _results(run_dir),
         "poisoned_batches": counter.poisoned,
         "optimizer_steps": counter.steps,
@@ -194,7 +204,8 @@ def train_ultralytics(out: Path, data: Path, nan_batch: int, guard: str, events:
         "outcome": outcome,
         "run_dir": str(run_dir),
         "model": _finite_module(trainer.model) if trainer is not None else None,
-        "saved_ema_finite": _saved_ema_finite(run_dir),
+        "saved_ema_finite": (saved := _saved(run_dir))["ema_finite"],
+        "saved": saved,
         "rows": _results(run_dir),
         "poisoned_batches": counter.poisoned,
         "optimizer_steps": counter.steps,

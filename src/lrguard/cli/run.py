@@ -49,7 +49,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the ``run`` sub-command."""
     p = sub.add_parser(
         "run",
-        help="check a training command's resume before it starts (warn, stop, or continue the curve)",
+        help="check a training command's resume before it starts (warn, stop, continue the curve), then guard its steps",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(
