@@ -180,3 +180,30 @@ def test_on_cpu_a_clean_step_copies_nothing_and_reads_one_cpu_flag(monkeypatch):
     assert [name for name, _ in counter.calls] == ["__bool__"] * 6
     hooks.close()
     assert hooks.skipped_steps == [4]
+
+
+def test_attach_next_guards_the_next_optimizer_once_or_adopts_the_zero_code_one():
+    from lrguard.guard.hooks_adapter import attach_next
+
+    got = []
+    cancel = attach_next(got.append, console=None)
+    model = _model()
+    opt = _optimizer("sgd-momentum", model)
+    _loop(opt, model, 3)
+    other = _optimizer("adam", _model())
+    torch.nn.functional.mse_loss(other.param_groups[0]["params"][0].sum(), torch.zeros(())).backward()
+    other.step()
+    cancel()
+    assert len(got) == 1 and got[0] is attached(opt) and attached(other) is None  # one-shot
+    got[0].close()
+
+    install_global(console=None)
+    try:
+        adopted = []
+        attach_next(adopted.append, console=None)
+        model = _model()
+        opt = _optimizer("adam", model)
+        _loop(opt, model, 2)
+        assert adopted == [attached(opt)] and adopted[0] is not None
+    finally:
+        uninstall_global()

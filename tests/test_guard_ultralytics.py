@@ -52,6 +52,17 @@ def test_the_callback_adapter_skips_the_nan_step(tmp_path, realruns_cache):
     assert "can not recover from last.pt" in output
 
 
+def test_lrguard_run_injects_the_guard_into_ultralytics(tmp_path, realruns_cache):
+    events = tmp_path / "zero-code-events.jsonl"
+    result, output = _guard_yolo.run_child(
+        "ultralytics", tmp_path, realruns_cache, NAN_BATCH, "env", ["--events", str(events)]
+    )
+    assert "per-step guard injected" in output and result["outcome"] == "finished"
+    assert result["model"] == {"params": True, "buffers": True} and result["saved_ema_finite"] is True
+    skips = [(e["step"], e["rank"]) for e in read_events(events) if e["action"] == "skip"]
+    assert skips == [(NAN_BATCH, 0)]
+
+
 @pytest.mark.parametrize("read_cpu_flag", [True, False], ids=["cpu-read", "device-path"])
 def test_the_ultralytics_ema_is_bit_identical_across_a_skipped_step(read_cpu_flag):
     """Ultralytics' own ModelEMA (torch._foreach_lerp_ after every step), wrapped on the instance: no move on a skip."""

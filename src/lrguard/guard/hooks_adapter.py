@@ -44,7 +44,7 @@ from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from lrguard.guard.config import GuardConfig
 from lrguard.guard.core import PreviousSession
-from lrguard.guard.torch_adapter import Plan, TorchGuard
+from lrguard.guard.torch_adapter import Plan, TorchGuard, guarded_optimizers
 
 _ATTACHED: weakref.WeakKeyDictionary[torch.optim.Optimizer, StepHooks] = weakref.WeakKeyDictionary()
 _GLOBAL: list[Any] = []  # the handle of install_global, at most one
@@ -306,8 +306,6 @@ def uninstall_global() -> None:
 
 def _guarded_elsewhere(optimizer: Any) -> bool:
     """Whether an adapter's own :class:`TorchGuard` already guards this optimizer."""
-    from lrguard.guard.torch_adapter import guarded_optimizers
-
     return optimizer in guarded_optimizers()
 
 
@@ -325,18 +323,22 @@ def attach_next(
 ) -> Callable[[], None]:
     """Guard the next optimizer of the process that steps (for trainers whose callbacks do not hand it over).
 
+    When that optimizer already has step hooks (the zero-code injection came first), ``on_attach``
+    gets those. An optimizer guarded by an adapter's own :class:`TorchGuard` is passed over.
+
     Returns:
         A function that removes the one-shot hook if no optimizer has stepped yet.
     """
     handle: list[Any] = []
 
     def pre(optimizer: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        if optimizer in _ATTACHED or _guarded_elsewhere(optimizer):
+        existing = _ATTACHED.get(optimizer)
+        if existing is None and _guarded_elsewhere(optimizer):
             return
         for h in handle:
             h.remove()
         handle.clear()
-        on_attach(StepHooks(optimizer, config=config, events=events, console=console))
+        on_attach(existing or StepHooks(optimizer, config=config, events=events, console=console))
 
     handle.append(register_optimizer_step_pre_hook(pre))
 
