@@ -65,7 +65,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--policy", choices=("warn", "stop", "continue-curve"), default="warn", help="on a predicted LR jump"
     )
-    p.add_argument("--events", metavar="FILE", help="JSON-lines event log (default: RUN/lrguard-events.jsonl)")
+    p.add_argument(
+        "--events",
+        metavar="FILE",
+        help="JSON-lines event log (default: RUN/lrguard-events.jsonl for a resume, else ./lrguard-events.jsonl)",
+    )
     p.add_argument("--dry-run", action="store_true", help="do the pre-flight and print the command; do not run it")
     p.add_argument("--no-guard", action="store_true", help="pre-flight only: do not inject the per-step guard")
     p.add_argument(
@@ -73,7 +77,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=50,
         metavar="N",
-        help="the injected guard reads its device flags every N optimizer steps (default 50)",
+        help="the injected guard reads its window of losses, norms and flags every N optimizer steps (default 50)",
     )
     p.add_argument("command", nargs=argparse.REMAINDER, help="the training command, after --")
     p.set_defaults(handler=run)
