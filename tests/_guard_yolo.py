@@ -7,7 +7,8 @@ the whole run by an ``on_train_batch_start`` callback, is multiplied by NaN, so 
 that step is NaN too). ``--guard adapter`` registers the trainer's guard adapter; ``env`` relies on the
 zero-code injection already armed in this process (``lrguard run``); ``none`` trains unguarded.
 Writes ``OUT/result.json``: whether the live model's parameters and buffers and the saved EMA are
-finite, the results.csv rows, the run directory, the number of optimizer steps, and how the run ended.
+finite, the results.csv rows, the run directory, the number of optimizer steps, the EMA's update
+count at the last checkpoint save, and how the run ended.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class _Counter:
         self.nan_batch = nan_batch
         self.poisoned: list[int] = []
         self.steps = 0
+        self.ema_updates: int | None = None  # the EMA's update count at the last checkpoint save
 
     def start_batch(self, *args: Any) -> None:
         self.batch += 1
@@ -109,6 +111,13 @@ def train_yolov5(out: Path, data: Path, nan_batch: int, guard: str, events: Path
     callbacks.register_action(
         "on_train_batch_end", name="test-model", callback=lambda model, *a: model_ref.setdefault("model", model)
     )
+
+    def saved(last: Path, *args: Any) -> None:  # last.pt before YOLOv5 strips it at the end
+        import torch
+
+        counter.ema_updates = torch.load(last, map_location="cpu", weights_only=False)["updates"]
+
+    callbacks.register_action("on_model_save", name="test-ema", callback=saved)
     if guard == "adapter":
         from lrguard.trainers.yolov5.guard_adapter import YOLOv5Guard
 
@@ -149,6 +158,7 @@ def train_yolov5(out: Path, data: Path, nan_batch: int, guard: str, events: Path
         "rows": _results(run_dir),
         "poisoned_batches": counter.poisoned,
         "optimizer_steps": counter.steps,
+        "ema_updates": counter.ema_updates,
     }
 
 
@@ -167,6 +177,7 @@ def train_ultralytics(out: Path, data: Path, nan_batch: int, guard: str, events:
     yolo = YOLO("yolov8n.yaml")
     trainer_ref: dict[str, Any] = {}
     yolo.add_callback("on_train_batch_start", lambda trainer: (counter.start_batch(), trainer_ref.update(t=trainer)))
+    yolo.add_callback("on_model_save", lambda trainer: setattr(counter, "ema_updates", trainer.ema.updates))
     if guard == "adapter":
         from lrguard.trainers.ultralytics.guard_adapter import UltralyticsGuard
 
@@ -209,6 +220,7 @@ def train_ultralytics(out: Path, data: Path, nan_batch: int, guard: str, events:
         "rows": _results(run_dir),
         "poisoned_batches": counter.poisoned,
         "optimizer_steps": counter.steps,
+        "ema_updates": counter.ema_updates,
     }
 
 

@@ -45,6 +45,7 @@ def test_the_callback_adapter_skips_the_nan_step(tmp_path, realruns_cache):
     assert result["outcome"] == "finished" and result["poisoned_batches"] == [NAN_BATCH]
     assert result["model"] == {"params": True, "buffers": True} and result["saved_ema_finite"] is True
     assert result["optimizer_steps"] == 6 and len(result["rows"]) == 3
+    assert result["ema_updates"] == 5  # the skipped step's EMA update did not run (the CPU path)
     assert all(math.isfinite(float(v)) for row in result["rows"] for k, v in row.items() if "/" in k)
     skips = [(e["step"], e["rank"]) for e in read_events(tmp_path / "events.jsonl") if e["action"] == "skip"]
     assert skips == [(NAN_BATCH, 0)]
@@ -61,6 +62,7 @@ def test_lrguard_run_injects_the_guard_into_ultralytics(tmp_path, realruns_cache
     assert result["model"] == {"params": True, "buffers": True} and result["saved_ema_finite"] is True
     skips = [(e["step"], e["rank"]) for e in read_events(events) if e["action"] == "skip"]
     assert skips == [(NAN_BATCH, 0)]
+    assert result["ema_updates"] == 5  # the injection routed Ultralytics' ModelEMA through the guard too
 
 
 @pytest.mark.parametrize("read_cpu_flag", [True, False], ids=["cpu-read", "device-path"])

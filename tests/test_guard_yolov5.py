@@ -47,6 +47,7 @@ def test_without_the_guard_yolov5_finishes_silently_with_nan_weights(tmp_path, r
     # ... but its validation already runs on NaN EMA weights, and mAP drops to 0
     assert all(math.isfinite(v) for v in val[0]) and all(math.isnan(v) for v in val[1] + val[2])
     assert float(result["rows"][2]["metrics/mAP_0.5"]) == 0.0
+    assert result["ema_updates"] == result["optimizer_steps"] == 6
 
 
 def test_the_callbacks_adapter_skips_the_nan_step(tmp_path, realruns_cache):
@@ -54,6 +55,7 @@ def test_the_callbacks_adapter_skips_the_nan_step(tmp_path, realruns_cache):
     assert result["outcome"] == "finished" and result["poisoned_batches"] == [NAN_BATCH]
     assert result["model"] == {"params": True, "buffers": True} and result["saved_ema_finite"] is True
     assert result["optimizer_steps"] == 6
+    assert result["ema_updates"] == 5  # the skipped step's EMA update did not run (the CPU path)
     assert all(math.isfinite(v) for row in _losses(result["rows"], "") for v in row)
     assert _skips(tmp_path / "events.jsonl") == [(NAN_BATCH, 0)]
     assert "lrguard guard: step 3: nonfinite -> skip" in output
@@ -67,6 +69,7 @@ def test_lrguard_run_injects_the_guard_without_code(tmp_path, realruns_cache):
     assert "per-step guard injected" in output
     assert result["model"] == {"params": True, "buffers": True} and result["saved_ema_finite"] is True
     assert _skips(events) == [(NAN_BATCH, 0)]
+    assert result["ema_updates"] == 5  # the injection routed YOLOv5's ModelEMA through the guard too
     assert not (tmp_path / "events.jsonl").exists()  # no adapter in this process: the injection did it
 
 
