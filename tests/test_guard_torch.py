@@ -150,7 +150,7 @@ def test_no_host_sync_per_step_in_the_default_policy(monkeypatch):
     model = _model()
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     sched = torch.optim.lr_scheduler.StepLR(opt, 5)
-    guard = TorchGuard(opt, sched, config=GuardConfig(check_every=10), console=None)
+    guard = TorchGuard(opt, sched, config=GuardConfig(check_every=10), console=None, read_cpu_flag=False)
     x, y = _data()
     counter = _SyncCounter(monkeypatch)
     per_step = []
@@ -180,7 +180,7 @@ def test_counter_sees_a_sync():
         counter = _SyncCounter(mp)
         model = _model()
         opt = torch.optim.SGD(model.parameters(), lr=1e-2)
-        guard = TorchGuard(opt, config=GuardConfig(check_every=1), console=None)
+        guard = TorchGuard(opt, config=GuardConfig(check_every=1), console=None, read_cpu_flag=False)
         x, y = _data()
         for _ in range(3):
             torch.nn.functional.mse_loss(model(x), y).backward()

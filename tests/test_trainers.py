@@ -72,8 +72,13 @@ SOURCES = sorted(PACKAGE.rglob("*.py"))
 
 
 def _is_guard_adapter(path: Path) -> bool:
-    """A live-guard adapter: the one place in src/ that may import torch (imported only when attached)."""
-    return path.parent == PACKAGE / "guard" and path.stem.endswith("_adapter")
+    """A live-guard adapter, the one place in src/ that may import torch (imported only when attached).
+
+    ``lrguard/guard/*_adapter.py``, and a trainer package's ``guard_adapter.py`` (its trainer's guard).
+    """
+    if path.parent == PACKAGE / "guard" and path.stem.endswith("_adapter"):
+        return True
+    return path.parent.parent == PACKAGE / "trainers" and path.name == "guard_adapter.py"
 
 
 def test_the_import_scan_sees_the_trainer_packages():
@@ -83,6 +88,8 @@ def test_the_import_scan_sees_the_trainer_packages():
     plugin_imports = [m for _, m in _imports(PACKAGE / "trainers" / "yolov5" / "plugin.py")]
     assert "lrguard.trainers.yolov5.profiles" in plugin_imports  # `from pkg import module` is resolved
     assert _owner("lrguard.trainers.yolov5.profiles") == "yolov5" and _owner("lrguard.trainers.base") is None
+    assert _is_guard_adapter(PACKAGE / "trainers" / "yolov5" / "guard_adapter.py")
+    assert not _is_guard_adapter(PACKAGE / "trainers" / "yolov5" / "plugin.py")
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(SRC)))

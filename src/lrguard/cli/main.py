@@ -35,7 +35,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("plan", "preview and lint a schedule, a resume with changes, or a continuation"),
     "continue": ("continue_", "write settings + the command for a jump-free continuation of a finished run"),
     "watch": ("watch", "follow a training run and report LR findings as they appear"),
-    "run": ("run", "check a training command's resume before it starts (warn, stop, or continue the curve)"),
+    "run": (
+        "run",
+        "check a training command's resume before it starts (warn, stop, continue the curve), then guard its steps",
+    ),
     "export": ("export", "write every scalar of a run's TensorBoard event files as CSV or JSON lines"),
 }
 #: Module names under lrguard.cli that provide sub-commands, in --help order.

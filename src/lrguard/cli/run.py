@@ -1,4 +1,4 @@
-"""``lrguard run``: a resume pre-flight around an unmodified training command."""
+"""``lrguard run``: a resume pre-flight around an unmodified training command, and the per-step guard injected into it."""
 
 from __future__ import annotations
 
@@ -34,8 +34,15 @@ stale last.pt) is handled by --policy:
 Every decision is one JSON line in --events (default: lrguard-events.jsonl in the run directory) and
 one line on stderr. A command that is not a resume runs as is. The exit code is the command's own, 3
 when the guard stopped it, 2 when the checkpoint or run cannot be read (nothing is run then).
-Per-step checks inside the training process (NaN skip, spikes, LR vs plan) attach through the
-adapters in lrguard.guard (see docs/guard.md); this command does the pre-flight only.
+
+Then the per-step guard is injected into the training process(es) without editing their code: a
+folder holding a sitecustomize.py goes first on the command's PYTHONPATH, and the guard settings
+(events file, check_every) travel in $LRGUARD_GUARD. Every Python process of the command (each
+torchrun rank too) guards every torch optimizer from its first step: a step whose gradient norm is
+NaN/inf is skipped on the device (weights and optimizer state unchanged; YOLOv5's and Ultralytics'
+EMA too), spikes are logged, and each event (with its rank) goes to --events (default: the run
+directory's lrguard-events.jsonl for a resume, else ./lrguard-events.jsonl). --no-guard runs the
+pre-flight only. A site's own sitecustomize is still run.
 """
 
 
@@ -43,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the ``run`` sub-command."""
     p = sub.add_parser(
         "run",
-        help="check a training command's resume before it starts (warn, stop, or continue the curve)",
+        help="check a training command's resume before it starts (warn, stop, continue the curve), then guard its steps",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(
@@ -51,14 +58,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "  lrguard run -- python train.py --resume runs/train/exp/weights/last.pt\n"
             "  lrguard run --policy stop -- python -m yolov5.train --resume\n"
             "  lrguard run --policy continue-curve -- python train.py --resume\n"
+            "  lrguard run -- yolo train data=data.yaml model=yolov8n.yaml\n"
+            "  lrguard run --check-every 100 -- torchrun --nproc-per-node 4 train.py\n"
             "exit codes: the command's own; 3 stopped by the guard; 2 unreadable checkpoint or run."
         ),
     )
     p.add_argument(
         "--policy", choices=("warn", "stop", "continue-curve"), default="warn", help="on a predicted LR jump"
     )
-    p.add_argument("--events", metavar="FILE", help="JSON-lines event log (default: RUN/lrguard-events.jsonl)")
+    p.add_argument(
+        "--events",
+        metavar="FILE",
+        help="JSON-lines event log (default: RUN/lrguard-events.jsonl for a resume, else ./lrguard-events.jsonl)",
+    )
     p.add_argument("--dry-run", action="store_true", help="do the pre-flight and print the command; do not run it")
+    p.add_argument("--no-guard", action="store_true", help="pre-flight only: do not inject the per-step guard")
+    p.add_argument(
+        "--check-every",
+        type=int,
+        default=50,
+        metavar="N",
+        help="the injected guard reads its window of losses, norms and flags every N optimizer steps (default 50)",
+    )
     p.add_argument("command", nargs=argparse.REMAINDER, help="the training command, after --")
     p.set_defaults(handler=run)
 
@@ -109,16 +130,32 @@ def run(args: argparse.Namespace) -> int:
             verdict=pf.verdict,
             command=pf.argv,
         )
+    if not args.no_guard and args.check_every < 1:
+        print(f"lrguard: run: --check-every {args.check_every}: expected a whole number >= 1", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if pf.action == "stop":
         print("lrguard: stopped before training (--policy stop)", file=sys.stderr)
         return EXIT_STOPPED
     if args.dry_run:
         print(" ".join(pf.argv))
         return 0
+    env = os.environ.copy()
+    if not args.no_guard:
+        env = _guarded_env(env, args, events)
     sys.stderr.flush()
     try:
-        return subprocess.run(pf.argv, env=os.environ.copy()).returncode
+        return subprocess.run(pf.argv, env=env).returncode
     except FileNotFoundError:
         raise LrguardError(pf.argv[0], "command not found") from None
     except KeyboardInterrupt:
         return 130
+
+
+def _guarded_env(env: dict[str, str], args: argparse.Namespace, events: Path | None) -> dict[str, str]:
+    """The command's environment with the per-step guard injected (see :mod:`lrguard.guard.zero_code`)."""
+    from lrguard.guard.zero_code import child_env, settings_json
+
+    path = (events or Path("lrguard-events.jsonl")).resolve()
+    settings = settings_json(str(path), {"check_every": args.check_every})
+    print(f"lrguard: per-step guard injected (events: {path})", file=sys.stderr)
+    return child_env(env, settings)

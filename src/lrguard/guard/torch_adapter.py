@@ -40,6 +40,7 @@ one step ahead. A GradScaler keeps its own behaviour (it skips inf gradients and
 from __future__ import annotations
 
 import sys
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -55,6 +56,12 @@ from lrguard.guard.state_adapter import Stateful, TrainingState
 T = TypeVar("T")
 
 Plan = Callable[[int], Sequence[float]]
+_GUARDED: weakref.WeakSet[torch.optim.Optimizer] = weakref.WeakSet()
+
+
+def guarded_optimizers() -> weakref.WeakSet[torch.optim.Optimizer]:
+    """The optimizers a :class:`TorchGuard` was built on (the zero-code hooks leave them alone)."""
+    return _GUARDED
 
 
 def _rank() -> int:
@@ -80,6 +87,10 @@ class TorchGuard:
             in the optimizer).
         ema: An EMA model (or anything with ``state_dict``/``load_state_dict``) kept with the state.
         stateful: More objects with ``state_dict``/``load_state_dict`` kept with the state, by name.
+        read_cpu_flag: When the flag is a CPU tensor (CPU training), read it on the host at each step
+            (no device to wait for) and copy the state only for a step that is then skipped; a clean
+            step costs the gradient norm alone. ``False``: the device path on CPU too (a copy every
+            step, ``torch.where`` back, no read between checks), as always on a GPU.
     """
 
     def __init__(
@@ -97,6 +108,7 @@ class TorchGuard:
         model: torch.nn.Module | None = None,
         ema: Stateful | None = None,
         stateful: Mapping[str, Stateful] | None = None,
+        read_cpu_flag: bool = True,
     ) -> None:
         """Validate the configuration and prepare the device buffers lazily (at the first step).
 
@@ -105,6 +117,7 @@ class TorchGuard:
                 without the model or under ``torch.distributed``).
         """
         self.optimizer = optimizer
+        _GUARDED.add(optimizer)
         self.scheduler = scheduler
         self.scaler = scaler
         self.config = config or GuardConfig()
@@ -148,6 +161,8 @@ class TorchGuard:
         self._skip_left = 0
         self._stepped = True  # the first boundary takes the initial last-good state
         self._boundaries = False
+        self.read_cpu_flag = read_cpu_flag
+        self.host_ok: bool | None = None  # this step's flag when read on the host (a CPU flag), else None
 
     # -- public --------------------------------------------------------------------------------------
     @property
@@ -510,10 +525,9 @@ class TorchGuard:
         grads = [p.grad for p in params if p.grad is not None]
         device = grads[0].device if grads else (loss.device if loss is not None else torch.device("cpu"))
         if grads:
-            # one norm per tensor, then the norm of those (torch._foreach_norm costs ~0.3 ms of dispatch on CPU)
-            gnorm = torch.linalg.vector_norm(
-                torch.stack([torch.linalg.vector_norm(g, dtype=torch.float32) for g in grads])
-            )
+            # one norm per tensor (one foreach call: 0.36 ms for YOLOv5n's 177 gradients on one CPU thread,
+            # 0.45 ms as a loop of norms), then the norm of those
+            gnorm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2, dtype=torch.float32)))
         else:
             gnorm = torch.zeros((), device=device)
         lval = (
@@ -531,7 +545,9 @@ class TorchGuard:
             coef = torch.clamp(self.config.clip_norm / (gnorm + 1e-6), max=1.0)
             for grad in grads:
                 grad.mul_(coef.to(grad.dtype))
-        self._snapshot()
+        self.host_ok = bool(ok) if self.read_cpu_flag and ok.device.type == "cpu" else None
+        if self.host_ok is not True:
+            self._snapshot()
         return ok, torch.stack([lval, gnorm, ok.to(torch.float32)])
 
     def _snapshot(self) -> None:
@@ -549,7 +565,7 @@ class TorchGuard:
     def _after(self, ok: torch.Tensor, values: torch.Tensor) -> None:
         old = dict(zip(self._snap_keys, self._snaps, strict=True))
         with torch.no_grad():
-            for i, k, t in self._state_tensors():
+            for i, k, t in self._state_tensors() if self.host_ok is not True else ():  # True: nothing to undo
                 s = old.get((i, k))
                 if t.device != ok.device and t.device.type == "cpu":
                     continue  # a CPU step counter beside a GPU flag: corrected at the host read

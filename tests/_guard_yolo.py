@@ -1,0 +1,279 @@
+"""One tiny real YOLOv5 or Ultralytics training with a NaN loss at one batch, guarded or not.
+
+``python -m _guard_yolo TRAINER OUT DATA_YAML --nan-batch K --guard {none,adapter,env}`` (the offline
+environment of :mod:`harness.offline` set by the caller). The trainer is unmodified: the NaN comes
+from the test's own patch of the trainer's loss function (the loss of batch ``K``, counted from 0 over
+the whole run by an ``on_train_batch_start`` callback, is multiplied by NaN, so every gradient of
+that step is NaN too). ``--guard adapter`` registers the trainer's guard adapter; ``env`` relies on the
+zero-code injection already armed in this process (``lrguard run``); ``none`` trains unguarded.
+Writes ``OUT/result.json``: whether the live model's parameters and buffers and the saved EMA are
+finite, the results.csv rows, the run directory, the number of optimizer steps, the EMA's update
+count at the last checkpoint save, and how the run ended.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from harness.offline import install_network_guard
+
+
+def _finite_module(module: Any) -> dict[str, bool]:
+    import torch
+
+    return {
+        "params": all(bool(torch.isfinite(p).all()) for p in module.parameters()),
+        "buffers": all(bool(torch.isfinite(b).all()) for b in module.buffers() if b.is_floating_point()),
+    }
+
+
+def _results(run_dir: Path) -> list[dict[str, str]]:
+    path = run_dir / "results.csv"
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").strip().splitlines()
+    header = [h.strip() for h in lines[0].split(",")]
+    return [dict(zip(header, (c.strip() for c in line.split(",")), strict=False)) for line in lines[1:]]
+
+
+def _saved(run_dir: Path) -> dict[str, Any]:
+    """What ``weights/last.pt`` holds: whether its EMA and optimizer state are finite, the EMA's share of zeros."""
+    import torch
+
+    last = run_dir / "weights" / "last.pt"
+    if not last.is_file():
+        return {"ema_finite": None}
+    ckpt = torch.load(last, map_location="cpu", weights_only=False)
+    module = ckpt.get("ema") or ckpt.get("model")
+    values = [v for v in module.float().state_dict().values() if v.is_floating_point()] if module is not None else []
+    state = (ckpt.get("optimizer") or {}).get("state", {})
+    return {
+        "ema_finite": all(bool(torch.isfinite(v).all()) for v in values) if values else None,
+        "ema_zero_fraction": sum(int((v == 0).sum()) for v in values) / max(1, sum(v.numel() for v in values)),
+        "optimizer_finite": all(
+            bool(torch.isfinite(v).all()) for s in state.values() for v in s.values() if torch.is_tensor(v)
+        )
+        if state
+        else None,
+    }
+
+
+class _Counter:
+    def __init__(self, nan_batch: int) -> None:
+        self.batch = -1
+        self.nan_batch = nan_batch
+        self.poisoned: list[int] = []
+        self.steps = 0
+        self.ema_updates: int | None = None  # the EMA's update count at the last checkpoint save
+
+    def start_batch(self, *args: Any) -> None:
+        self.batch += 1
+
+    def poison(self, loss: Any) -> Any:
+        if self.batch == self.nan_batch and self.batch not in self.poisoned:
+            self.poisoned.append(self.batch)
+            return loss * math.nan
+        return loss
+
+
+def _count_steps(counter: _Counter) -> None:
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+
+    def post(optimizer: Any, args: Any, kwargs: Any) -> None:
+        counter.steps += 1
+
+    register_optimizer_step_post_hook(post)
+
+
+def train_yolov5(out: Path, data: Path, nan_batch: int, guard: str, events: Path) -> dict[str, Any]:
+    sys.argv = sys.argv[:1]
+    from yolov5 import train as yolov5_train
+    from yolov5.utils import loss as yolov5_loss
+    from yolov5.utils.callbacks import Callbacks
+
+    counter = _Counter(nan_batch)
+    original = yolov5_loss.ComputeLoss.__call__
+
+    def poisoned_call(self: Any, p: Any, targets: Any) -> Any:
+        loss, items = original(self, p, targets)
+        return counter.poison(loss), items
+
+    yolov5_loss.ComputeLoss.__call__ = poisoned_call  # the test's NaN, not a change to the trainer
+    model_ref: dict[str, Any] = {}
+    callbacks = Callbacks()
+    callbacks.register_action("on_train_batch_start", name="test-count", callback=counter.start_batch)
+    callbacks.register_action(
+        "on_train_batch_end", name="test-model", callback=lambda model, *a: model_ref.setdefault("model", model)
+    )
+
+    def saved(last: Path, *args: Any) -> None:  # last.pt before YOLOv5 strips it at the end
+        import torch
+
+        counter.ema_updates = torch.load(last, map_location="cpu", weights_only=False)["updates"]
+
+    callbacks.register_action("on_model_save", name="test-ema", callback=saved)
+    if guard == "adapter":
+        from lrguard.trainers.yolov5.guard_adapter import YOLOv5Guard
+
+        YOLOv5Guard(events=str(events)).register(callbacks)
+    _count_steps(counter)
+    opt = yolov5_train.parse_opt(True)
+    settings = {
+        "data": str(data),
+        "cfg": "yolov5n.yaml",
+        "weights": "",
+        "imgsz": 64,
+        "batch_size": 8,
+        "epochs": 3,
+        "workers": 0,
+        "device": "cpu",
+        "seed": 0,
+        "noplots": True,
+        "noautoanchor": True,
+        "project": str(out / "runs"),
+        "name": "exp",
+    }
+    for key, value in settings.items():
+        setattr(opt, key, value)
+    outcome = "finished"
+    try:
+        yolov5_train.main(opt, callbacks)
+    except Exception as exc:
+        outcome = f"raised {type(exc).__name__}: {exc}"
+        traceback.print_exc()
+    run_dir = Path(opt.save_dir)
+    model = model_ref.get("model")
+    return {
+        "outcome": outcome,
+        "run_dir": str(run_dir),
+        "model": _finite_module(model) if model is not None else None,
+        "saved_ema_finite": (saved := _saved(run_dir))["ema_finite"],
+        "saved": saved,
+        "rows": _results(run_dir),
+        "poisoned_batches": counter.poisoned,
+        "optimizer_steps": counter.steps,
+        "ema_updates": counter.ema_updates,
+    }
+
+
+def train_ultralytics(out: Path, data: Path, nan_batch: int, guard: str, events: Path) -> dict[str, Any]:
+    from ultralytics import YOLO
+    from ultralytics.nn import tasks
+
+    counter = _Counter(nan_batch)
+    original = tasks.BaseModel.loss
+
+    def poisoned_loss(self: Any, batch: Any, preds: Any = None) -> Any:
+        loss, items = original(self, batch, preds)
+        return (counter.poison(loss) if self.training else loss), items
+
+    tasks.BaseModel.loss = poisoned_loss  # the test's NaN, not a change to the trainer
+    yolo = YOLO("yolov8n.yaml")
+    trainer_ref: dict[str, Any] = {}
+    yolo.add_callback("on_train_batch_start", lambda trainer: (counter.start_batch(), trainer_ref.update(t=trainer)))
+    yolo.add_callback("on_model_save", lambda trainer: setattr(counter, "ema_updates", trainer.ema.updates))
+    if guard == "adapter":
+        from lrguard.trainers.ultralytics.guard_adapter import UltralyticsGuard
+
+        UltralyticsGuard(events=str(events)).register(yolo)
+    _count_steps(counter)
+    settings = {
+        "data": str(data),
+        "imgsz": 64,
+        "batch": 8,
+        "nbs": 8,  # no gradient accumulation: an optimizer step every batch
+        "epochs": 3,
+        "workers": 0,
+        "device": "cpu",
+        "seed": 0,
+        "deterministic": True,
+        "pretrained": False,
+        "optimizer": "SGD",
+        "lr0": 0.01,
+        "warmup_epochs": 1,
+        "plots": False,
+        "amp": False,
+        "verbose": False,
+        "project": str(out / "runs"),
+        "name": "exp",
+    }
+    outcome = "finished"
+    try:
+        yolo.train(**settings)
+    except Exception as exc:
+        outcome = f"raised {type(exc).__name__}: {exc}"
+        traceback.print_exc()
+    trainer = trainer_ref.get("t")
+    run_dir = Path(trainer.save_dir) if trainer is not None else out / "runs" / "exp"
+    return {
+        "outcome": outcome,
+        "run_dir": str(run_dir),
+        "model": _finite_module(trainer.model) if trainer is not None else None,
+        "saved_ema_finite": (saved := _saved(run_dir))["ema_finite"],
+        "saved": saved,
+        "rows": _results(run_dir),
+        "poisoned_batches": counter.poisoned,
+        "optimizer_steps": counter.steps,
+        "ema_updates": counter.ema_updates,
+    }
+
+
+def run_child(
+    trainer: str,
+    out: Path,
+    cache: Path,
+    nan_batch: int,
+    guard: str,
+    lrguard_run: list[str] | None = None,
+) -> tuple[dict[str, Any], str]:
+    """Train in a subprocess (offline, one thread); return its result.json and its output.
+
+    ``lrguard_run``: the training command goes through ``lrguard run [options] --`` (zero-code).
+    """
+    import os
+    import subprocess
+
+    from harness.offline import prepare_offline
+    from harness.synthetic_data import make_dataset
+
+    tests = Path(__file__).resolve().parent
+    src = tests.parent / "src"
+    data = make_dataset(out / "data", n_train=16, n_val=4)
+    env = {**os.environ, **prepare_offline(cache), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env["WANDB_MODE"] = "disabled"
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(src), str(tests), env.get("PYTHONPATH", "")) if p)
+    cmd = [sys.executable, "-m", "_guard_yolo", trainer, str(out), str(data), "--nan-batch", str(nan_batch)]
+    cmd += ["--guard", guard]
+    if lrguard_run is not None:
+        cmd = [sys.executable, "-m", "lrguard", "run", *lrguard_run, "--", *cmd]
+    proc = subprocess.run(cmd, cwd=out, env=env, capture_output=True, text=True, timeout=600)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-3000:]
+    return json.loads((out / "result.json").read_text(encoding="utf-8")), output
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("trainer", choices=("yolov5", "ultralytics"))
+    parser.add_argument("out", type=Path)
+    parser.add_argument("data", type=Path)
+    parser.add_argument("--nan-batch", type=int, default=-1)
+    parser.add_argument("--guard", choices=("none", "adapter", "env"), default="none")
+    args = parser.parse_args()
+    install_network_guard()
+    args.out = args.out.resolve()  # Ultralytics puts a relative project under its own runs_dir
+    args.out.mkdir(parents=True, exist_ok=True)
+    events = args.out / "events.jsonl"
+    run = train_yolov5 if args.trainer == "yolov5" else train_ultralytics
+    result = run(args.out, args.data.resolve(), args.nan_batch, args.guard, events)
+    (args.out / "result.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""The guard on real Ultralytics 8.4.x trainings: a NaN loss in the first epoch is skipped through add_callback.
+
+Each test trains yolov8n for 3 epochs of 2 batches (16 images of 64 px, batch 8, ``nbs=8``: an
+optimizer step every batch) in a subprocess, offline, on CPU. The NaN is the test's own: the training
+loss of batch 1 (the last batch of epoch 1) is multiplied by NaN by a patch of ``BaseModel.loss`` in
+the child process (:mod:`_guard_yolo`); Ultralytics itself is unmodified.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+
+from _needs import needs
+
+torch = needs("torch")
+needs("ultralytics")
+
+import _guard_yolo
+from lrguard.guard.config import GuardConfig
+from lrguard.guard.events import read_events
+
+pytestmark = pytest.mark.trainers
+NAN_BATCH = 1
+
+
+def test_without_the_guard_one_nan_batch_in_epoch_1_ends_the_run(tmp_path, realruns_cache):
+    """8.4.190 cannot recover in the first epoch; from epoch 2 on it reloads last.pt, whose EMA was saved
+    through nan_to_num but whose optimizer state (momentum) is NaN, so the NaN comes back every time."""
+    result, output = _guard_yolo.run_child("ultralytics", tmp_path, realruns_cache, NAN_BATCH, "none")
+    assert result["outcome"] == "raised RuntimeError: Training failed: NaN persisted for 4 epochs"
+    assert "can not recover from last.pt" in output and "attempt 3/3" in output
+    assert result["model"] == {"params": False, "buffers": False}
+    assert len(result["rows"]) == 1 and math.isnan(float(result["rows"][0]["val/box_loss"]))
+    # last.pt of epoch 1: the EMA "finite" because it was saved through nan_to_num (nearly all zeros),
+    # the optimizer momentum NaN: each reload brings the NaN back
+    saved = result["saved"]
+    assert saved["ema_finite"] is True and saved["ema_zero_fraction"] > 0.9 and saved["optimizer_finite"] is False
+
+
+def test_the_callback_adapter_skips_the_nan_step(tmp_path, realruns_cache):
+    result, output = _guard_yolo.run_child("ultralytics", tmp_path, realruns_cache, NAN_BATCH, "adapter")
+    assert result["outcome"] == "finished" and result["poisoned_batches"] == [NAN_BATCH]
+    assert result["model"] == {"params": True, "buffers": True} and result["saved_ema_finite"] is True
+    assert result["optimizer_steps"] == 6 and len(result["rows"]) == 3
+    assert result["ema_updates"] == 5  # the skipped step's EMA update did not run (the CPU path)
+    assert all(math.isfinite(float(v)) for row in result["rows"] for k, v in row.items() if "/" in k)
+    skips = [(e["step"], e["rank"]) for e in read_events(tmp_path / "events.jsonl") if e["action"] == "skip"]
+    assert skips == [(NAN_BATCH, 0)]
+    # Ultralytics still sees the NaN in the last batch's loss value and says so; the weights were kept
+    assert "can not recover from last.pt" in output
+
+
+def test_lrguard_run_injects_the_guard_into_ultralytics(tmp_path, realruns_cache):
+    events = tmp_path / "zero-code-events.jsonl"
+    result, output = _guard_yolo.run_child(
+        "ultralytics", tmp_path, realruns_cache, NAN_BATCH, "env", ["--events", str(events)]
+    )
+    assert "per-step guard injected" in output and result["outcome"] == "finished"
+    assert result["model"] == {"params": True, "buffers": True} and result["saved_ema_finite"] is True
+    skips = [(e["step"], e["rank"]) for e in read_events(events) if e["action"] == "skip"]
+    assert skips == [(NAN_BATCH, 0)]
+    assert result["ema_updates"] == 5  # the injection routed Ultralytics' ModelEMA through the guard too
+
+
+@pytest.mark.parametrize("read_cpu_flag", [True, False], ids=["cpu-read", "device-path"])
+def test_the_ultralytics_ema_is_bit_identical_across_a_skipped_step(read_cpu_flag):
+    """Ultralytics' own ModelEMA (torch._foreach_lerp_ after every step), wrapped on the instance: no move on a skip."""
+    from ultralytics.utils.torch_utils import ModelEMA
+
+    from lrguard.guard.hooks_adapter import attach
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    ema = ModelEMA(model)
+    hooks = attach(opt, config=GuardConfig(check_every=4), console=None, ema=ema, read_cpu_flag=read_cpu_flag)
+    x, y = torch.randn(16, 4), torch.randn(16, 1)
+    before = {}
+    for step in range(10):
+        xb = x.clone()
+        if step == 5:
+            xb[0, 0] = float("nan")
+        torch.nn.functional.mse_loss(model(xb), y).backward()
+        before[step] = (copy.deepcopy(ema.ema.state_dict()), ema.updates)
+        opt.step()
+        opt.zero_grad()
+        ema.update(model)
+        if step == 5:
+            for k, v in ema.ema.state_dict().items():
+                assert torch.equal(v, before[5][0][k]), k
+    hooks.close()
+    assert hooks.skipped_steps == [5]
+    assert ema.updates == 9  # the skipped step's update was taken back at the host read
+    assert all(torch.isfinite(v).all() for v in ema.ema.state_dict().values())
