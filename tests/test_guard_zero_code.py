@@ -54,9 +54,8 @@ def test_no_guard_is_the_pre_flight_only(tmp_path):
 
 def test_every_torchrun_rank_is_guarded_and_writes_its_rank(tmp_path):
     events = tmp_path / "ev.jsonl"
-    from test_guard_torch import _free_port
-
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", str(_free_port())]
+    # --standalone: torchrun picks its own free port (a port chosen here could be taken before it binds)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
     cmd += [str(SCRIPT), str(tmp_path), "6", "1"]
     proc = _lrguard_run(tmp_path, "--events", str(events), "--check-every", "3", cmd=cmd)
     assert proc.returncode == 0, proc.stderr[-3000:]
