@@ -37,7 +37,8 @@ def main() -> None:
         opt.zero_grad()
     finite = all(bool(torch.isfinite(p).all()) for p in model.parameters())
     (out / f"rank{rank}.json").write_text(json.dumps({"finite": finite}), encoding="utf-8")
-    if distributed:
+    if distributed:  # both ranks done before teardown (without it gloo sometimes aborts rank 0 at exit)
+        torch.distributed.barrier()
         torch.distributed.destroy_process_group()
 
 
