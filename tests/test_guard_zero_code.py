@@ -53,13 +53,20 @@ def test_no_guard_is_the_pre_flight_only(tmp_path):
 
 
 def test_every_torchrun_rank_is_guarded_and_writes_its_rank(tmp_path):
-    events = tmp_path / "ev.jsonl"
-    # --standalone: torchrun picks its own free port (a port chosen here could be taken before it binds)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
-    cmd += [str(SCRIPT), str(tmp_path), "6", "1"]
-    proc = _lrguard_run(tmp_path, "--events", str(events), "--check-every", "3", cmd=cmd)
+    # gloo's teardown at process exit sometimes aborts rank 0 after training finished, with or without
+    # the guard (about 1 run in 12 here): a failed launch is retried once in a fresh directory
+    for attempt in range(2):
+        work = tmp_path / f"try{attempt}"
+        work.mkdir()
+        events = work / "ev.jsonl"
+        # --standalone: torchrun picks its own free port (a port chosen here could be taken before it binds)
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
+        cmd += [str(SCRIPT), str(work), "6", "1"]
+        proc = _lrguard_run(work, "--events", str(events), "--check-every", "3", cmd=cmd)
+        if proc.returncode == 0:
+            break
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert _finite(tmp_path, 0) and _finite(tmp_path, 1)
+    assert _finite(work, 0) and _finite(work, 1)
     skips = sorted((e["rank"], e["step"]) for e in read_events(events) if e["action"] == "skip")
     assert skips == [(0, 6), (1, 6)]  # the NaN was on rank 1 only; both skipped the same step
 
