@@ -249,7 +249,13 @@ def test_yolov5_config_files(real_runs: Mapping[str, Path], name: str) -> None:
     opt = yaml.safe_load((run / "opt.yaml").read_text(encoding="utf-8"))
     hyp = yaml.safe_load((run / "hyp.yaml").read_text(encoding="utf-8"))
     assert opt["hyp"]["lr0"] == hyp["lr0"]
-    resumed = {"yolov5/resume", "yolov5/epochs-changed", "yolov5/epochs-changed-small", "yolov5/finetune-linear", "yolov5/finetune-cosine"}
+    resumed = {
+        "yolov5/resume",
+        "yolov5/epochs-changed",
+        "yolov5/epochs-changed-small",
+        "yolov5/finetune-linear",
+        "yolov5/finetune-cosine",
+    }
     resumed |= {"yolov5/older-checkpoint", "yolov5/lr0-edited"}
     assert bool(opt["resume"]) == (name in resumed)
     events = sorted(run.glob("events.out.tfevents.*"))
