@@ -101,13 +101,14 @@ def test_stop_exits_3_before_training_with_the_fix(interrupted, tmp_path, realru
     assert event["action"] == "stop" and event["verdict"] == "jump" and event["value"] > event["expected"]
 
 
-def test_warn_prints_the_finding_before_the_first_resumed_batch(interrupted, tmp_path, realruns_cache):
-    work, run_dir, env = _copy(interrupted, tmp_path, realruns_cache, EDITED)
+@pytest.mark.parametrize("edited", [EDITED, 10])  # 10: the LR only decays more slowly, it never steps up
+def test_warn_prints_the_finding_before_the_first_resumed_batch(interrupted, tmp_path, realruns_cache, edited):
+    work, run_dir, env = _copy(interrupted, tmp_path, realruns_cache, edited)
     res = _lrguard_run(work, env, "warn")
     out = res.stdout
     assert res.returncode == 0, out[-3000:]
     assert "[warn]" in out and out.index("[warn]") < out.index("Resuming training")
-    assert _rows(run_dir) == EDITED  # the patched train_args were honoured: trained on to 10 epochs
+    assert _rows(run_dir) == edited  # the patched train_args were honoured: trained on to the edited total
     report = _diagnose(run_dir, env)
     causes = [(f["cause"], f["epoch"]) for f in report["findings"] if f["severity"] != "info"]
     assert causes == [("epochs-changed-on-resume", DONE + 1)], causes  # the jump warn let through

@@ -397,3 +397,65 @@ def test_generated_yolov5_resume_seen_through_event_files(tmp_path):
     f = only(d, "warmup-reentered-on-resume")
     assert f.severity.value == "info" and f.epoch == 20
     assert warnings_or_worse(d) == []
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    e1=st.integers(min_value=10, max_value=200),
+    more=st.floats(min_value=0.0, max_value=1.0),
+    where=st.floats(min_value=0.5, max_value=1.0),
+    lrf=st.sampled_from([0.01, 0.1, 0.2]),
+    nb=st.integers(min_value=40, max_value=500),
+    profile=st.sampled_from(["ultralytics-8.4", "ultralytics-8.3"]),
+)
+def test_generated_epochs_raised_without_a_step_is_named_at_the_resume(
+    tmp_path_factory, e1, more, where, lrf, nb, profile
+):
+    """A small rise of the total epochs on resume: the LR never steps up, it only decays more slowly.
+
+    With a linear schedule, E -> E + d resumed at schedule position x shows no step up exactly when
+    x <= (E + d) / d. No row then rises above the one before, so only the resume boundary tells the
+    two schedules apart: epochs-changed-on-resume at the first row on the new curve, both E recovered.
+    Ultralytics profiles only: the generated CSV marks the resume by its ``time`` column (8.3 shows the
+    restored LR on the first resumed row, 8.4 does not); the generated YOLOv5 CSV has no session
+    marker, so YOLOv5 is covered by the real ``yolov5/epochs-changed-small`` scenario.
+    """
+    prof = get_profile(profile)
+    d_epochs = 1 + int(more * max(e1 // 8 - 1, 0))
+    e2 = e1 + d_epochs
+    hi = min(e2 // d_epochs, e1 - 3 - prof.log_lag)  # no step up; a few rows left on the old plan
+    x = 6 + int(where * max(hi - 6, 0))  # resumed after warmup, at least two rows before
+    s = x + prof.log_lag
+    a = ScheduleSpec(lr0=0.01, lrf=lrf, epochs=e1, nb=nb)
+    b = a.with_(epochs=e2)
+    assume(float(b.lf(x, prof)) <= float(a.lf(x - 1, prof)))  # no step up at the seam
+    assume(float(b.lf(x, prof)) / float(a.lf(x, prof)) - 1 > 0.005)  # yet clearly off the old curve
+    d = generated_diagnosis(
+        tmp_path_factory.mktemp("run") / "exp",
+        profile,
+        [SessionPlan(0, s, a), SessionPlan(s, min(e2, s + 30), b, resumed=True)],
+    )
+    got = [
+        (f.cause.value, f.epoch, f.data.get("implied_epochs_before"), f.data.get("implied_epochs_after"))
+        for f in warnings_or_worse(d)
+    ]
+    want_epoch = s + prof.epoch_base + (1 if prof.resume_row_restored else 0)
+    assert got == [("epochs-changed-on-resume", want_epoch, e1, e2)]
+    assert "decays more slowly" in warnings_or_worse(d)[0].title
+
+
+@pytest.mark.parametrize("profile", ["ultralytics-8.4", "ultralytics-8.3"])
+@pytest.mark.parametrize("s", [3, 5, 40])
+def test_generated_seamless_resume_stays_clean(tmp_path, profile, s):
+    """A resume that keeps the schedule is no break at the resume boundary, however few rows precede it."""
+    assert any(
+        x.start == "resume"
+        for x in generated_diagnosis(
+            tmp_path / "probe",
+            profile,
+            [SessionPlan(0, s, UL.with_(epochs=60)), SessionPlan(s, 60, UL.with_(epochs=60), resumed=True)],
+        ).sessions
+    )  # the resume is known, so the boundary is examined
+    a = ScheduleSpec(lr0=0.01, lrf=0.01, epochs=60, nb=50)
+    d = generated_diagnosis(tmp_path / "exp", profile, [SessionPlan(0, s, a), SessionPlan(s, 60, a, resumed=True)])
+    assert warnings_or_worse(d) == []

@@ -96,3 +96,41 @@ def test_resume_jump_predicted_before_it_happens(real_runs, tmp_path):
     code, report = _diagnose_json(real_runs["yolov5/interrupted"])
     assert code == 0
     assert any("seamlessly" in n for n in report["notes"])
+
+
+@pytest.mark.parametrize(
+    ("name", "before", "after"),
+    [("ultralytics/epochs-changed-small", 8, 10), ("yolov5/epochs-changed-small", 10, 12)],
+)
+def test_small_epochs_edit_without_a_step_is_named_with_both_totals(real_runs, name, before, after):
+    """An edit that only slows the decay (no row rises): the totals fitted on either side of the resume."""
+    _, report = _diagnose_json(real_runs[name])
+    (finding,) = [f for f in report["findings"] if f["severity"] in ("warning", "error")]
+    assert finding["cause"] == "epochs-changed-on-resume"
+    assert (finding["data"]["implied_epochs_before"], finding["data"]["implied_epochs_after"]) == (before, after)
+    assert finding["data"]["lr_after"] < finding["data"]["lr_before"]  # no upward step anywhere
+    assert "decays more slowly" in finding["title"] and finding["fix"]
+
+
+def test_small_train_args_edit_against_the_original_args_yaml(real_runs, tmp_path):
+    """The same run with args.yaml saying the original 8 epochs (8.4.190 rewrote it to 10 on resume).
+
+    The rows after the resume then follow a schedule no file of the run records: still
+    epochs-changed-on-resume at the first resumed row, and the evidence says the files disagree.
+    """
+    import shutil
+
+    import yaml
+
+    run = tmp_path / "exp"
+    shutil.copytree(real_runs["ultralytics/epochs-changed-small"], run, ignore=shutil.ignore_patterns("weights"))
+    args = yaml.safe_load((run / "args.yaml").read_text(encoding="utf-8"))
+    assert args["epochs"] == 10
+    args["epochs"] = 8
+    (run / "args.yaml").write_text(yaml.safe_dump(args, sort_keys=False), encoding="utf-8")
+    _, report = _diagnose_json(run)
+    problems = [(f["cause"], f["epoch"]) for f in report["findings"] if f["severity"] in ("warning", "error")]
+    assert problems == [("epochs-changed-on-resume", 5)], problems
+    (finding,) = [f for f in report["findings"] if f["cause"] == "epochs-changed-on-resume"]
+    assert (finding["data"]["implied_epochs_before"], finding["data"]["implied_epochs_after"]) == (8, 10)
+    assert any("args.yaml says epochs: 8, yet the LR follows 10" in e for e in finding["evidence"])

@@ -30,6 +30,7 @@ EPOCHS: dict[str, list[int]] = {
     "yolov5/interrupted": list(range(5)),
     "yolov5/continue-from-last": list(range(6)),
     "yolov5/epochs-changed": list(range(20)),
+    "yolov5/epochs-changed-small": list(range(12)),
     "yolov5/finetune-linear": list(range(12)),
     "yolov5/finetune-cosine": list(range(13)),
     "yolov5/older-checkpoint": [0, 1, 2, 3, 4, 5, 4, 5, 6, 7],
@@ -41,6 +42,7 @@ EPOCHS: dict[str, list[int]] = {
     "ultralytics/interrupted": list(range(1, 5)),
     "ultralytics/continue-from-last": list(range(1, 6)),
     "ultralytics/epochs-changed": list(range(1, 13)),
+    "ultralytics/epochs-changed-small": list(range(1, 11)),
     "ultralytics/diverging": list(range(1, 7)),
 }
 
@@ -53,6 +55,7 @@ SCHEDULES: dict[str, Schedule] = {
     "yolov5/resume": (linear_lf(10, 0.01, False), 5, 0.01, linear_lf(10, 0.01, False)),
     "yolov5/interrupted": (linear_lf(10, 0.01, False), None, 0.01, linear_lf(10, 0.01, False)),
     "yolov5/epochs-changed": (linear_lf(10, 0.01, False), 6, 0.01, linear_lf(20, 0.01, False)),
+    "yolov5/epochs-changed-small": (linear_lf(10, 0.01, False), 5, 0.01, linear_lf(12, 0.01, False)),
     "yolov5/finetune-linear": (linear_lf(8, 0.01, False), 7, 0.01, linear_lf(12, 0.01, False)),
     "yolov5/finetune-cosine": (cosine_lf(10, 0.01), 9, 0.01, cosine_lf(5, 0.01)),
     "yolov5/lr0-edited": (linear_lf(10, 0.01, False), 5, 0.02, linear_lf(10, 0.01, False)),
@@ -60,6 +63,7 @@ SCHEDULES: dict[str, Schedule] = {
     "ultralytics/resume": (linear_lf(8, 0.01, True), 5, 0.01, linear_lf(8, 0.01, True)),
     "ultralytics/interrupted": (linear_lf(8, 0.01, True), None, 0.01, linear_lf(8, 0.01, True)),
     "ultralytics/epochs-changed": (linear_lf(6, 0.01, True), 4, 0.01, linear_lf(12, 0.01, True)),
+    "ultralytics/epochs-changed-small": (linear_lf(8, 0.01, True), 5, 0.01, linear_lf(10, 0.01, True)),
 }
 
 
@@ -245,13 +249,20 @@ def test_yolov5_config_files(real_runs: Mapping[str, Path], name: str) -> None:
     opt = yaml.safe_load((run / "opt.yaml").read_text(encoding="utf-8"))
     hyp = yaml.safe_load((run / "hyp.yaml").read_text(encoding="utf-8"))
     assert opt["hyp"]["lr0"] == hyp["lr0"]
-    resumed = {"yolov5/resume", "yolov5/epochs-changed", "yolov5/finetune-linear", "yolov5/finetune-cosine"}
+    resumed = {
+        "yolov5/resume",
+        "yolov5/epochs-changed",
+        "yolov5/epochs-changed-small",
+        "yolov5/finetune-linear",
+        "yolov5/finetune-cosine",
+    }
     resumed |= {"yolov5/older-checkpoint", "yolov5/lr0-edited"}
     assert bool(opt["resume"]) == (name in resumed)
     events = sorted(run.glob("events.out.tfevents.*"))
     assert len(events) == (2 if name in resumed or name == "yolov5/appended" else 1)
     edited = {
         "yolov5/epochs-changed": ("epochs", 20),
+        "yolov5/epochs-changed-small": ("epochs", 12),
         "yolov5/finetune-linear": ("epochs", 6),
         "yolov5/finetune-cosine": ("epochs", 5),
     }
@@ -274,10 +285,12 @@ def test_ultralytics_config_files(real_runs: Mapping[str, Path], name: str) -> N
     run = real_runs[name]
     args = yaml.safe_load((run / "args.yaml").read_text(encoding="utf-8"))
     assert args["optimizer"] == "SGD"
-    resumed = {"ultralytics/resume", "ultralytics/epochs-changed"}
+    resumed = {"ultralytics/resume", "ultralytics/epochs-changed", "ultralytics/epochs-changed-small"}
     assert bool(args["resume"]) == (name in resumed)
     if name == "ultralytics/epochs-changed":
         assert args["epochs"] == 12  # 8.4.190 rewrites args.yaml from the (edited) checkpoint args
+    if name == "ultralytics/epochs-changed-small":
+        assert args["epochs"] == 10
     if name == "ultralytics/continue-from-last":
         original = (run / load_scenario_json(run)["original_run_dir"]).resolve()
         assert Path(args["model"]).resolve() == original / "weights" / "last.pt"

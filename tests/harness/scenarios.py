@@ -118,6 +118,13 @@ SCENARIOS: dict[str, ScenarioInfo] = {
             ("epochs-changed-on-resume", 7),
         ),
         _info(
+            "yolov5/epochs-changed-small",
+            "10-epoch run interrupted after epoch 4; `epochs` edited to 12 in opt.yaml, then --resume: "
+            "the LR never steps up, it only decays more slowly from one row after the resume.",
+            "M3",
+            ("epochs-changed-on-resume", 6),
+        ),
+        _info(
             "yolov5/finetune-linear",
             "8-epoch linear run interrupted after epoch 6; `epochs` edited to 6 (< start epoch 7) in "
             "opt.yaml, then --resume: YOLOv5 trains 6 more epochs and the late-bound linear lambda "
@@ -196,6 +203,13 @@ SCENARIOS: dict[str, ScenarioInfo] = {
             "(torch.load/torch.save), then resume: the LR jumps up at the first resumed row.",
             "M3",
             ("epochs-changed-on-resume", 4),
+        ),
+        _info(
+            "ultralytics/epochs-changed-small",
+            "8-epoch run interrupted after epoch 4; `train_args['epochs']` set to 10 inside last.pt, then "
+            "resume: the LR never steps up, the first resumed row already lies on the slower 10-epoch line.",
+            "M3",
+            ("epochs-changed-on-resume", 5),
         ),
         _info(
             "ultralytics/diverging",

@@ -150,26 +150,43 @@ def time_budget(ctx: ScenarioContext) -> None:
     _train(ctx, "exp", epochs=100, time=hours, callbacks={"on_train_epoch_end": slow_first_epoch})
 
 
-def epochs_changed(ctx: ScenarioContext) -> None:
-    """Interrupt after epoch 3 of 6, set ``train_args['epochs'] = 12`` inside last.pt, resume."""
-    run = _train(ctx, "exp", epochs=6, interrupt_after=3)
+def _resume_with_train_args_epochs(ctx: ScenarioContext, planned: int, done: int, edited: int) -> None:
+    """Interrupt after epoch ``done`` of ``planned``, set ``train_args['epochs'] = edited`` in last.pt, resume.
+
+    8.4.190 honours only this edit on resume: ``epochs=`` given with ``resume`` is dropped and
+    args.yaml is not read back.
+    """
+    run = _train(ctx, "exp", epochs=planned, interrupt_after=done)
     last = run / "weights" / "last.pt"
     ckpt = torch.load(last, map_location="cpu", weights_only=False)
     old = ckpt["train_args"]["epochs"]
-    ckpt["train_args"]["epochs"] = 12
+    ckpt["train_args"]["epochs"] = edited
     torch.save(ckpt, last)
     ctx.step(
         "edit",
         file=str(last),
         key="train_args.epochs",
         old=old,
-        new=12,
-        how="ckpt = torch.load(last.pt); ckpt['train_args']['epochs'] = 12; torch.save(ckpt, last.pt)",
+        new=edited,
+        how=f"ckpt = torch.load(last.pt); ckpt['train_args']['epochs'] = {edited}; torch.save(ckpt, last.pt)",
     )
     ctx.record.setdefault("edits", []).append(
-        {"file": "weights/last.pt", "key": "train_args.epochs", "old": old, "new": 12}
+        {"file": "weights/last.pt", "key": "train_args.epochs", "old": old, "new": edited}
     )
     _resume(ctx, last)
+
+
+def epochs_changed(ctx: ScenarioContext) -> None:
+    """Interrupt after epoch 3 of 6, set ``train_args['epochs'] = 12`` inside last.pt, resume."""
+    _resume_with_train_args_epochs(ctx, 6, 3, 12)
+
+
+def epochs_changed_small(ctx: ScenarioContext) -> None:
+    """Interrupt after epoch 4 of 8, set ``train_args['epochs'] = 10`` inside last.pt, resume.
+
+    The LR never steps up: the first resumed row lies below the row before, on the 10-epoch line.
+    """
+    _resume_with_train_args_epochs(ctx, 8, 4, 10)
 
 
 def diverging(ctx: ScenarioContext) -> None:
@@ -194,6 +211,7 @@ RUNNERS: dict[str, Callable[[ScenarioContext], None]] = {
     "ultralytics/continue-from-last": continue_from_last,
     "ultralytics/time-budget": time_budget,
     "ultralytics/epochs-changed": epochs_changed,
+    "ultralytics/epochs-changed-small": epochs_changed_small,
     "ultralytics/diverging": diverging,
 }
 

@@ -160,6 +160,13 @@ def epochs_changed(ctx: ScenarioContext) -> None:
     _resume(ctx, run / "weights" / "last.pt")
 
 
+def epochs_changed_small(ctx: ScenarioContext) -> None:
+    """Interrupt after epoch 4 of 10, edit opt.yaml ``epochs: 12``, ``--resume``: the LR only decays slower."""
+    run = _train(ctx, "exp", epochs=10, interrupt_after=4)
+    _edit_opt_yaml(ctx, run, _set("epochs", 12))
+    _resume(ctx, run / "weights" / "last.pt")
+
+
 def finetune_linear(ctx: ScenarioContext) -> None:
     """Interrupt after epoch 6 of 8, edit opt.yaml ``epochs: 6`` (< start epoch 7), ``--resume``."""
     run = _train(ctx, "exp", epochs=8, interrupt_after=6)
@@ -221,6 +228,7 @@ RUNNERS: dict[str, Callable[[ScenarioContext], None]] = {
     "yolov5/interrupted": interrupted,
     "yolov5/continue-from-last": continue_from_last,
     "yolov5/epochs-changed": epochs_changed,
+    "yolov5/epochs-changed-small": epochs_changed_small,
     "yolov5/finetune-linear": finetune_linear,
     "yolov5/finetune-cosine": finetune_cosine,
     "yolov5/older-checkpoint": older_checkpoint,

@@ -114,12 +114,17 @@ def epochs_changed(
     )
     evidence.extend(checkpoint_lines(ctx))
     data.update({"implied_epochs_before": e_b, "implied_epochs_after": e_a, "config_epochs": ctx.spec.epochs})
-    up = e_a > e_b
+    if float(ctx.obs[i]) > lr_b:
+        how = "jumps up to the new curve"
+    elif e_a > e_b:  # no step up: the longer schedule only shows as a slower decay
+        how = "decays more slowly, on the new curve"
+    else:
+        how = "drops to the new curve"
     return finding(
         ctx,
         Cause.EPOCHS_CHANGED_ON_RESUME,
         i,
-        f"total epochs changed from {e_b} to {e_a} on resume: the LR {'jumps up' if up else 'drops'} to the new curve",
+        f"total epochs changed from {e_b} to {e_a} on resume: the LR {how}",
         evidence,
         fixes.epochs_changed(ctx.run, e_b, e_a, lr_b, lr_end_target(ctx), s_idx),
         data,

@@ -94,12 +94,56 @@ def is_break_down(ctx: Context, current: np.ndarray, i: int) -> bool:
     return drop > 3 * max(median(steps), 0.0)
 
 
+def _follows_one_schedule(st: Stretch, ctx: Context) -> bool:
+    """Whether a stretch follows the configuration, or one schedule with other total epochs or base LR."""
+    return ok(st.cfg_err, ctx) or ok(st.epochs_err, ctx) or ok(st.base_err, ctx)
+
+
+def is_break_at_resume(ctx: Context, before: np.ndarray, after: np.ndarray) -> bool:
+    """Whether a resume separates rows that follow two different schedules, with or without a visible step.
+
+    A resume can change the schedule without any step of the LR (e.g. more total epochs: the LR
+    then only decays more slowly). The rows ``before`` (the stretch so far) and ``after`` (the
+    resumed session's rows from the candidate on) break apart when together they follow no single
+    schedule (configured, other total epochs, other base LR) while each side, of at least two rows,
+    follows the configuration or a schedule with other total epochs.
+    """
+    if before.size < 2 or after.size < 2:
+        return False
+    if _follows_one_schedule(fit_stretch(ctx, np.concatenate([before, after])), ctx):
+        return False
+
+    def fits(st: Stretch) -> bool:
+        return ok(st.cfg_err, ctx) or ok(st.epochs_err, ctx)
+
+    return fits(fit_stretch(ctx, before)) and fits(fit_stretch(ctx, after))
+
+
+def _resume_candidates(ctx: Context, rows: np.ndarray) -> dict[int, int]:
+    """Row -> last row of its session, for the rows where a resumed session's schedule can take over.
+
+    That is the session's first row and, where the first resumed row still shows the LR restored
+    from the checkpoint (``resume_row_restored``), the row after it.
+    """
+    out: dict[int, int] = {}
+    for s in ctx.sessions:
+        if s.start != "resume":
+            continue
+        firsts = [s.first_row, s.first_row + 1] if ctx.profile.resume_row_restored else [s.first_row]
+        for r in firsts:
+            if r <= s.last_row:
+                out[r] = s.last_row
+    return out
+
+
 def cut_stretches(ctx: Context) -> tuple[list[Stretch], list[int], list[int]]:
     """Cut post-warmup rows into stretches; return them and the rows where the LR stepped up / down.
 
     A stretch ends at a warmup row, at a restart or rewind of the epoch column (a new lineage), at
-    an upward step, and at a drop much steeper than the stretch's recent slope. The candidate rows
-    are found with array operations; only those are examined one by one.
+    an upward step, at a drop much steeper than the stretch's recent slope, and at a resume after
+    which the rows follow another schedule than before (:func:`is_break_at_resume`; reported with
+    the drops, since the LR did not rise). The candidate rows are found with array operations;
+    only those are examined one by one.
     """
     obs = ctx.obs
     keep = ~ctx.in_warmup & np.isfinite(obs)
@@ -122,7 +166,9 @@ def cut_stretches(ctx: Context) -> tuple[list[Stretch], list[int], list[int]]:
     step = obs[prev] - obs[cur]
     step_before = np.concatenate([[np.inf], step[:-1]])
     big_drop = (step > 3 * ctx.tol * obs[prev]) & (step > 1.3 * step_before)
-    candidates = np.nonzero(warm_between | new_lineage | up | big_drop)[0] + 1
+    seams = _resume_candidates(ctx, rows)
+    at_seam = np.isin(cur, np.fromiter(seams, dtype=int, count=len(seams)))
+    candidates = np.nonzero(warm_between | new_lineage | up | big_drop | at_seam)[0] + 1
     groups: list[np.ndarray] = []
     ups: list[int] = []
     downs: list[int] = []
@@ -133,7 +179,9 @@ def cut_stretches(ctx: Context) -> tuple[list[Stretch], list[int], list[int]]:
             pass
         elif up[k - 1]:
             ups.append(i)
-        elif is_break_down(ctx, rows[start:k], i):
+        elif (big_drop[k - 1] and is_break_down(ctx, rows[start:k], i)) or (
+            i in seams and is_break_at_resume(ctx, rows[start:k], rows[k:][rows[k:] <= seams[i]])
+        ):
             downs.append(i)
         else:
             continue

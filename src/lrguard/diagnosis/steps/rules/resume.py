@@ -101,9 +101,15 @@ def _boundary(tl: Timeline, s: Session) -> Finding | None:
             epoch=tl.epoch_of(r),
             row=r,
             title=f"the LR of step {int(steps[p])} is used again at step {step}: the scheduler is one step behind",
-            evidence=[*base, f"the curve before moved by {trend:+.3g} per logged step"],
-            fix="restore the scheduler with load_state_dict() after building it with the default last_epoch=-1; "
-            "do not pass last_epoch=step to its constructor (that steps it once more) or step it an extra time",
+            evidence=[
+                *base,
+                f"the curve before moved by {trend:+.3g} per logged step",
+                "a scheduler saved before its step of the checkpoint's step (or not stepped after the last "
+                "optimizer step) resumes one step behind",
+            ],
+            fix="save the checkpoint after scheduler.step(): one written between optimizer.step() and "
+            "scheduler.step() holds a scheduler one step behind the step counter saved with it; then restore the "
+            "scheduler with load_state_dict() after building it with the default last_epoch=-1",
             data=data,
         )
     if unchanged and trend != 0 and abs(b - (expected + trend)) <= 0.1 * abs(trend):
