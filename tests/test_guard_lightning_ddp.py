@@ -7,14 +7,12 @@ finite and identical on both ranks; without the guard both ranks end with NaN we
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from _needs import needs
+from _torchrun import torchrun_two_ranks
 
 torch = needs("torch")
 needs("lightning")
@@ -22,24 +20,11 @@ needs("lightning")
 pytestmark = pytest.mark.trainers
 TESTS = Path(__file__).resolve().parent
 SCRIPT = TESTS / "_lightning_ddp_script.py"
-SRC = TESTS.parent / "src"
 NAN_STEP = 3  # batch 3 of the first epoch (8 optimizer steps per epoch and rank)
 
 
 def _launch(tmp_path: Path, guarded: bool) -> Path:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SRC), env.get("PYTHONPATH", "")) if p)
-    # gloo's teardown at process exit sometimes aborts a rank after training finished (with or
-    # without the guard): a failed launch is retried once in a fresh directory
-    for attempt in range(2):
-        out = tmp_path / f"{'guarded' if guarded else 'bare'}{attempt}"
-        out.mkdir()
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
-        cmd += [str(SCRIPT), str(out), "1" if guarded else "0"]
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240, cwd=out)
-        if proc.returncode == 0:
-            return out
-    raise AssertionError(proc.stderr[-3000:])
+    return torchrun_two_ranks(SCRIPT, tmp_path / ("guarded" if guarded else "bare"), "1" if guarded else "0")
 
 
 def _result(out: Path, rank: int) -> dict:

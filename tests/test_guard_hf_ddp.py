@@ -1,0 +1,45 @@
+"""The HF guard on a real Trainer under torchrun (two gloo ranks on CPU, DistributedDataParallel).
+
+A NaN loss on rank 1 only: every rank skips the same step, nothing hangs, the final weights are
+finite and identical on both ranks; without the guard both ranks end with NaN weights.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from _needs import needs
+from _torchrun import torchrun_two_ranks
+
+torch = needs("torch")
+needs("transformers")
+
+pytestmark = pytest.mark.trainers
+SCRIPT = Path(__file__).resolve().parent / "_hf_ddp_script.py"
+NAN_STEP = 3  # the 4th training forward: 8 optimizer steps per rank (64 rows, batch 4, 2 ranks)
+
+
+def _result(out: Path, rank: int) -> dict:
+    return json.loads((out / f"result-{rank}.json").read_text())
+
+
+def test_every_rank_skips_the_nan_step_and_ends_identical(tmp_path):
+    out = torchrun_two_ranks(SCRIPT, tmp_path, "1")
+    r0, r1 = _result(out, 0), _result(out, 1)
+    assert r0["world"] == r1["world"] == 2  # really distributed
+    assert r0["skipped"] == r1["skipped"] == [NAN_STEP]
+    assert r0["global_step"] == r1["global_step"] == 8
+    assert r0["finite"] and r1["finite"]
+    w0, w1 = (torch.load(out / f"weights-{r}.pt", weights_only=True) for r in (0, 1))
+    assert w0.keys() == w1.keys() and all(torch.equal(w0[k], w1[k]) for k in w0)
+    for rank in (0, 1):
+        (event,) = [json.loads(line) for line in (out / f"events-{rank}.jsonl").read_text().splitlines()]
+        assert (event["action"], event["signal"], event["step"], event["rank"]) == ("skip", "nonfinite", NAN_STEP, rank)
+
+
+def test_without_the_guard_both_ranks_end_with_nan_weights(tmp_path):
+    out = torchrun_two_ranks(SCRIPT, tmp_path, "0")
+    assert not _result(out, 0)["finite"] and not _result(out, 1)["finite"]
