@@ -126,6 +126,32 @@ def _guarded(rank: int, mode: str, bad: tuple[int, ...]) -> dict[str, Any]:
     }
 
 
+#: Per rank, rows of (loss, grad norm, flag) for agree_across_ranks: finite maxima, and a
+#: non-finite value on one rank against a finite one on the other (NaN > +inf > -inf > finite).
+WINDOWS = {
+    0: [
+        [1.0, 2.0, 1.0],
+        [float("nan"), 3.0, 0.0],
+        [5.0, float("inf"), 0.0],
+        [-float("inf"), 1.0, 0.0],
+        [1.0, 1.0, 1.0],
+    ],
+    1: [
+        [4.0, 1.0, 1.0],
+        [2.0, float("inf"), 0.0],
+        [6.0, float("nan"), 0.0],
+        [3.0, -float("inf"), 0.0],
+        [0.5, 7.0, 1.0],
+    ],
+}
+
+
+def _agreed(rank: int) -> torch.Tensor:
+    from lrguard.guard.torch_adapter import agree_across_ranks
+
+    return agree_across_ranks(torch.tensor(WINDOWS[rank]))
+
+
 def worker(rank: int, world: int, port: int, out_dir: str, mode: str) -> None:
     """Train as the module doc says and write ``rank<r>.pt``; every collective times out after 60 s."""
     os.environ["MASTER_ADDR"] = "127.0.0.1"
@@ -139,6 +165,7 @@ def worker(rank: int, world: int, port: int, out_dir: str, mode: str) -> None:
             result.update(_guarded(rank, mode, BAD))
         else:
             result.update(_guarded(rank, mode, BAD[:1]))
+            result["agreed"] = _agreed(rank)
         tmp = os.path.join(out_dir, f".rank{rank}.pt")
         torch.save(result, tmp)
         os.replace(tmp, os.path.join(out_dir, f"rank{rank}.pt"))

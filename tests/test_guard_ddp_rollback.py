@@ -96,3 +96,11 @@ def test_a_spike_on_one_rank_is_the_same_event_on_every_rank(tmp_path):
     loss = [e for e in r0["events"] if e[1] == "loss-spike"]
     assert [(e[0], e[2]) for e in loss] == [(33, "log")]  # rank 0's own loss never spiked
     _equal(_weights(r0), _weights(r1), "ranks agree")
+
+    # the reduction itself, on windows made up per rank: the maximum, and a non-finite value on any
+    # rank wins over the finite ones (NaN over +inf over -inf); the flag is the minimum
+    nan, inf = float("nan"), float("inf")
+    expected = torch.tensor([[4.0, 2.0, 1.0], [nan, inf, 0.0], [6.0, nan, 0.0], [-inf, -inf, 0.0], [1.0, 7.0, 1.0]])
+    for r in (r0, r1):
+        assert torch.equal(r["agreed"].isnan(), expected.isnan())
+        assert torch.equal(r["agreed"].nan_to_num(), expected.nan_to_num())
