@@ -6,8 +6,9 @@ torch, NumPy and ``random``, seeded per rank. The batches ``BAD`` of rank ``POIS
 scaled 300x (a loss spike on that rank alone; the averaged gradients carry it to the other).
 
 Mode ``rollback``: first a reference run that never sees the data positions ``REF_SKIP`` (no
-guard), then the guarded run with a ``loss-spike -> rollback`` configuration. Mode ``log``: the
-guarded run only, default actions. Each rank writes ``rank<r>.pt`` (written whole, then renamed),
+guard), then the guarded run with a ``loss-spike -> rollback`` configuration. Mode ``ladder``: one
+spike, three guarded runs (default actions, ``lower-lr``, ``stop``) and the reduction of made-up
+windows. Each rank writes ``rank<r>.pt`` (written whole, then renamed),
 then waits for the other rank before tearing gloo down.
 """
 
@@ -93,28 +94,31 @@ def _reference(rank: int) -> dict[str, Any]:
     return snapshot(model, opt, sched, scaler, ema)
 
 
-def _guarded(rank: int, mode: str, bad: tuple[int, ...]) -> dict[str, Any]:
+ROLLBACK = {"actions": {"loss-spike": "rollback"}, "snapshot_every": 10, "rollback_patience": 2, "rollback_skip": 2}
+
+
+def _guarded(rank: int, settings: dict[str, Any], bad: tuple[int, ...]) -> dict[str, Any]:
     from lrguard.guard.config import GuardConfig
+    from lrguard.guard.core import GuardStop
     from lrguard.guard.torch_adapter import TorchGuard
 
-    if mode == "rollback":
-        cfg = GuardConfig(
-            actions={"loss-spike": "rollback"}, check_every=5, snapshot_every=10, rollback_patience=2, rollback_skip=2
-        )
-    else:
-        cfg = GuardConfig(check_every=5)
+    cfg = GuardConfig(check_every=5, **settings)
     model, opt, sched, scaler, ema = _setup(rank)
     guard = TorchGuard(opt, sched, scaler, config=cfg, model=model, ema=ema, console=None)
     seen: dict[int, list[dict[str, Any]]] = {}
-    for x, y in guard.data(_batches(rank, bad)):
-        if guard.global_step == 30:  # the last-good step: kept on first sight and after the rollback
-            seen.setdefault(30, []).append(snapshot(model, opt, sched, scaler, ema))
-        loss = _loss(model, x, y)
-        scaler.scale(loss).backward()
-        guard.step(loss)
-        opt.zero_grad()
-        ema.update_parameters(model.module)
-    guard.close()
+    stopped: tuple[int, str] | None = None
+    try:
+        for x, y in guard.data(_batches(rank, bad)):
+            if guard.global_step == 30:  # the last-good step: kept on first sight and after the rollback
+                seen.setdefault(30, []).append(snapshot(model, opt, sched, scaler, ema))
+            loss = _loss(model, x, y)
+            scaler.scale(loss).backward()
+            guard.step(loss)
+            opt.zero_grad()
+            ema.update_parameters(model.module)
+        guard.close()
+    except GuardStop as exc:  # raised at a host read: every rank at the same step, or a collective times out
+        stopped = (guard.global_step, str(exc))
     events = [(e.step, e.signal, e.action, e.value, e.expected, e.message, e.rank) for e in guard.events]
     return {
         "final": snapshot(model, opt, sched, scaler, ema),
@@ -123,6 +127,7 @@ def _guarded(rank: int, mode: str, bad: tuple[int, ...]) -> dict[str, Any]:
         "events": events,
         "global_step": guard.global_step,
         "batches": guard.batches,
+        "stopped": stopped,
     }
 
 
@@ -162,9 +167,11 @@ def worker(rank: int, world: int, port: int, out_dir: str, mode: str) -> None:
         result: dict[str, Any] = {}
         if mode == "rollback":
             result["reference"] = _reference(rank)
-            result.update(_guarded(rank, mode, BAD))
-        else:
-            result.update(_guarded(rank, mode, BAD[:1]))
+            result.update(_guarded(rank, ROLLBACK, BAD))
+        else:  # the other actions, one run each, on a single spike
+            result.update(_guarded(rank, {}, BAD[:1]))
+            result["lower-lr"] = _guarded(rank, {"actions": {"loss-spike": "lower-lr"}, "lower_lr_steps": 10}, BAD[:1])
+            result["stop"] = _guarded(rank, {"actions": {"loss-spike": "stop"}}, BAD[:1])
             result["agreed"] = _agreed(rank)
         tmp = os.path.join(out_dir, f".rank{rank}.pt")
         torch.save(result, tmp)

@@ -89,13 +89,24 @@ def test_a_spike_on_one_rank_rolls_back_every_rank_at_the_same_step_bit_exactly(
         _equal(r0["final"]["torch_rng"], r1["final"]["torch_rng"])
 
 
-def test_a_spike_on_one_rank_is_the_same_event_on_every_rank(tmp_path):
-    r0, r1 = _launch(tmp_path, "log")
+def test_a_spike_on_one_rank_is_the_same_decision_on_every_rank(tmp_path):
+    r0, r1 = _launch(tmp_path, "ladder")
+    # log (the default): the same events, values and messages on both ranks
     assert r0["windows"] == r1["windows"] == []
     assert _without_rank(r0["events"]) == _without_rank(r1["events"])
     loss = [e for e in r0["events"] if e[1] == "loss-spike"]
     assert [(e[0], e[2]) for e in loss] == [(33, "log")]  # rank 0's own loss never spiked
     _equal(_weights(r0), _weights(r1), "ranks agree")
+    # lower-lr: both ranks lower the same steps, so their weights stay equal
+    low0, low1 = r0["lower-lr"], r1["lower-lr"]
+    assert _without_rank(low0["events"]) == _without_rank(low1["events"])
+    assert [(e[0], e[2]) for e in low0["events"] if e[1] == "loss-spike"] == [(33, "lower-lr")]
+    _equal(_weights(low0), _weights(low1), "lower-lr: ranks agree")
+    with pytest.raises(AssertionError):  # and the lowered LR did change the training
+        _equal(_weights(low0), _weights(r0))
+    # stop: every rank stops at the same host read (step 35, the read of steps 30-34)
+    assert r0["stop"]["stopped"] == r1["stop"]["stopped"] and r0["stop"]["stopped"][0] == 35
+    assert "loss" in r0["stop"]["stopped"][1]
 
     # the reduction itself, on windows made up per rank: the maximum, and a non-finite value on any
     # rank wins over the finite ones (NaN over +inf over -inf); the flag is the minimum
