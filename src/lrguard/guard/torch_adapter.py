@@ -77,8 +77,8 @@ def agree_across_ranks(window: torch.Tensor) -> torch.Tensor:
     """The window every rank judges: per step the maximum over ranks of the loss and of the gradient norm.
 
     One ``all_reduce(MAX)`` of the whole window (``check_every`` rows of loss, gradient norm, flag)
-    per host read, issued on the window's device before it is copied to the host (no host sync, no
-    collective per step); without an initialised ``torch.distributed`` the window is returned as is.
+    per host read, issued on the window's device before it is copied to the host (no collective per
+    step; on CUDA meant to need no host sync, not yet run on a GPU); without an initialised ``torch.distributed`` the window is returned as is.
     Every rank then feeds the same numbers to the same spike statistic, so every decision (log, clip,
     lower-lr, rollback, stop) and every event's step, value and message are the same on all ranks, and
     each rank acts at the same host read, i.e. at the same global step.
@@ -96,7 +96,8 @@ def agree_across_ranks(window: torch.Tensor) -> torch.Tensor:
 
     Non-finite values: ``MAX`` over a NaN is not defined the same way by every backend, so each value
     is sent as its finite part (``-inf`` when not finite) and a code (0 finite, 1 ``-inf``,
-    2 ``+inf``, 3 NaN) whose maximum wins: a NaN on any rank is NaN on all. The flag column (already
+    2 ``+inf``, 3 NaN) whose maximum wins: a non-finite value on any rank wins over the finite ones,
+    and a NaN on any rank is NaN on all. The flag column (already
     the same everywhere: it was reduced with ``MIN`` at its step) is sent as ``1 - ok`` so that ``MAX``
     keeps ``MIN``'s meaning.
 
@@ -228,7 +229,8 @@ class TorchGuard:
         Before each batch it calls :meth:`boundary`; after a rollback it drops ``rollback_skip``
         batches. The batches of the undone steps are not replayed (they were consumed before the
         rollback), so the training after a rollback never sees the window that caused it. Counts
-        :attr:`batches`.
+        :attr:`batches` (under ``torch.distributed`` per rank: aligned across ranks when each takes
+        the same number of batches per step).
         """
         it = iter(batches)
         while True:
