@@ -19,14 +19,18 @@ to before a skipped step. Optimizer state created by the skipped step itself (th
 lazily initialised optimizer) is put back to zeros (Adam's and SGD-momentum's initial values).
 The flags, losses and gradient norms of the window go into device buffers that the host copies
 every ``check_every`` steps (``non_blocking`` on CUDA, read one window later) to write events and
-feed the spike statistics.
+feed the spike statistics. Under ``torch.distributed`` the window is first reduced across ranks
+(:func:`agree_across_ranks`, one ``all_reduce`` per host read), so every rank takes every decision
+at the same global step.
 
 Rollback (a signal's action ``rollback``; needs ``model=`` and ``guard.data(loader)`` or
 ``guard.boundary()`` at the top of each step): snapshots of the whole training state
 (:mod:`.state_adapter`) are taken at step boundaries and promoted to last-good once judged clean;
 a persistent spike (:mod:`.rollback`) restores the last-good one at the next boundary, and the
-batches of the undone steps are not replayed. :meth:`TorchGuard.save` / :meth:`TorchGuard.load`
-write and read the same state as a verified checkpoint.
+batches of the undone steps are not replayed. Under ``torch.distributed`` each rank keeps and
+restores its own snapshots; the ranks agree on when (the reduced window), so they all roll back at
+the same boundary to the same global step and skip the same data positions of their own loaders.
+:meth:`TorchGuard.save` / :meth:`TorchGuard.load` write and read the same state as a verified checkpoint.
 
 Scheduler position: the scheduler steps on a skipped step too. The LR stays a function of the
 global step (the plan, the logs and a resume all count steps the same way; the skipped batch is
@@ -67,6 +71,54 @@ def guarded_optimizers() -> weakref.WeakSet[torch.optim.Optimizer]:
 def _rank() -> int:
     dist = torch.distributed
     return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
+def agree_across_ranks(window: torch.Tensor) -> torch.Tensor:
+    """The window every rank judges: per step the maximum over ranks of the loss and of the gradient norm.
+
+    One ``all_reduce(MAX)`` of the whole window (``check_every`` rows of loss, gradient norm, flag)
+    per host read, issued on the window's device before it is copied to the host (no collective per
+    step; on CUDA meant to need no host sync, not yet run on a GPU); without an initialised ``torch.distributed`` the window is returned as is.
+    Every rank then feeds the same numbers to the same spike statistic, so every decision (log, clip,
+    lower-lr, rollback, stop) and every event's step, value and message are the same on all ranks, and
+    each rank acts at the same host read, i.e. at the same global step.
+
+    Why the maximum: the spike statistic is a ratio to the median of the last values, scaled by their
+    median absolute deviation, on a log scale. A spike of ``k`` times on one rank of ``W`` shows in the
+    maximum as ``k`` times that rank's usual value, against a median of maxima that is only the
+    ranks' usual spread above one rank's median, so it is judged as on one process; the mean would
+    dilute it to ``(k + W - 1) / W`` (a 10x spike on one of 8 ranks reads as 2.1x) and the median
+    over ranks would hide it altogether. In data-parallel training one rank's spike reaches every
+    rank through the averaged gradients, so the rank that saw it is the one to judge. Under
+    ``DistributedDataParallel`` the gradient norm is already the same on every rank (the maximum is
+    that value). The price: a per-step outlier of any rank counts, so the false-alarm rate can be up
+    to ``W`` times the single-process one (measured on one process only, see the guide).
+
+    Non-finite values: ``MAX`` over a NaN is not defined the same way by every backend, so each value
+    is sent as its finite part (``-inf`` when not finite) and a code (0 finite, 1 ``-inf``,
+    2 ``+inf``, 3 NaN) whose maximum wins: a non-finite value on any rank wins over the finite ones,
+    and a NaN on any rank is NaN on all. The flag column (already
+    the same everywhere: it was reduced with ``MIN`` at its step) is sent as ``1 - ok`` so that ``MAX``
+    keeps ``MIN``'s meaning.
+
+    Args:
+        window: ``(steps, 3)`` float tensor: loss, gradient norm, finite flag (1.0 or 0.0) per step.
+
+    Returns:
+        A tensor of the same shape and device, the same on every rank.
+    """
+    dist = torch.distributed
+    if not (dist.is_available() and dist.is_initialized()):
+        return window
+    inf = float("inf")
+    values = window[:, :2]
+    finite = torch.isfinite(values)
+    code = torch.where(finite, 0.0, torch.where(torch.isnan(values), 3.0, torch.where(values > 0, 2.0, 1.0)))
+    packed = torch.cat([torch.where(finite, values, -inf), code, 1.0 - window[:, 2:]], dim=1)
+    dist.all_reduce(packed, op=dist.ReduceOp.MAX)
+    top, code = packed[:, :2], packed[:, 2:4]
+    special = torch.where(code == 3.0, float("nan"), torch.where(code == 2.0, inf, -inf))
+    return torch.cat([torch.where(code == 0.0, top, special), 1.0 - packed[:, 4:]], dim=1)
 
 
 class TorchGuard:
@@ -114,7 +166,7 @@ class TorchGuard:
 
         Raises:
             ValueError: A configuration this adapter cannot perform (spike ``skip``; ``rollback``
-                without the model or under ``torch.distributed``).
+                without the model).
         """
         self.optimizer = optimizer
         _GUARDED.add(optimizer)
@@ -128,12 +180,8 @@ class TorchGuard:
         named: dict[str, Any] = {"model": model, "optimizer": optimizer, "scheduler": scheduler, "scaler": scaler}
         named.update({"ema": ema, **(stateful or {})})
         self._stateful: dict[str, Stateful] = {k: v for k, v in named.items() if v is not None}
-        if self.config.rolls_back:
-            if model is None:
-                raise ValueError("guard action 'rollback' needs the model: TorchGuard(optimizer, ..., model=model)")
-            dist = torch.distributed
-            if dist.is_available() and dist.is_initialized():
-                raise ValueError("guard action 'rollback' is single-process only (not under torch.distributed yet)")
+        if self.config.rolls_back and model is None:
+            raise ValueError("guard action 'rollback' needs the model: TorchGuard(optimizer, ..., model=model)")
         self.plan = plan
         self.previous = previous
         log = events if isinstance(events, EventLog) else EventLog(events, console=console)
@@ -181,7 +229,8 @@ class TorchGuard:
         Before each batch it calls :meth:`boundary`; after a rollback it drops ``rollback_skip``
         batches. The batches of the undone steps are not replayed (they were consumed before the
         rollback), so the training after a rollback never sees the window that caused it. Counts
-        :attr:`batches`.
+        :attr:`batches` (under ``torch.distributed`` per rank: aligned across ranks when each takes
+        the same number of batches per step).
         """
         it = iter(batches)
         while True:
@@ -349,6 +398,9 @@ class TorchGuard:
         """Read the flags still on the device, write their events, close the events file.
 
         A rollback decided by this last read is performed here, so the run ends on the last-good state.
+        Under ``torch.distributed`` the last window is reduced across ranks like every other (one
+        collective): call it on every rank, before the process group is destroyed (after that, each
+        rank judges its last window alone).
         """
         try:
             if self.enabled:
@@ -590,7 +642,7 @@ class TorchGuard:
         start, count = self._window_start, self.global_step - self._window_start
         if count <= 0 or self._values is None:
             return
-        window = self._values[:count]
+        window = agree_across_ranks(self._values[:count])
         self._window_start = self.global_step
         if window.device.type == "cuda":
             host = torch.empty(window.shape, dtype=window.dtype, pin_memory=True)
