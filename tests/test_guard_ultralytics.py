@@ -47,8 +47,12 @@ def test_the_callback_adapter_skips_the_nan_step(tmp_path, realruns_cache):
     assert result["optimizer_steps"] == 6 and len(result["rows"]) == 3
     assert result["ema_updates"] == 5  # the skipped step's EMA update did not run (the CPU path)
     assert all(math.isfinite(float(v)) for row in result["rows"] for k, v in row.items() if "/" in k)
-    skips = [(e["step"], e["rank"]) for e in read_events(tmp_path / "events.jsonl") if e["action"] == "skip"]
-    assert skips == [(NAN_BATCH, 0)]
+    skips = [
+        (e["step"], e["rank"], e["epoch"]) for e in read_events(tmp_path / "events.jsonl") if e["action"] == "skip"
+    ]
+    assert skips == [(NAN_BATCH, 0, 0)]
+    good = result["last_good"]  # on by default: the last epoch's full (unstripped) save, verified
+    assert good["verifies"] and good["epoch"] == 2 and good["has_optimizer"] and good["manifest"]["step"] == 6
     # Ultralytics still sees the NaN in the last batch's loss value and says so; the weights were kept
     assert "can not recover from last.pt" in output
 
@@ -56,13 +60,14 @@ def test_the_callback_adapter_skips_the_nan_step(tmp_path, realruns_cache):
 def test_lrguard_run_injects_the_guard_into_ultralytics(tmp_path, realruns_cache):
     events = tmp_path / "zero-code-events.jsonl"
     result, output = _guard_yolo.run_child(
-        "ultralytics", tmp_path, realruns_cache, NAN_BATCH, "env", ["--events", str(events)]
+        "ultralytics", tmp_path, realruns_cache, NAN_BATCH, "env", ["--events", str(events), "--no-last-good"]
     )
     assert "per-step guard injected" in output and result["outcome"] == "finished"
     assert result["model"] == {"params": True, "buffers": True} and result["saved_ema_finite"] is True
-    skips = [(e["step"], e["rank"]) for e in read_events(events) if e["action"] == "skip"]
-    assert skips == [(NAN_BATCH, 0)]
+    skips = [(e["step"], e["rank"], e["epoch"]) for e in read_events(events) if e["action"] == "skip"]
+    assert skips == [(NAN_BATCH, 0, 0)]  # the injection found the trainer on the stack: its epoch too
     assert result["ema_updates"] == 5  # the injection routed Ultralytics' ModelEMA through the guard too
+    assert result["last_good"] is None and result["last_good_epochs"] == [None] * 3  # --no-last-good
 
 
 @pytest.mark.parametrize("read_cpu_flag", [True, False], ids=["cpu-read", "device-path"])
@@ -95,3 +100,43 @@ def test_the_ultralytics_ema_is_bit_identical_across_a_skipped_step(read_cpu_fla
     assert hooks.skipped_steps == [5]
     assert ema.updates == 9  # the skipped step's update was taken back at the host read
     assert all(torch.isfinite(v).all() for v in ema.ema.state_dict().values())
+
+
+def test_a_resumed_run_numbers_global_steps_and_epochs_and_keeps_a_verified_last_good(tmp_path, realruns_cache):
+    """4 epochs of 4 batches with ``nbs=16`` (accumulate ramps 1 -> 2: an optimizer step is not a batch),
+    interrupted after epoch 1, resumed with ``resume=True``; a NaN in the first batch of epochs 1 and 3; the
+    resumed session's last.pt torn right after its epoch-2 save."""
+    common = ["--nbs", "16"]
+    first, _ = _guard_yolo.run_child(
+        "ultralytics",
+        tmp_path,
+        realruns_cache,
+        4,
+        "adapter",
+        extra=[*common, "--epochs", "4", "--stop-after-epoch", "1"],
+        n_train=32,
+    )
+    assert first["outcome"].startswith("raised KeyboardInterrupt")
+    steps = first["optimizer_steps"]
+    assert steps < 8  # 8 batches, fewer optimizer steps
+    assert first["last_good_epochs"] == [0, 1]
+    assert first["last_good"]["manifest"] == {"epoch": 1, "step": steps, "source": "last.pt", "verified": True}
+    second, output = _guard_yolo.run_child(
+        "ultralytics",
+        tmp_path,
+        realruns_cache,
+        4,
+        "adapter",
+        extra=[*common, "--resume", "--truncate-epoch", "2"],
+        n_train=32,
+    )
+    assert second["outcome"] == "finished" and "Resuming training" in output
+    assert second["updates_at_start"] == steps - 1  # the trainer's count: the skipped step's EMA update never ran
+    assert second["last_good_epochs"] == [1, 3]  # the torn epoch-2 last.pt was not published
+    good = second["last_good"]
+    assert good["verifies"] and good["epoch"] == 3 and good["has_optimizer"], good
+    events = read_events(tmp_path / "events.jsonl")
+    skips = [(e["step"], e["epoch"]) for e in events if e["action"] == "skip"]
+    assert skips == [(first["steps_before_poison"][0], 1), (steps + second["steps_before_poison"][0], 3)]
+    refused = [e for e in events if e["signal"] == "checkpoint"]
+    assert [(e["action"], e["epoch"]) for e in refused] == [("warn", 2)]

@@ -58,7 +58,10 @@ def test_the_callbacks_adapter_skips_the_nan_step(tmp_path, realruns_cache):
     assert result["ema_updates"] == 5  # the skipped step's EMA update did not run (the CPU path)
     assert all(math.isfinite(v) for row in _losses(result["rows"], "") for v in row)
     assert _skips(tmp_path / "events.jsonl") == [(NAN_BATCH, 0)]
+    assert [e["epoch"] for e in read_events(tmp_path / "events.jsonl")] == [1]  # batch 3: epoch 1's last
     assert "lrguard guard: step 3: nonfinite -> skip" in output
+    good = result["last_good"]  # on by default: the last epoch's full (unstripped) save, verified
+    assert good["verifies"] and good["epoch"] == 2 and good["has_optimizer"] and good["manifest"]["step"] == 6
 
 
 def test_lrguard_run_injects_the_guard_without_code(tmp_path, realruns_cache):
@@ -71,6 +74,10 @@ def test_lrguard_run_injects_the_guard_without_code(tmp_path, realruns_cache):
     assert _skips(events) == [(NAN_BATCH, 0)]
     assert result["ema_updates"] == 5  # the injection routed YOLOv5's ModelEMA through the guard too
     assert not (tmp_path / "events.jsonl").exists()  # no adapter in this process: the injection did it
+    assert [e["epoch"] for e in read_events(events)] == [1]  # the injection found YOLOv5's train() too
+    # registered at the first step, after the test's own save callback: it sees each publish one save late
+    assert result["last_good_epochs"] == [None, 0, 1]
+    assert result["last_good"]["verifies"] and result["last_good"]["epoch"] == 2
 
 
 @pytest.mark.parametrize("read_cpu_flag", [True, False], ids=["cpu-read", "device-path"])
@@ -102,3 +109,31 @@ def test_the_yolov5_ema_is_bit_identical_across_a_skipped_step(read_cpu_flag):
         undo()
     assert "_lrguard_original" not in vars(ModelEMA.update)
     assert hooks.skipped_steps == [4] and ema.updates == 7
+
+
+def test_a_resumed_run_numbers_global_steps_and_epochs_and_keeps_a_verified_last_good(tmp_path, realruns_cache):
+    """4 epochs of 2 batches, interrupted after epoch 1, resumed with ``--resume``; a NaN in epoch 1 and in
+    epoch 3; the resumed session's last.pt torn right after its epoch-2 save (a writer killed mid-save)."""
+    first, _ = _guard_yolo.run_child(
+        "yolov5", tmp_path, realruns_cache, 2, "adapter", extra=["--epochs", "4", "--stop-after-epoch", "1"]
+    )
+    assert first["outcome"].startswith("raised KeyboardInterrupt") and first["optimizer_steps"] == 4
+    assert first["last_good_epochs"] == [0, 1]  # each save verified and published before the next one
+    assert first["last_good"]["manifest"] == {"epoch": 1, "step": 4, "source": "last.pt", "verified": True}
+    assert first["last_good"]["updates"] == 3  # the trainer's count leaves the skipped step out
+    second, output = _guard_yolo.run_child(
+        "yolov5", tmp_path, realruns_cache, 2, "adapter", extra=["--resume", "--truncate-epoch", "2"]
+    )
+    assert second["outcome"] == "finished" and "Resuming training" in output
+    # the torn epoch-2 last.pt was refused: the last-good file stayed at epoch 1 until epoch 3's save
+    assert second["last_good_epochs"] == [1, 3]
+    good = second["last_good"]
+    assert good["verifies"] and good["epoch"] == 3 and good["has_optimizer"], good
+    events = read_events(tmp_path / "events.jsonl")
+    skips = [(e["step"], e["epoch"]) for e in events if e["action"] == "skip"]
+    # global optimizer steps: the first session's 4 (its skip included, from the last-good manifest), then 2 more
+    assert (
+        skips == [(first["steps_before_poison"][0], 1), (4 + second["steps_before_poison"][0], 3)] == [(2, 1), (6, 3)]
+    )
+    refused = [e for e in events if e["signal"] == "checkpoint"]
+    assert [(e["action"], e["epoch"]) for e in refused] == [("warn", 2)] and "does not verify" in refused[0]["message"]

@@ -159,6 +159,22 @@ class StepHooks:
         self.guard.close()
         self._settle_ema_counters(current=None)
 
+    def start_at(self, step: int) -> None:
+        """Number the guarded steps from ``step``: a trainer's own count of the optimizer steps already done.
+
+        For adapters that learn the count only once the hooks exist (a resumed run). Only before the
+        first guarded step.
+
+        Raises:
+            ValueError: A step was already guarded.
+        """
+        guard = self.guard
+        if guard.global_step == step:
+            return
+        if guard._began or guard._values is not None or guard.events or guard.global_step != guard._window_start:
+            raise ValueError("StepHooks.start_at: steps were already guarded")
+        guard.global_step = guard._window_start = guard._judged_until = step
+
     # -- hooks ---------------------------------------------------------------------------------------
     def _pre(self, optimizer: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         closure = kwargs.get("closure", args[1] if len(args) > 1 else None)  # args[0] is the optimizer

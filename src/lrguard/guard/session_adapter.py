@@ -1,0 +1,152 @@
+"""What the YOLO adapters add around :class:`~lrguard.guard.hooks_adapter.StepHooks`: the trainer's own positions and verified checkpoints.
+
+A trainer adapter (``lrguard.trainers.yolov5.guard_adapter``, ``lrguard.trainers.ultralytics.guard_adapter``)
+builds one :class:`TrainerSession` per training and feeds it from the trainer's callbacks:
+
+- :meth:`TrainerSession.bind`: the guard numbers its steps from the trainer's own count of optimizer
+  steps already done (the EMA's ``updates``, which both trainers save in ``last.pt`` and restore on
+  ``--resume``), so a resumed run's events carry the global optimizer step, not the steps of this
+  process; with gradient accumulation a step is an optimizer step, not a batch;
+- :meth:`TrainerSession.epoch_start`: each epoch's first step, so every event carries the trainer's
+  epoch (0-based, as the trainer counts it), also after a resume;
+- :meth:`TrainerSession.saved`: after each ``last.pt`` save, a verified copy is published as
+  :data:`lrguard.constants.LAST_GOOD_PT` beside it (:class:`lrguard.checkpoint.last_good.LastGood`);
+  a copy that does not verify is refused with one ``checkpoint -> warn`` event and the previous
+  last-good file stays. The trainer's own files are never written.
+
+Nothing here may stop a training: a failure of the session itself is one ``internal`` event.
+"""
+
+from __future__ import annotations
+
+import bisect
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lrguard import constants as C
+from lrguard.checkpoint.last_good import LastGood
+
+if TYPE_CHECKING:
+    from lrguard.guard.hooks_adapter import StepHooks
+
+
+def steps_after_resume(weights_dir: str | Path, epoch: int, updates: int) -> int:
+    """The global step a resume from ``epoch`` goes on from.
+
+    The trainer's count (``updates``) leaves out the steps the guard skipped (their EMA update did
+    not run). When the last-good manifest in ``weights_dir`` was written at the save being resumed
+    (same ``epoch`` and ``updates``), it holds the guard's own count, skips included, and that is
+    returned; otherwise ``updates``.
+    """
+    import json
+
+    try:
+        manifest = json.loads((Path(weights_dir) / (C.LAST_GOOD_PT + C.MANIFEST_SUFFIX)).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return updates
+    if not isinstance(manifest, dict) or manifest.get("epoch") != epoch or manifest.get("updates") != updates:
+        return updates
+    step = manifest.get("step")
+    return step if isinstance(step, int) and step >= updates else updates
+
+
+class TrainerSession:
+    """The trainer's positions and the last-good keeper of one guarded training.
+
+    Args:
+        last_good: Publish a verified copy of each ``last.pt`` save (``False``: never write into the
+            run directory).
+        console: Stream for the one line saying where the verified copies go (``None``: silent).
+    """
+
+    def __init__(self, *, last_good: bool = True, console: Any = sys.stderr) -> None:
+        """Nothing is bound or written yet."""
+        self.keeper = LastGood() if last_good else None
+        self.console = console
+        self.hooks: StepHooks | None = None
+        self._starts: list[int] = []  # the first global step of each epoch started, in order
+        self._epochs: list[int] = []  # that epoch's number
+        #: ``(epoch, published path or None when refused)`` for every save seen.
+        self.saves: list[tuple[int | None, Path | None]] = []
+
+    def bind(self, hooks: StepHooks, steps_done: int | None = None) -> None:
+        """Guard through ``hooks``: number its steps from ``steps_done`` and put epochs into its events.
+
+        Args:
+            hooks: The step hooks of the trainer's optimizer (before their first step when
+                ``steps_done`` is given).
+            steps_done: The trainer's count of optimizer steps before this session (``None``: unknown,
+                steps count from where the hooks are).
+        """
+        self.hooks = hooks
+        hooks.session = self  # type: ignore[attr-defined]
+        if steps_done is not None:
+            hooks.start_at(int(steps_done))
+        hooks.guard.core.epoch_of = self.epoch_of
+
+    def step(self) -> int | None:
+        """The global step the next optimizer step will have (``None`` before :meth:`bind`)."""
+        return self.hooks.guard.global_step if self.hooks is not None else None
+
+    def epoch_start(self, epoch: int) -> None:
+        """The trainer starts ``epoch`` (again, after a trainer's own recovery): the next steps are in it."""
+        step = self.step()
+        if step is None:
+            return
+        if self._starts and self._starts[-1] == step:  # no step since the last start
+            self._epochs[-1] = int(epoch)
+            return
+        self._starts.append(step)
+        self._epochs.append(int(epoch))
+
+    def epoch_of(self, step: int) -> int | None:
+        """The epoch the step at global ``step`` was in (``None`` before the first epoch start)."""
+        i = bisect.bisect_right(self._starts, step) - 1
+        return self._epochs[i] if i >= 0 else None
+
+    @property
+    def epoch(self) -> int | None:
+        """The epoch now in training."""
+        return self._epochs[-1] if self._epochs else None
+
+    def saved(self, last: str | Path, epoch: int | None, updates: int | None = None) -> Path | None:
+        """The trainer has written ``last`` (complete): verify a copy and publish it as the last-good one.
+
+        The manifest records ``epoch``, the guard's global ``step`` and the trainer's ``updates`` (its
+        count of optimizer steps in the file), which :func:`steps_after_resume` reads back.
+
+        Returns:
+            The last-good path, or ``None`` when refused (one ``checkpoint -> warn`` event) or disabled.
+        """
+        if self.keeper is None:
+            return None
+        last = Path(last)
+        step = self.step()
+        meta: dict[str, Any] = {"epoch": epoch, "step": step, "updates": updates}
+        try:
+            first = self.keeper.published is None and not self.keeper.refused
+            path = self.keeper.publish(last, **meta)
+        except Exception as exc:  # never the cause of a lost run (a full disk, a vanished file)
+            self._event("warn", f"{last.name} not published as the last-good copy: {type(exc).__name__}: {exc}", epoch)
+            self.saves.append((epoch, None))
+            return None
+        self.saves.append((epoch, path))
+        if path is None:
+            _, problems = self.keeper.refused[-1]
+            self._event(
+                "warn",
+                f"{last} does not verify, not published; {self.keeper.target(last).name} stays the last good "
+                f"one: {'; '.join(problems)[:300]}",
+                epoch,
+            )
+        elif first and self.console is not None:
+            print(f"lrguard: verified copies of {last.name} go to {path} (with a manifest)", file=self.console)
+        return path
+
+    def _event(self, action: str, message: str, epoch: int | None) -> None:
+        hooks = self.hooks
+        if hooks is not None and hooks.guard.core is not None:
+            hooks.guard.core._decide(action, hooks.guard.global_step, "checkpoint", message, epoch=epoch)
+        elif self.console is not None:
+            print(f"lrguard guard: checkpoint -> {action}: {message}", file=self.console)
