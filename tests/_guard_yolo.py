@@ -74,6 +74,7 @@ class _Counter:
         self.ema_updates: int | None = None  # the EMA's update count at the last checkpoint save
         self.opts = opts or argparse.Namespace(truncate_epoch=None, stop_after_epoch=None)
         self.last_good_epochs: list[Any] = []  # after each save: the epoch in the last-good manifest
+        self.digests: list[Any] = []  # per batch (--rollback): (state digest, EMA updates, epoch)
 
     def before_save_hooks(self, last: Path, epoch: int, *args: Any) -> None:
         """Registered before the guard: tear ``last.pt`` at ``--truncate-epoch`` (a writer killed mid-save)."""
@@ -98,7 +99,22 @@ class _Counter:
             self.poisoned.append(self.batch)
             self.steps_before_poison.append(self.steps)
             return loss * math.nan
+        if self.batch in (getattr(self.opts, "spike_batches", None) or ()):
+            return loss * 1000.0  # a persistent loss spike (the test's, --spike-batches)
         return loss
+
+    def digest(self, trainer: Any) -> None:
+        """At a batch start, after the guard's boundary: a digest of the model, the EMA and the optimizer state."""
+        import hashlib
+
+        import torch
+
+        h = hashlib.sha256()
+        tensors = [*trainer.model.state_dict().values(), *trainer.ema.ema.state_dict().values()]
+        tensors += [v for s in trainer.optimizer.state.values() for v in s.values() if torch.is_tensor(v)]
+        for t in tensors:
+            h.update(t.detach().cpu().contiguous().numpy().tobytes())
+        self.digests.append((h.hexdigest()[:16], trainer.ema.updates, trainer.epoch))
 
 
 def _count_steps(counter: _Counter) -> None:
@@ -248,8 +264,10 @@ def train_ultralytics(
     if guard == "adapter":
         from lrguard.trainers.ultralytics.guard_adapter import UltralyticsGuard
 
-        UltralyticsGuard(events=str(events)).register(yolo)
+        UltralyticsGuard(events=str(events), config=_config(opts)).register(yolo)
     yolo.add_callback("on_model_save", lambda trainer: counter.after_save_hooks(trainer.last, trainer.epoch))
+    if opts is not None and opts.rollback:
+        yolo.add_callback("on_train_batch_start", counter.digest)
     _count_steps(counter)
     settings = {
         "data": str(data),
@@ -295,7 +313,17 @@ def train_ultralytics(
         "steps_before_poison": counter.steps_before_poison,
         "last_good_epochs": counter.last_good_epochs,
         "last_good": _last_good(run_dir),
+        "digests": counter.digests,
     }
+
+
+def _config(opts: argparse.Namespace | None) -> Any:
+    """``--rollback``: a persistent loss spike (2 within 50 steps) rolls back; snapshots every 4 steps."""
+    from lrguard.guard.config import GuardConfig
+
+    if opts is None or not opts.rollback:
+        return None
+    return GuardConfig(actions={"loss-spike": "rollback"}, check_every=2, snapshot_every=4, rollback_patience=2)
 
 
 def run_child(
@@ -347,6 +375,8 @@ def main() -> None:
     parser.add_argument("--resume", action="store_true", help="resume OUT/runs/exp/weights/last.pt")
     parser.add_argument("--truncate-epoch", type=int, help="tear last.pt right after its save at this epoch")
     parser.add_argument("--stop-after-epoch", type=int, help="interrupt the run after this epoch's save")
+    parser.add_argument("--spike-batches", type=lambda v: [int(x) for x in v.split(",")], default=[])
+    parser.add_argument("--rollback", action="store_true", help="the adapter rolls back on a persistent loss spike")
     args = parser.parse_args()
     install_network_guard()
     args.out = args.out.resolve()  # Ultralytics puts a relative project under its own runs_dir

@@ -140,3 +140,35 @@ def test_a_resumed_run_numbers_global_steps_and_epochs_and_keeps_a_verified_last
     assert skips == [(first["steps_before_poison"][0], 1), (steps + second["steps_before_poison"][0], 3)]
     refused = [e for e in events if e["signal"] == "checkpoint"]
     assert [(e["action"], e["epoch"]) for e in refused] == [("warn", 2)]
+    # with accumulate 2 the NaN batch was the first of its step: trainer.loss (the step's last batch) is finite
+    assert all(e["message"].startswith("grad norm nan") for e in events if e["action"] == "skip")
+
+
+def test_a_persistent_loss_spike_rolls_back_model_ema_and_optimizer_and_skips_its_batches(tmp_path, realruns_cache):
+    """4 epochs of 4 batches (an optimizer step per batch); the test multiplies the loss of batches 9-11 by
+    1000 (epoch 2). The trainer clips the gradient norm to 10, so the loss, read from ``trainer.loss``,
+    is what shows the spike. Snapshots every 4 steps, 2 spikes make a rollback."""
+    result, output = _guard_yolo.run_child(
+        "ultralytics",
+        tmp_path,
+        realruns_cache,
+        -1,
+        "adapter",
+        extra=["--epochs", "4", "--rollback", "--spike-batches", "9,10,11"],
+        n_train=32,
+    )
+    assert result["outcome"] == "finished" and result["model"] == {"params": True, "buffers": True}
+    events = read_events(tmp_path / "events.jsonl")
+    assert [(e["signal"], e["action"], e["step"], e["epoch"]) for e in events] == [
+        ("loss-spike", "log", 9, 2),  # spike 1 of 2
+        ("loss-spike", "rollback", 10, 2),
+        ("checkpoint", "log", 12, 2),  # epoch 2's last.pt holds the spiked steps: not published
+        ("rollback", "restore", 12, 3),
+    ], events
+    assert "steps 8-11 undone, data batches 8-11 skipped" in events[-1]["message"]
+    digests = result["digests"]  # per batch start, after the guard: (model + EMA + optimizer state, EMA updates, epoch)
+    # at batch 12 (epoch 3's first) the state is bit-identical to the last-good one of step 8 (batch 8)
+    assert digests[12][:2] == digests[8][:2] and digests[12][2] == 3
+    assert len({d[0] for d in digests}) == 15  # every other batch start saw a new state
+    assert result["last_good_epochs"] == [0, 1, 1, 3]
+    assert "rollback -> restore" in output

@@ -137,3 +137,5 @@ def test_a_resumed_run_numbers_global_steps_and_epochs_and_keeps_a_verified_last
     )
     refused = [e for e in events if e["signal"] == "checkpoint"]
     assert [(e["action"], e["epoch"]) for e in refused] == [("warn", 2)] and "does not verify" in refused[0]["message"]
+    # the loss, read from train()'s frame before each step, is in the flag (not only the clipped gradient norm)
+    assert all(e["message"].startswith("loss nan") for e in events if e["action"] == "skip")

@@ -14,6 +14,18 @@ builds one :class:`TrainerSession` per training and feeds it from the trainer's 
   a copy that does not verify is refused with one ``checkpoint -> warn`` event and the previous
   last-good file stays. The trainer's own files are never written.
 
+- :meth:`TrainerSession.feed_loss`: the trainer's loss of each step goes into the guard's flag and
+  spike statistics (both trainers clip the gradient norm to 10 before the step, so on their own the
+  hooks' norm is capped and a spike of it is hidden);
+- rollback (a ``rollback`` action in the config): :func:`rollback_state` names what a rollback
+  restores (the model, the optimizer's state with the trainer's current LR and momentum kept, the
+  ``ModelEMA`` with its ``updates``, the GradScaler; the RNGs come with every snapshot), and
+  :meth:`TrainerSession.boundary`, called at the start of each batch (``on_train_batch_start``,
+  before the forward pass), is the step boundary where :class:`~lrguard.guard.torch_adapter.TorchGuard`
+  takes its snapshots and rolls back. The trainer owns its loader: the batches of the undone steps
+  were consumed and are not replayed (their updates are discarded), and the trainer's epoch, batch
+  index and LR schedule go on; the guard's global step goes back to the last-good one.
+
 Nothing here may stop a training: a failure of the session itself is one ``internal`` event.
 """
 
@@ -21,14 +33,75 @@ from __future__ import annotations
 
 import bisect
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from lrguard import constants as C
 from lrguard.checkpoint.last_good import LastGood
 
 if TYPE_CHECKING:
     from lrguard.guard.hooks_adapter import StepHooks
+
+
+class EMAState:
+    """A ``ModelEMA`` (YOLOv5's, Ultralytics') as a state a rollback restores: its weights and ``updates``.
+
+    Args:
+        get: Returns the EMA now (Ultralytics replaces its ``ModelEMA`` when it recovers from a NaN).
+    """
+
+    def __init__(self, get: Callable[[], Any]) -> None:
+        """Keep the getter."""
+        self._get = get
+
+    def state_dict(self) -> dict[str, Any]:
+        """The EMA module's state and the update count."""
+        ema = self._get()
+        return {"ema": ema.ema.state_dict(), "updates": int(ema.updates)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Put both back."""
+        ema = self._get()
+        ema.ema.load_state_dict(state["ema"])
+        ema.updates = int(state["updates"])
+
+
+class OptimizerState:
+    """An optimizer whose rollback restores its state (momentum, moments, step counts) but keeps its hyperparameters.
+
+    The trainer sets the LR and momentum from its own position (warmup per batch, schedule per epoch),
+    which a rollback does not move back, so the param groups' values stay the trainer's.
+    """
+
+    def __init__(self, optimizer: Any) -> None:
+        """Wrap ``optimizer``."""
+        self.optimizer = optimizer
+
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer's own ``state_dict()``."""
+        return dict(self.optimizer.state_dict())
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Load ``state`` with the current param-group settings (the saved parameter indices kept)."""
+        now = self.optimizer.state_dict()["param_groups"]
+        groups = [
+            {**{k: v for k, v in cur.items() if k != "params"}, "params": saved["params"]}
+            for saved, cur in zip(state["param_groups"], now, strict=True)
+        ]
+        self.optimizer.load_state_dict({**state, "param_groups": groups})
+
+
+def rollback_state(optimizer: Any, ema: Callable[[], Any] | None, scaler: Any) -> dict[str, Any]:
+    """What a rollback in a YOLO trainer restores besides the model (``StepHooks(stateful=...)``)."""
+    out: dict[str, Any] = {"optimizer": OptimizerState(optimizer)}
+    if ema is not None:
+        out["ema"] = EMAState(ema)
+    if scaler is not None and hasattr(scaler, "state_dict"):
+        out["scaler"] = scaler
+    return out
 
 
 def steps_after_resume(weights_dir: str | Path, epoch: int, updates: int) -> int:
@@ -69,6 +142,7 @@ class TrainerSession:
         self._epochs: list[int] = []  # that epoch's number
         #: ``(epoch, published path or None when refused)`` for every save seen.
         self.saves: list[tuple[int | None, Path | None]] = []
+        self._loss_hook: Any = None
 
     def bind(self, hooks: StepHooks, steps_done: int | None = None) -> None:
         """Guard through ``hooks``: number its steps from ``steps_done`` and put epochs into its events.
@@ -84,6 +158,46 @@ class TrainerSession:
         if steps_done is not None:
             hooks.start_at(int(steps_done))
         hooks.guard.core.epoch_of = self.epoch_of
+
+    def feed_loss(self, loss: Callable[[], Any]) -> None:
+        """Hand ``loss()`` (the trainer's loss tensor of the step about to run) to the guard before each step.
+
+        A global optimizer step pre-hook (it runs before the guard's own) reads it; nothing is synced.
+        """
+        hooks = self.hooks
+        if hooks is None or self._loss_hook is not None:
+            return
+        optimizer = hooks.optimizer
+
+        def pre(opt: Any, args: Any, kwargs: Any) -> None:
+            if opt is optimizer:
+                value = loss()
+                if value is not None and hasattr(value, "detach"):
+                    hooks.set_loss(value)
+
+        self._loss_hook = register_optimizer_step_pre_hook(pre)
+
+    def boundary(self) -> None:
+        """The start of a batch, before its forward pass: the guard's snapshot and rollback point (``rollback`` only)."""
+        hooks = self.hooks
+        if hooks is None or not hooks.guard.config.rolls_back:
+            return
+        guard = hooks.guard
+        done = len(guard.skipped_windows)
+        guard.boundary()
+        guard.batches += 1  # the trainer's batch is fetched already: the data position counts it
+        if len(guard.skipped_windows) > done:  # rolled back: the steps after the last-good one are trained again
+            step, epoch = guard.global_step, self.epoch
+            keep = bisect.bisect_right(self._starts, step)
+            del self._starts[keep:], self._epochs[keep:]
+            if epoch is not None:
+                self.epoch_start(epoch)
+
+    def close(self) -> None:
+        """Remove the loss hook (idempotent)."""
+        if self._loss_hook is not None:
+            self._loss_hook.remove()
+            self._loss_hook = None
 
     def step(self) -> int | None:
         """The global step the next optimizer step will have (``None`` before :meth:`bind`)."""
@@ -116,13 +230,23 @@ class TrainerSession:
         The manifest records ``epoch``, the guard's global ``step`` and the trainer's ``updates`` (its
         count of optimizer steps in the file), which :func:`steps_after_resume` reads back.
 
+        A save made while a rollback is due (a persistent spike found, undone at the next batch) holds
+        the steps to be undone: it is not published (one ``checkpoint -> log`` event).
+
         Returns:
-            The last-good path, or ``None`` when refused (one ``checkpoint -> warn`` event) or disabled.
+            The last-good path, or ``None`` when refused (one ``checkpoint -> warn`` event), withheld or
+            disabled.
         """
         if self.keeper is None:
             return None
         last = Path(last)
         step = self.step()
+        hooks = self.hooks
+        if hooks is not None and hooks.guard._rollback_due is not None:
+            # the guard is about to undo steps this file holds: the previous last-good copy stays
+            self._event("log", f"{last.name} not published: it holds steps the guard is rolling back", epoch)
+            self.saves.append((epoch, None))
+            return None
         meta: dict[str, Any] = {"epoch": epoch, "step": step, "updates": updates}
         try:
             first = self.keeper.published is None and not self.keeper.refused

@@ -40,7 +40,7 @@ from ultralytics.utils.torch_utils import ModelEMA
 
 from lrguard.guard.config import GuardConfig
 from lrguard.guard.hooks_adapter import StepHooks, attached, patch_ema_class
-from lrguard.guard.session_adapter import TrainerSession, steps_after_resume
+from lrguard.guard.session_adapter import TrainerSession, rollback_state, steps_after_resume
 
 
 def _updates(trainer: Any) -> int | None:
@@ -96,6 +96,7 @@ def zero_code(hooks: StepHooks | None = None, last_good: bool = True) -> Callabl
             log = hooks.guard.core.log
             session = TrainerSession(last_good=last_good, console=log.console if log is not None else None)
             session.bind(hooks, _steps_done(trainer))
+            session.feed_loss(lambda: trainer.loss)
             if _epoch(trainer) is not None:
                 session.epoch_start(trainer.epoch)
             _register(trainer, session)
@@ -132,6 +133,7 @@ class UltralyticsGuard:
         """Register on a ``YOLO`` model (or a trainer: anything with ``add_callback``) and return it."""
         model.add_callback("on_train_start", self._start)
         model.add_callback("on_train_epoch_start", self._epoch_start)
+        model.add_callback("on_train_batch_start", self._batch_start)
         model.add_callback("on_model_save", self._saved)
         model.add_callback("on_train_end", self._end)
         return model
@@ -139,19 +141,28 @@ class UltralyticsGuard:
     def _start(self, trainer: Any) -> None:
         self._end()
         existing = attached(trainer.optimizer)  # the zero-code injection may have been first
+        rollback: dict[str, Any] = {}
+        if self.config.rolls_back:
+            state = rollback_state(trainer.optimizer, lambda: trainer.ema, trainer.scaler)
+            rollback = {"model": trainer.model, "stateful": state}
         self.hooks = existing or StepHooks(
-            trainer.optimizer, config=self.config, events=self.events, console=self.console
+            trainer.optimizer, config=self.config, events=self.events, console=self.console, **rollback
         )
         self.session = None  # when the injection's session is bound already, it publishes and numbers the steps
         if getattr(self.hooks, "session", None) is None:
             self.session = TrainerSession(last_good=self.last_good, console=self.console)
             self.session.bind(self.hooks, _steps_done(trainer))
+            self.session.feed_loss(lambda: trainer.loss)
         self._undo = patch_ema_class(ModelEMA)
         atexit.register(self._end)  # a rank other than 0, or a run that raised
 
     def _epoch_start(self, trainer: Any) -> None:
         if self.session is not None and _epoch(trainer) is not None:
             self.session.epoch_start(trainer.epoch)
+
+    def _batch_start(self, trainer: Any) -> None:
+        if self.session is not None:
+            self.session.boundary()
 
     def _saved(self, trainer: Any) -> None:
         if self.session is not None:
@@ -164,3 +175,5 @@ class UltralyticsGuard:
         if self.hooks is not None:
             self.hooks.close()
             self.hooks = None
+        if self.session is not None:
+            self.session.close()

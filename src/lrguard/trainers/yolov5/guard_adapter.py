@@ -51,13 +51,13 @@ from yolov5.utils.torch_utils import ModelEMA
 
 from lrguard.guard.config import GuardConfig
 from lrguard.guard.hooks_adapter import StepHooks, attach_next, attached, patch_ema_class
-from lrguard.guard.session_adapter import TrainerSession, steps_after_resume
+from lrguard.guard.session_adapter import TrainerSession, rollback_state, steps_after_resume
 
 _TRAIN_LOCALS = ("callbacks", "optimizer", "start_epoch", "nb")
 
 
-def train_locals(frame: FrameType | None = None, depth: int = 40) -> dict[str, Any] | None:
-    """The local variables of the YOLOv5 ``train()`` call on the stack above ``frame`` (``None``: not found).
+def train_frame(frame: FrameType | None = None, depth: int = 40) -> FrameType | None:
+    """The frame of the YOLOv5 ``train()`` call on the stack above ``frame`` (``None``: not found).
 
     ``train()`` is recognised by its name and its locals (``callbacks``, ``optimizer``,
     ``start_epoch``, ``nb``), so a ``train.py`` run as a script (``__main__.train``) is found too.
@@ -67,9 +67,20 @@ def train_locals(frame: FrameType | None = None, depth: int = 40) -> dict[str, A
         if f is None:
             return None
         if f.f_code.co_name == "train" and all(k in f.f_locals for k in _TRAIN_LOCALS):
-            return dict(f.f_locals)
+            return f
         f = f.f_back
     return None
+
+
+def train_locals(frame: FrameType | None = None, depth: int = 40) -> dict[str, Any] | None:
+    """The local variables of that ``train()`` call (read, never written), or ``None``."""
+    f = train_frame(frame if frame is not None else sys._getframe(1), depth)
+    return dict(f.f_locals) if f is not None else None
+
+
+def _loss_of(frame: FrameType) -> Callable[[], Any]:
+    """The ``loss`` of the batch ``train()`` is at (set before its backward pass, so before its step)."""
+    return lambda: frame.f_locals.get("loss")
 
 
 def _updates(ema: Any) -> int | None:
@@ -87,7 +98,7 @@ def _steps_done(local: dict[str, Any]) -> int | None:
 
 
 def _register(callbacks: Any, session: TrainerSession, ema: Any) -> None:
-    """The session's callbacks: each epoch's start, each ``last.pt`` save."""
+    """The session's callbacks: each epoch's start, each ``last.pt`` save (the zero-code path)."""
 
     def epoch_start(*args: Any, **kwargs: Any) -> None:
         local = train_locals(sys._getframe(1))
@@ -112,11 +123,13 @@ def zero_code(hooks: StepHooks | None = None, last_good: bool = True) -> Callabl
     """
     undo = patch_ema_class(ModelEMA)
     if hooks is not None and getattr(hooks, "session", None) is None:
-        local = train_locals(sys._getframe(1))
-        if local is not None and local.get("optimizer") is hooks.optimizer:
+        frame = train_frame(sys._getframe(1))
+        local = dict(frame.f_locals) if frame is not None else None
+        if frame is not None and local is not None and local.get("optimizer") is hooks.optimizer:
             log = hooks.guard.core.log
             session = TrainerSession(last_good=last_good, console=log.console if log is not None else None)
             session.bind(hooks, _steps_done(local))
+            session.feed_loss(_loss_of(frame))
             if isinstance(local.get("epoch"), int):
                 session.epoch_start(local["epoch"])
             _register(local["callbacks"], session, local.get("ema"))
@@ -154,6 +167,7 @@ class YOLOv5Guard:
         """Register on a YOLOv5 ``Callbacks`` object and return it."""
         callbacks.register_action("on_train_start", name="lrguard", callback=self._start)
         callbacks.register_action("on_train_epoch_start", name="lrguard", callback=self._epoch_start)
+        callbacks.register_action("on_train_batch_start", name="lrguard", callback=self._batch_start)
         callbacks.register_action("on_model_save", name="lrguard", callback=self._saved)
         callbacks.register_action("on_train_end", name="lrguard", callback=self._end)
         return callbacks
@@ -165,17 +179,25 @@ class YOLOv5Guard:
         self._end()  # a second training in the same process starts clean
         self._undo = [patch_ema_class(ModelEMA)]
         self.session = TrainerSession(last_good=self.last_good, console=self.console)
-        local = train_locals(sys._getframe(1))
-        optimizer = local.get("optimizer") if local is not None else None
-        if local is not None and optimizer is not None:
-            self._ema = local.get("ema")
+        frame = train_frame(sys._getframe(1))
+        local = dict(frame.f_locals) if frame is not None else {}
+        optimizer = local.get("optimizer")
+        if frame is not None and optimizer is not None:
+            self._ema = ema = local.get("ema")
+            rollback: dict[str, Any] = {}
+            if self.config.rolls_back:
+                state = rollback_state(optimizer, (lambda: ema) if ema is not None else None, local.get("scaler"))
+                rollback = {"model": local.get("model"), "stateful": state}
             self.hooks = attached(optimizer) or StepHooks(
-                optimizer, config=self.config, events=self.events, console=self.console
+                optimizer, config=self.config, events=self.events, console=self.console, **rollback
             )
             if getattr(self.hooks, "session", None) is None:
                 self.session.bind(self.hooks, _steps_done(local))
+                self.session.feed_loss(_loss_of(frame))
             else:
                 self.session = None  # the injection's session already publishes and numbers the steps
+        elif self.config.rolls_back:
+            raise ValueError("lrguard: rollback needs YOLOv5's train() on the stack at on_train_start (not found)")
         else:
             self._undo.append(attach_next(self._attached, config=self.config, events=self.events, console=self.console))
         atexit.register(self._end)  # YOLOv5 runs on_train_end on rank 0 only
@@ -186,6 +208,10 @@ class YOLOv5Guard:
         local = train_locals(sys._getframe(1))
         if local is not None and isinstance(local.get("epoch"), int):
             self.session.epoch_start(local["epoch"])
+
+    def _batch_start(self, *args: Any, **kwargs: Any) -> None:
+        if self.session is not None:
+            self.session.boundary()
 
     def _saved(self, last: Any, epoch: Any = None, *args: Any, **kwargs: Any) -> None:
         if self.session is not None:
@@ -198,4 +224,6 @@ class YOLOv5Guard:
         if self.hooks is not None:
             self.hooks.close()
             self.hooks = None
+        if self.session is not None:
+            self.session.close()  # the loss hook: it holds train()'s frame
         self._ema = None
