@@ -116,6 +116,22 @@ class _Counter:
             h.update(t.detach().cpu().contiguous().numpy().tobytes())
         self.digests.append((h.hexdigest()[:16], trainer.ema.updates, trainer.epoch))
 
+    def digest_yolov5(self, *args: Any) -> None:
+        """The same digest in YOLOv5, whose ``on_train_batch_start`` has no arguments: from ``train()``'s locals."""
+        import inspect
+        import types
+
+        frame = inspect.currentframe()
+        while frame is not None and not (frame.f_code.co_name == "train" and "ema" in frame.f_locals):
+            frame = frame.f_back
+        assert frame is not None, "YOLOv5's train() is not on the stack"
+        local = frame.f_locals
+        self.digest(
+            types.SimpleNamespace(
+                model=local["model"], ema=local["ema"], optimizer=local["optimizer"], epoch=local["epoch"]
+            )
+        )
+
 
 def _count_steps(counter: _Counter) -> None:
     from torch.optim.optimizer import register_optimizer_step_post_hook
@@ -188,8 +204,10 @@ def train_yolov5(
     if guard == "adapter":
         from lrguard.trainers.yolov5.guard_adapter import YOLOv5Guard
 
-        YOLOv5Guard(events=str(events)).register(callbacks)
+        YOLOv5Guard(events=str(events), config=_config(opts)).register(callbacks)
     callbacks.register_action("on_model_save", name="test-after", callback=counter.after_save_hooks)
+    if opts is not None and opts.rollback:
+        callbacks.register_action("on_train_batch_start", name="test-digest", callback=counter.digest_yolov5)
     _count_steps(counter)
     opt = yolov5_train.parse_opt(True)
     resume = out / "runs" / "exp" / "weights" / "last.pt"
@@ -235,6 +253,7 @@ def train_yolov5(
         "steps_before_poison": counter.steps_before_poison,
         "last_good_epochs": counter.last_good_epochs,
         "last_good": _last_good(run_dir),
+        "digests": counter.digests,
     }
 
 

@@ -139,3 +139,30 @@ def test_a_resumed_run_numbers_global_steps_and_epochs_and_keeps_a_verified_last
     assert [(e["action"], e["epoch"]) for e in refused] == [("warn", 2)] and "does not verify" in refused[0]["message"]
     # the loss, read from train()'s frame before each step, is in the flag (not only the clipped gradient norm)
     assert all(e["message"].startswith("loss nan") for e in events if e["action"] == "skip")
+
+
+def test_a_persistent_loss_spike_rolls_back_model_ema_and_optimizer_and_skips_its_batches(tmp_path, realruns_cache):
+    """4 epochs of 4 batches; the test multiplies the loss of batches 4 and 5 (epoch 1) by 1000. The loss is
+    read from train()'s frame (YOLOv5 clips the gradient norm to 10). Snapshots every 4 steps, 2 spikes
+    make a rollback, at the start of batch 6."""
+    result, _ = _guard_yolo.run_child(
+        "yolov5",
+        tmp_path,
+        realruns_cache,
+        -1,
+        "adapter",
+        extra=["--epochs", "4", "--rollback", "--spike-batches", "4,5"],
+        n_train=32,
+    )
+    assert result["outcome"] == "finished" and result["model"] == {"params": True, "buffers": True}
+    events = read_events(tmp_path / "events.jsonl")
+    assert [(e["signal"], e["action"], e["step"], e["epoch"]) for e in events] == [
+        ("loss-spike", "log", 4, 1),
+        ("loss-spike", "rollback", 5, 1),
+        ("rollback", "restore", 6, 1),
+    ], events
+    assert "steps 4-5 undone, data batches 4-5 skipped" in events[-1]["message"]
+    digests = result["digests"]  # per batch start, after the guard: (model + EMA + optimizer state, EMA updates, epoch)
+    assert digests[6] == digests[4]  # bit-identical to the last-good state of step 4, EMA update count included
+    assert len({d[0] for d in digests}) == 15
+    assert result["last_good_epochs"] == [0, 1, 2, 3]  # the rollback was done before epoch 1's save
