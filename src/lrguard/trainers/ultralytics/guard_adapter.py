@@ -12,9 +12,16 @@ Usage::
 ``on_train_start`` attaches the step hooks to ``trainer.optimizer``
 (:class:`lrguard.guard.hooks_adapter.StepHooks`) and routes ``ModelEMA.update`` through the guard
 (:func:`~lrguard.guard.hooks_adapter.patch_ema_class`, the class, because the trainer builds a new
-``ModelEMA`` at its final validation). Each batch's summed loss (``trainer.loss``) is not handed to
-the hooks before the step (``optimizer_step`` is a method, not a callback), so the flag is the
-gradient norm's; a NaN loss makes NaN gradients. ``on_train_end`` reads the last window.
+``ModelEMA`` at its final validation). ``optimizer_step`` is a method, not a callback, so the
+step's summed loss (``trainer.loss``, set before the backward pass; with accumulation the step's
+last batch's) is handed to the guard by a global step pre-hook
+(:meth:`~lrguard.guard.session_adapter.TrainerSession.feed_loss`): the trainer clips the gradient
+norm to 10, so the loss is what shows a spike. ``on_train_end`` reads the last window.
+
+Rollback (a ``rollback`` action in ``config``): ``on_train_batch_start`` is the step boundary; the
+state is ``trainer.model``, the optimizer's state (the trainer's LR and momentum kept),
+``trainer.ema`` with its ``updates``, ``trainer.scaler`` and the generators
+(:mod:`lrguard.guard.session_adapter`).
 
 Positions (:class:`lrguard.guard.session_adapter.TrainerSession`): the guard's step is the global
 optimizer step, counted from ``trainer.ema.updates`` at ``on_train_start`` (the trainer's count of

@@ -33,6 +33,13 @@ last)`` and the best/epoch saves) a verified copy is published as ``weights/lrgu
 (``last_good=False``: not). The ``last.pt`` that ``strip_optimizer`` rewrites after the last epoch is
 not copied: the last-good file keeps the last resumable checkpoint.
 
+The loss: ``train()``'s ``loss`` (set before the backward pass) is handed to the guard before each
+step (:meth:`~lrguard.guard.session_adapter.TrainerSession.feed_loss`; the clipped gradient norm
+alone cannot show a spike). Rollback (a ``rollback`` action in ``config``):
+``on_train_batch_start`` is the step boundary; the state is ``train()``'s ``model``, the optimizer's
+state (the trainer's LR and momentum kept), ``ema`` with its ``updates``, ``scaler`` and the
+generators (:mod:`lrguard.guard.session_adapter`).
+
 YOLOv5 unscales and clips the gradients (``clip_grad_norm_(max_norm=10)``) before
 ``scaler.step(optimizer)``: a NaN or inf gradient stays non-finite through the clip, so the flag
 still sees it; on CPU (and with ``amp`` off) the scaler is disabled and only the guard skips.
