@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 from _needs import needs
@@ -85,3 +86,34 @@ def test_a_resume_from_the_published_save_counts_the_skipped_steps_too(tmp_path)
     assert steps_after_resume(tmp_path, 3, 17) == 19  # two steps were skipped: the guard counted them
     assert steps_after_resume(tmp_path, 4, 17) == 17  # another save: not this manifest's
     assert steps_after_resume(tmp_path, 3, 18) == 18  # another count: not this manifest's either
+
+
+def test_a_rollback_restores_the_optimizer_state_but_keeps_the_trainers_lr_and_momentum():
+    from lrguard.guard.session_adapter import OptimizerState
+
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(torch.ones(2, 3)).sum().backward()
+    opt.step()
+    wrapped = OptimizerState(opt)
+    saved = copy.deepcopy(wrapped.state_dict())  # what a snapshot holds
+    before = [s["momentum_buffer"].clone() for s in opt.state.values()]
+    opt.step()  # the momentum moves on
+    opt.param_groups[0]["lr"], opt.param_groups[0]["momentum"] = 0.05, 0.8  # the trainer's warmup / schedule
+    wrapped.load_state_dict(saved)
+    assert all(torch.equal(s["momentum_buffer"], b) for s, b in zip(opt.state.values(), before, strict=True))
+    assert (opt.param_groups[0]["lr"], opt.param_groups[0]["momentum"]) == (0.05, 0.8)
+
+
+def test_the_ema_state_holds_its_weights_and_update_count_and_follows_a_replaced_ema():
+    import types
+
+    from lrguard.guard.session_adapter import EMAState
+
+    holder = types.SimpleNamespace(ema=types.SimpleNamespace(ema=torch.nn.Linear(2, 1), updates=7))
+    state = EMAState(lambda: holder.ema)
+    saved = {"ema": {k: v.clone() for k, v in state.state_dict()["ema"].items()}, "updates": 7}
+    holder.ema = types.SimpleNamespace(ema=torch.nn.Linear(2, 1), updates=9)  # the trainer built a new one
+    state.load_state_dict(saved)
+    assert holder.ema.updates == 7
+    assert all(torch.equal(v, saved["ema"][k]) for k, v in holder.ema.ema.state_dict().items())
