@@ -170,10 +170,14 @@ class TrainerSession:
         optimizer = hooks.optimizer
 
         def pre(opt: Any, args: Any, kwargs: Any) -> None:
-            if opt is optimizer:
+            if opt is not optimizer:
+                return
+            try:
                 value = loss()
-                if value is not None and hasattr(value, "detach"):
-                    hooks.set_loss(value)
+            except Exception:  # the loss is optional: the flag still has the gradient norm
+                return
+            if value is not None and hasattr(value, "detach"):
+                hooks.set_loss(value)
 
         self._loss_hook = register_optimizer_step_pre_hook(pre)
 
