@@ -131,11 +131,15 @@ class TrainerSession:
         last_good: Publish a verified copy of each ``last.pt`` save (``False``: never write into the
             run directory).
         console: Stream for the one line saying where the verified copies go (``None``: silent).
+        epoch_base: What the trainer's log (results.csv, its progress lines) adds to its 0-based epoch
+            counter: events carry that numbering, so ``lrguard diagnose`` puts each on its row
+            (YOLOv5 0, Ultralytics 1). The manifest keeps the checkpoint's own 0-based ``epoch``.
     """
 
-    def __init__(self, *, last_good: bool = True, console: Any = sys.stderr) -> None:
+    def __init__(self, *, last_good: bool = True, console: Any = sys.stderr, epoch_base: int = 0) -> None:
         """Nothing is bound or written yet."""
         self.keeper = LastGood() if last_good else None
+        self.epoch_base = epoch_base
         self.console = console
         self.hooks: StepHooks | None = None
         self._starts: list[int] = []  # the first global step of each epoch started, in order
@@ -208,7 +212,7 @@ class TrainerSession:
         return self.hooks.guard.global_step if self.hooks is not None else None
 
     def epoch_start(self, epoch: int) -> None:
-        """The trainer starts ``epoch`` (again, after a trainer's own recovery): the next steps are in it."""
+        """The trainer starts ``epoch`` (its 0-based counter; again after its own recovery): the next steps are in it."""
         step = self.step()
         if step is None:
             return
@@ -219,19 +223,19 @@ class TrainerSession:
         self._epochs.append(int(epoch))
 
     def epoch_of(self, step: int) -> int | None:
-        """The epoch the step at global ``step`` was in (``None`` before the first epoch start)."""
+        """The epoch, as the trainer's log numbers it, the step at global ``step`` was in (``None``: before the first)."""
         i = bisect.bisect_right(self._starts, step) - 1
-        return self._epochs[i] if i >= 0 else None
+        return self._epochs[i] + self.epoch_base if i >= 0 else None
 
     @property
     def epoch(self) -> int | None:
-        """The epoch now in training."""
+        """The epoch now in training (the trainer's 0-based counter)."""
         return self._epochs[-1] if self._epochs else None
 
     def saved(self, last: str | Path, epoch: int | None, updates: int | None = None) -> Path | None:
         """The trainer has written ``last`` (complete): verify a copy and publish it as the last-good one.
 
-        The manifest records ``epoch``, the guard's global ``step`` and the trainer's ``updates`` (its
+        ``epoch`` is the checkpoint's own (the trainer's 0-based counter). The manifest records ``epoch``, the guard's global ``step`` and the trainer's ``updates`` (its
         count of optimizer steps in the file), which :func:`steps_after_resume` reads back.
 
         A save made while a rollback is due (a persistent spike found, undone at the next batch) holds
@@ -273,6 +277,7 @@ class TrainerSession:
         return path
 
     def _event(self, action: str, message: str, epoch: int | None) -> None:
+        epoch = epoch + self.epoch_base if epoch is not None else None
         hooks = self.hooks
         if hooks is not None and hooks.guard.core is not None:
             hooks.guard.core._decide(action, hooks.guard.global_step, "checkpoint", message, epoch=epoch)

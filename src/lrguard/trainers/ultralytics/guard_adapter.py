@@ -27,8 +27,10 @@ Positions (:class:`lrguard.guard.session_adapter.TrainerSession`): the guard's s
 optimizer step, counted from ``trainer.ema.updates`` at ``on_train_start`` (the trainer's count of
 optimizer steps, saved in ``last.pt`` and restored on resume; with ``accumulate`` > 1 several batches
 make one step; on a resume from the save the last-good manifest records, from that manifest's
-``step``, which also counts the steps the guard skipped), and every event carries ``trainer.epoch`` (set before ``on_train_epoch_start``; an
-epoch the trainer repeats after its NaN recovery starts again at the step it is repeated from).
+``step``, which also counts the steps the guard skipped), and every event carries the epoch as
+Ultralytics' log and results.csv number it, ``trainer.epoch + 1`` (set before
+``on_train_epoch_start``; an epoch the trainer repeats after its NaN recovery starts again at the
+step it is repeated from), so ``lrguard diagnose`` puts each event on its row.
 
 Verified checkpoints: ``on_model_save`` runs after ``save_model`` wrote ``last.pt`` (``write_bytes``
 of the serialised checkpoint: an in-place rewrite) and ``best.pt``; a verified copy is published as
@@ -61,7 +63,7 @@ def _steps_done(trainer: Any) -> int | None:
     wdir = getattr(trainer, "wdir", None)
     if updates is None or not isinstance(start, int) or start <= 0 or wdir is None:
         return updates
-    return steps_after_resume(wdir, start - 1, updates)
+    return steps_after_resume(wdir, start - 1, updates)  # the manifest keeps the checkpoint's 0-based epoch
 
 
 def _epoch(trainer: Any) -> int | None:
@@ -101,7 +103,8 @@ def zero_code(hooks: StepHooks | None = None, last_good: bool = True) -> Callabl
         trainer = _trainer_on_stack()
         if trainer is not None and getattr(trainer, "optimizer", None) is hooks.optimizer:
             log = hooks.guard.core.log
-            session = TrainerSession(last_good=last_good, console=log.console if log is not None else None)
+            console = log.console if log is not None else None
+            session = TrainerSession(last_good=last_good, console=console, epoch_base=1)
             session.bind(hooks, _steps_done(trainer))
             session.feed_loss(lambda: trainer.loss)
             if _epoch(trainer) is not None:
@@ -157,7 +160,7 @@ class UltralyticsGuard:
         )
         self.session = None  # when the injection's session is bound already, it publishes and numbers the steps
         if getattr(self.hooks, "session", None) is None:
-            self.session = TrainerSession(last_good=self.last_good, console=self.console)
+            self.session = TrainerSession(last_good=self.last_good, console=self.console, epoch_base=1)
             self.session.bind(self.hooks, _steps_done(trainer))
             self.session.feed_loss(lambda: trainer.loss)
         self._undo = patch_ema_class(ModelEMA)

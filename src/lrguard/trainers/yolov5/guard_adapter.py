@@ -24,7 +24,7 @@ Positions (:class:`lrguard.guard.session_adapter.TrainerSession`): the guard's s
 optimizer step, counted from ``ema.updates`` (the trainer's own count of optimizer steps, saved in
 ``last.pt`` as ``updates`` and restored by ``--resume``; on a resume from the save the last-good
 manifest records, from that manifest's ``step``, which also counts the steps the guard skipped),
-and every event carries YOLOv5's epoch
+and every event carries YOLOv5's epoch (0-based, as its log and results.csv number it)
 (``on_train_epoch_start``: the ``epoch`` of the same frame). On DDP ranks other than 0 YOLOv5 has no
 EMA: there the steps count from 0 in each process.
 
