@@ -166,3 +166,30 @@ def test_a_persistent_loss_spike_rolls_back_model_ema_and_optimizer_and_skips_it
     assert digests[6] == digests[4]  # bit-identical to the last-good state of step 4, EMA update count included
     assert len({d[0] for d in digests}) == 15
     assert result["last_good_epochs"] == [0, 1, 2, 3]  # the rollback was done before epoch 1's save
+
+
+def test_without_yolov5s_train_on_the_stack_the_adapter_guards_the_first_optimizer_that_steps():
+    """A changed train() (or callbacks run from elsewhere): the fallback, without positions or rollback."""
+    from yolov5.utils.callbacks import Callbacks
+    from yolov5.utils.torch_utils import ModelEMA
+
+    from lrguard.trainers.yolov5.guard_adapter import YOLOv5Guard, train_frame
+
+    assert train_frame() is None
+    adapter = YOLOv5Guard(console=None)
+    callbacks = adapter.register(Callbacks())
+    callbacks.run("on_train_start")
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    (model(torch.ones(2, 3)).sum() * math.nan).backward()
+    opt.step()
+    try:
+        assert adapter.hooks is not None and adapter.hooks.optimizer is opt
+        assert adapter.session is not None and adapter.session.hooks is None  # nothing to number steps from
+    finally:
+        callbacks.run("on_train_end")
+    assert adapter.hooks is None
+    rollback = YOLOv5Guard(config=GuardConfig(actions={"loss-spike": "rollback"}), console=None)
+    with pytest.raises(ValueError, match="rollback needs YOLOv5's train"):
+        rollback.register(Callbacks()).run("on_train_start")
+    assert "_lrguard_original" not in vars(ModelEMA.update)  # refused before anything was patched

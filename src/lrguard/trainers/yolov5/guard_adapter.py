@@ -184,11 +184,13 @@ class YOLOv5Guard:
 
     def _start(self, *args: Any, **kwargs: Any) -> None:
         self._end()  # a second training in the same process starts clean
-        self._undo = [patch_ema_class(ModelEMA)]
-        self.session = TrainerSession(last_good=self.last_good, console=self.console)
         frame = train_frame(sys._getframe(1))
         local = dict(frame.f_locals) if frame is not None else {}
         optimizer = local.get("optimizer")
+        if (frame is None or optimizer is None) and self.config.rolls_back:
+            raise ValueError("lrguard: rollback needs YOLOv5's train() on the stack at on_train_start (not found)")
+        self._undo = [patch_ema_class(ModelEMA)]
+        self.session = TrainerSession(last_good=self.last_good, console=self.console)
         if frame is not None and optimizer is not None:
             self._ema = ema = local.get("ema")
             rollback: dict[str, Any] = {}
@@ -203,8 +205,6 @@ class YOLOv5Guard:
                 self.session.feed_loss(_loss_of(frame))
             else:
                 self.session = None  # the injection's session already publishes and numbers the steps
-        elif self.config.rolls_back:
-            raise ValueError("lrguard: rollback needs YOLOv5's train() on the stack at on_train_start (not found)")
         else:
             self._undo.append(attach_next(self._attached, config=self.config, events=self.events, console=self.console))
         atexit.register(self._end)  # YOLOv5 runs on_train_end on rank 0 only
