@@ -65,12 +65,31 @@ def _saved(run_dir: Path) -> dict[str, Any]:
 
 
 class _Counter:
-    def __init__(self, nan_batch: int) -> None:
+    def __init__(self, nan_batch: int, opts: argparse.Namespace | None = None) -> None:
         self.batch = -1
         self.nan_batch = nan_batch
         self.poisoned: list[int] = []
         self.steps = 0
+        self.steps_before_poison: list[int] = []  # optimizer steps of this process before the poisoned batch's step
         self.ema_updates: int | None = None  # the EMA's update count at the last checkpoint save
+        self.opts = opts or argparse.Namespace(truncate_epoch=None, stop_after_epoch=None)
+        self.last_good_epochs: list[Any] = []  # after each save: the epoch in the last-good manifest
+        self.digests: list[Any] = []  # per batch (--rollback): (state digest, EMA updates, epoch)
+
+    def before_save_hooks(self, last: Path, epoch: int, *args: Any) -> None:
+        """Registered before the guard: tear ``last.pt`` at ``--truncate-epoch`` (a writer killed mid-save)."""
+        if epoch == self.opts.truncate_epoch:
+            data = Path(last).read_bytes()
+            Path(last).write_bytes(data[: len(data) // 2])
+
+    def after_save_hooks(self, last: Path, epoch: int, *args: Any) -> None:
+        """Registered after the guard: what the last-good file is now; stop at ``--stop-after-epoch``."""
+        from lrguard import constants as C
+
+        manifest = Path(last).parent / (C.LAST_GOOD_PT + C.MANIFEST_SUFFIX)
+        self.last_good_epochs.append(json.loads(manifest.read_text())["epoch"] if manifest.is_file() else None)
+        if epoch == self.opts.stop_after_epoch:
+            raise KeyboardInterrupt(f"the test interrupts the run after epoch {epoch}")
 
     def start_batch(self, *args: Any) -> None:
         self.batch += 1
@@ -78,8 +97,40 @@ class _Counter:
     def poison(self, loss: Any) -> Any:
         if self.batch == self.nan_batch and self.batch not in self.poisoned:
             self.poisoned.append(self.batch)
+            self.steps_before_poison.append(self.steps)
             return loss * math.nan
+        if self.batch in (getattr(self.opts, "spike_batches", None) or ()):
+            return loss * 1000.0  # a persistent loss spike (the test's, --spike-batches)
         return loss
+
+    def digest(self, trainer: Any) -> None:
+        """At a batch start, after the guard's boundary: a digest of the model, the EMA and the optimizer state."""
+        import hashlib
+
+        import torch
+
+        h = hashlib.sha256()
+        tensors = [*trainer.model.state_dict().values(), *trainer.ema.ema.state_dict().values()]
+        tensors += [v for s in trainer.optimizer.state.values() for v in s.values() if torch.is_tensor(v)]
+        for t in tensors:
+            h.update(t.detach().cpu().contiguous().numpy().tobytes())
+        self.digests.append((h.hexdigest()[:16], trainer.ema.updates, trainer.epoch))
+
+    def digest_yolov5(self, *args: Any) -> None:
+        """The same digest in YOLOv5, whose ``on_train_batch_start`` has no arguments: from ``train()``'s locals."""
+        import inspect
+        import types
+
+        frame = inspect.currentframe()
+        while frame is not None and not (frame.f_code.co_name == "train" and "ema" in frame.f_locals):
+            frame = frame.f_back
+        assert frame is not None, "YOLOv5's train() is not on the stack"
+        local = frame.f_locals
+        self.digest(
+            types.SimpleNamespace(
+                model=local["model"], ema=local["ema"], optimizer=local["optimizer"], epoch=local["epoch"]
+            )
+        )
 
 
 def _count_steps(counter: _Counter) -> None:
@@ -91,13 +142,44 @@ def _count_steps(counter: _Counter) -> None:
     register_optimizer_step_post_hook(post)
 
 
-def train_yolov5(out: Path, data: Path, nan_batch: int, guard: str, events: Path) -> dict[str, Any]:
+def _last_good(run_dir: Path) -> dict[str, Any] | None:
+    """The last-good file after training: whether it verifies against its manifest, loads, and its epoch."""
+    import torch
+
+    from lrguard import constants as C
+    from lrguard.checkpoint.integrity import verify
+
+    path = run_dir / "weights" / C.LAST_GOOD_PT
+    if not path.is_file():
+        return None
+    report = verify(path)
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    manifest = json.loads(path.with_name(path.name + C.MANIFEST_SUFFIX).read_text())
+    return {
+        "verifies": report.ok,
+        "problems": report.problems,
+        "epoch": ckpt["epoch"],
+        "has_optimizer": ckpt.get("optimizer") is not None,
+        "updates": ckpt.get("updates"),
+        "manifest": {k: manifest.get(k) for k in ("epoch", "step", "source", "verified")},
+    }
+
+
+def _updates_in(path: Path) -> int | None:
+    import torch
+
+    return torch.load(path, map_location="cpu", weights_only=False).get("updates") if path.is_file() else None
+
+
+def train_yolov5(
+    out: Path, data: Path, nan_batch: int, guard: str, events: Path, opts: argparse.Namespace | None = None
+) -> dict[str, Any]:
     sys.argv = sys.argv[:1]
     from yolov5 import train as yolov5_train
     from yolov5.utils import loss as yolov5_loss
     from yolov5.utils.callbacks import Callbacks
 
-    counter = _Counter(nan_batch)
+    counter = _Counter(nan_batch, opts)
     original = yolov5_loss.ComputeLoss.__call__
 
     def poisoned_call(self: Any, p: Any, targets: Any) -> Any:
@@ -118,19 +200,25 @@ def train_yolov5(out: Path, data: Path, nan_batch: int, guard: str, events: Path
         counter.ema_updates = torch.load(last, map_location="cpu", weights_only=False)["updates"]
 
     callbacks.register_action("on_model_save", name="test-ema", callback=saved)
+    callbacks.register_action("on_model_save", name="test-tear", callback=counter.before_save_hooks)
     if guard == "adapter":
         from lrguard.trainers.yolov5.guard_adapter import YOLOv5Guard
 
-        YOLOv5Guard(events=str(events)).register(callbacks)
+        YOLOv5Guard(events=str(events), config=_config(opts)).register(callbacks)
+    callbacks.register_action("on_model_save", name="test-after", callback=counter.after_save_hooks)
+    if opts is not None and opts.rollback:
+        callbacks.register_action("on_train_batch_start", name="test-digest", callback=counter.digest_yolov5)
     _count_steps(counter)
     opt = yolov5_train.parse_opt(True)
+    resume = out / "runs" / "exp" / "weights" / "last.pt"
+    updates_at_start = _updates_in(resume) if opts is not None and opts.resume else 0
     settings = {
         "data": str(data),
         "cfg": "yolov5n.yaml",
         "weights": "",
         "imgsz": 64,
         "batch_size": 8,
-        "epochs": 3,
+        "epochs": opts.epochs if opts is not None else 3,
         "workers": 0,
         "device": "cpu",
         "seed": 0,
@@ -141,13 +229,15 @@ def train_yolov5(out: Path, data: Path, nan_batch: int, guard: str, events: Path
     }
     for key, value in settings.items():
         setattr(opt, key, value)
+    if opts is not None and opts.resume:
+        opt.resume = str(resume)
     outcome = "finished"
     try:
         yolov5_train.main(opt, callbacks)
-    except Exception as exc:
+    except (Exception, KeyboardInterrupt) as exc:
         outcome = f"raised {type(exc).__name__}: {exc}"
         traceback.print_exc()
-    run_dir = Path(opt.save_dir)
+    run_dir = out / "runs" / "exp"
     model = model_ref.get("model")
     return {
         "outcome": outcome,
@@ -159,14 +249,21 @@ def train_yolov5(out: Path, data: Path, nan_batch: int, guard: str, events: Path
         "poisoned_batches": counter.poisoned,
         "optimizer_steps": counter.steps,
         "ema_updates": counter.ema_updates,
+        "updates_at_start": updates_at_start,
+        "steps_before_poison": counter.steps_before_poison,
+        "last_good_epochs": counter.last_good_epochs,
+        "last_good": _last_good(run_dir),
+        "digests": counter.digests,
     }
 
 
-def train_ultralytics(out: Path, data: Path, nan_batch: int, guard: str, events: Path) -> dict[str, Any]:
+def train_ultralytics(
+    out: Path, data: Path, nan_batch: int, guard: str, events: Path, opts: argparse.Namespace | None = None
+) -> dict[str, Any]:
     from ultralytics import YOLO
     from ultralytics.nn import tasks
 
-    counter = _Counter(nan_batch)
+    counter = _Counter(nan_batch, opts)
     original = tasks.BaseModel.loss
 
     def poisoned_loss(self: Any, batch: Any, preds: Any = None) -> Any:
@@ -174,21 +271,29 @@ def train_ultralytics(out: Path, data: Path, nan_batch: int, guard: str, events:
         return (counter.poison(loss) if self.training else loss), items
 
     tasks.BaseModel.loss = poisoned_loss  # the test's NaN, not a change to the trainer
-    yolo = YOLO("yolov8n.yaml")
+    resume = out / "runs" / "exp" / "weights" / "last.pt"
+    resuming = opts is not None and opts.resume
+    yolo = YOLO(str(resume) if resuming else "yolov8n.yaml")
     trainer_ref: dict[str, Any] = {}
+    start: dict[str, Any] = {}
+    yolo.add_callback("on_train_start", lambda trainer: start.update(updates=trainer.ema.updates))
     yolo.add_callback("on_train_batch_start", lambda trainer: (counter.start_batch(), trainer_ref.update(t=trainer)))
     yolo.add_callback("on_model_save", lambda trainer: setattr(counter, "ema_updates", trainer.ema.updates))
+    yolo.add_callback("on_model_save", lambda trainer: counter.before_save_hooks(trainer.last, trainer.epoch))
     if guard == "adapter":
         from lrguard.trainers.ultralytics.guard_adapter import UltralyticsGuard
 
-        UltralyticsGuard(events=str(events)).register(yolo)
+        UltralyticsGuard(events=str(events), config=_config(opts)).register(yolo)
+    yolo.add_callback("on_model_save", lambda trainer: counter.after_save_hooks(trainer.last, trainer.epoch))
+    if opts is not None and opts.rollback:
+        yolo.add_callback("on_train_batch_start", counter.digest)
     _count_steps(counter)
     settings = {
         "data": str(data),
         "imgsz": 64,
         "batch": 8,
-        "nbs": 8,  # no gradient accumulation: an optimizer step every batch
-        "epochs": 3,
+        "nbs": opts.nbs if opts is not None else 8,  # 8: no gradient accumulation, an optimizer step every batch
+        "epochs": opts.epochs if opts is not None else 3,
         "workers": 0,
         "device": "cpu",
         "seed": 0,
@@ -203,10 +308,12 @@ def train_ultralytics(out: Path, data: Path, nan_batch: int, guard: str, events:
         "project": str(out / "runs"),
         "name": "exp",
     }
+    if resuming:
+        settings = {"resume": True, "workers": 0, "device": "cpu"}
     outcome = "finished"
     try:
         yolo.train(**settings)
-    except Exception as exc:
+    except (Exception, KeyboardInterrupt) as exc:
         outcome = f"raised {type(exc).__name__}: {exc}"
         traceback.print_exc()
     trainer = trainer_ref.get("t")
@@ -221,7 +328,21 @@ def train_ultralytics(out: Path, data: Path, nan_batch: int, guard: str, events:
         "poisoned_batches": counter.poisoned,
         "optimizer_steps": counter.steps,
         "ema_updates": counter.ema_updates,
+        "updates_at_start": start.get("updates"),
+        "steps_before_poison": counter.steps_before_poison,
+        "last_good_epochs": counter.last_good_epochs,
+        "last_good": _last_good(run_dir),
+        "digests": counter.digests,
     }
+
+
+def _config(opts: argparse.Namespace | None) -> Any:
+    """``--rollback``: a persistent loss spike (2 within 50 steps) rolls back; snapshots every 4 steps."""
+    from lrguard.guard.config import GuardConfig
+
+    if opts is None or not opts.rollback:
+        return None
+    return GuardConfig(actions={"loss-spike": "rollback"}, check_every=2, snapshot_every=4, rollback_patience=2)
 
 
 def run_child(
@@ -231,10 +352,13 @@ def run_child(
     nan_batch: int,
     guard: str,
     lrguard_run: list[str] | None = None,
+    extra: list[str] | None = None,
+    n_train: int = 16,
 ) -> tuple[dict[str, Any], str]:
     """Train in a subprocess (offline, one thread); return its result.json and its output.
 
     ``lrguard_run``: the training command goes through ``lrguard run [options] --`` (zero-code).
+    ``extra``: more options of the child (``--epochs``, ``--resume``, ``--truncate-epoch``, ...).
     """
     import os
     import subprocess
@@ -244,12 +368,12 @@ def run_child(
 
     tests = Path(__file__).resolve().parent
     src = tests.parent / "src"
-    data = make_dataset(out / "data", n_train=16, n_val=4)
+    data = make_dataset(out / "data", n_train=n_train, n_val=4)
     env = {**os.environ, **prepare_offline(cache), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     env["WANDB_MODE"] = "disabled"
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(src), str(tests), env.get("PYTHONPATH", "")) if p)
     cmd = [sys.executable, "-m", "_guard_yolo", trainer, str(out), str(data), "--nan-batch", str(nan_batch)]
-    cmd += ["--guard", guard]
+    cmd += ["--guard", guard, *(extra or [])]
     if lrguard_run is not None:
         cmd = [sys.executable, "-m", "lrguard", "run", *lrguard_run, "--", *cmd]
     proc = subprocess.run(cmd, cwd=out, env=env, capture_output=True, text=True, timeout=600)
@@ -265,13 +389,20 @@ def main() -> None:
     parser.add_argument("data", type=Path)
     parser.add_argument("--nan-batch", type=int, default=-1)
     parser.add_argument("--guard", choices=("none", "adapter", "env"), default="none")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--nbs", type=int, default=8, help="Ultralytics' nominal batch size (16: accumulate 2)")
+    parser.add_argument("--resume", action="store_true", help="resume OUT/runs/exp/weights/last.pt")
+    parser.add_argument("--truncate-epoch", type=int, help="tear last.pt right after its save at this epoch")
+    parser.add_argument("--stop-after-epoch", type=int, help="interrupt the run after this epoch's save")
+    parser.add_argument("--spike-batches", type=lambda v: [int(x) for x in v.split(",")], default=[])
+    parser.add_argument("--rollback", action="store_true", help="the adapter rolls back on a persistent loss spike")
     args = parser.parse_args()
     install_network_guard()
     args.out = args.out.resolve()  # Ultralytics puts a relative project under its own runs_dir
     args.out.mkdir(parents=True, exist_ok=True)
     events = args.out / "events.jsonl"
     run = train_yolov5 if args.trainer == "yolov5" else train_ultralytics
-    result = run(args.out, args.data.resolve(), args.nan_batch, args.guard, events)
+    result = run(args.out, args.data.resolve(), args.nan_batch, args.guard, events, args)
     (args.out / "result.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
 
 

@@ -41,8 +41,11 @@ folder holding a sitecustomize.py goes first on the command's PYTHONPATH, and th
 torchrun rank too) guards every torch optimizer from its first step: a step whose gradient norm is
 NaN/inf is skipped on the device (weights and optimizer state unchanged; YOLOv5's and Ultralytics'
 EMA too), spikes are logged, and each event (with its rank) goes to --events (default: the run
-directory's lrguard-events.jsonl for a resume, else ./lrguard-events.jsonl). --no-guard runs the
-pre-flight only. A site's own sitecustomize is still run.
+directory's lrguard-events.jsonl for a resume, else ./lrguard-events.jsonl). For YOLOv5 and
+Ultralytics the events carry the trainer's global optimizer step and epoch, and each last.pt save
+is verified and copied to weights/lrguard-last-good.pt with a manifest (the trainer's own files are
+never written; --no-last-good: no copy). --no-guard runs the pre-flight only. A site's own
+sitecustomize is still run.
 """
 
 
@@ -73,6 +76,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--dry-run", action="store_true", help="do the pre-flight and print the command; do not run it")
     p.add_argument("--no-guard", action="store_true", help="pre-flight only: do not inject the per-step guard")
+    p.add_argument(
+        "--no-last-good",
+        action="store_true",
+        help="YOLOv5/Ultralytics: do not publish a verified copy of each last.pt save as lrguard-last-good.pt",
+    )
     p.add_argument(
         "--check-every",
         type=int,
@@ -156,6 +164,6 @@ def _guarded_env(env: dict[str, str], args: argparse.Namespace, events: Path | N
     from lrguard.guard.zero_code import child_env, settings_json
 
     path = (events or Path("lrguard-events.jsonl")).resolve()
-    settings = settings_json(str(path), {"check_every": args.check_every})
+    settings = settings_json(str(path), {"check_every": args.check_every}, last_good=not args.no_last_good)
     print(f"lrguard: per-step guard injected (events: {path})", file=sys.stderr)
     return child_env(env, settings)

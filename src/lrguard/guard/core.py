@@ -9,7 +9,7 @@ judgements are the diagnosis's own: :func:`lrguard.signals.spike.judge` through
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -108,6 +108,8 @@ class GuardCore:
         self.log = log
         self.rank = rank
         self.events: list[Event] = []
+        #: Global step -> the trainer's epoch, for events written without one (set by a trainer adapter).
+        self.epoch_of: Callable[[int], int | None] | None = None
         self._loss = SpikeDetector(self.config.spike)
         self._grad = SpikeDetector(self.config.spike)
         self.lower_until = -1
@@ -126,6 +128,8 @@ class GuardCore:
 
     # -- recording ---------------------------------------------------------------------------------
     def _decide(self, action: str, step: int, signal: str, message: str, **kw: Any) -> Decision:
+        if kw.get("epoch") is None and self.epoch_of is not None:
+            kw["epoch"] = self.epoch_of(step)
         event = Event(step=step, signal=signal, action=action, message=message, rank=self.rank, **kw)
         self.events.append(event)
         if self.log is not None:

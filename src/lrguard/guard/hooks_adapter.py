@@ -36,7 +36,7 @@ from __future__ import annotations
 import os
 import sys
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -71,6 +71,9 @@ class StepHooks:
         rank: Rank written into events (default: the ``torch.distributed`` rank, else ``$RANK``, else 0).
         read_cpu_flag: See :class:`TorchGuard` (CPU training: a clean step copies nothing, a skipped
             step's EMA update is not run at all).
+        model: The model, for the ``rollback`` action (see :class:`TorchGuard`; the caller then calls
+            ``hooks.guard.boundary()`` before each batch).
+        stateful: More state a rollback restores, by name (see :class:`TorchGuard`).
     """
 
     def __init__(
@@ -85,6 +88,8 @@ class StepHooks:
         step: int = 0,
         rank: int | None = None,
         read_cpu_flag: bool = True,
+        model: torch.nn.Module | None = None,
+        stateful: Mapping[str, Any] | None = None,
     ) -> None:
         """Build the guard and register the two hooks on ``optimizer``."""
         if optimizer in _ATTACHED:
@@ -99,6 +104,8 @@ class StepHooks:
             console=console,
             step=step,
             read_cpu_flag=read_cpu_flag,
+            model=model,
+            stateful=stateful,
         )
         if rank is None and not (torch.distributed.is_available() and torch.distributed.is_initialized()):
             rank = _env_rank()
@@ -158,6 +165,22 @@ class StepHooks:
             _LAST.clear()
         self.guard.close()
         self._settle_ema_counters(current=None)
+
+    def start_at(self, step: int) -> None:
+        """Number the guarded steps from ``step``: a trainer's own count of the optimizer steps already done.
+
+        For adapters that learn the count only once the hooks exist (a resumed run). Only before the
+        first guarded step.
+
+        Raises:
+            ValueError: A step was already guarded.
+        """
+        guard = self.guard
+        if guard.global_step == step:
+            return
+        if guard._began or guard._values is not None or guard.events or guard.global_step != guard._window_start:
+            raise ValueError("StepHooks.start_at: steps were already guarded")
+        guard.global_step = guard._window_start = guard._judged_until = step
 
     # -- hooks ---------------------------------------------------------------------------------------
     def _pre(self, optimizer: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:

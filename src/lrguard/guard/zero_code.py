@@ -10,7 +10,9 @@ worker), which calls :func:`activate`:
   (:func:`lrguard.guard.hooks_adapter.install_global`): every optimizer is guarded from its first
   ``step``, each rank writes its own rank into the events;
 - at each new guard, every registered trainer whose library is imported by then gets its
-  ``guard_adapter.zero_code()`` applied (YOLOv5's and Ultralytics' ``ModelEMA`` routed through the guard);
+  ``guard_adapter.zero_code()`` applied (YOLOv5's and Ultralytics' ``ModelEMA`` routed through the
+  guard; the trainer's global step and epoch in the events; a verified copy of each ``last.pt`` save
+  as ``lrguard-last-good.pt`` unless the settings say ``"last_good": false``);
 - at exit the last window is read and its events written.
 
 A failure of the injection prints one ``lrguard:`` line on stderr and leaves the process unguarded.
@@ -40,8 +42,10 @@ INJECT_DIR = Path(__file__).resolve().parent / "inject"
 _state: dict[str, Any] = {}
 
 
-def settings_json(events: str | None, config: dict[str, Any]) -> str:
+def settings_json(events: str | None, config: dict[str, Any], last_good: bool = True) -> str:
     """The value of :data:`SETTINGS_ENV` for ``events`` and a :meth:`GuardConfig.from_dict` mapping.
+
+    ``last_good``: the trainer additions publish a verified copy of each ``last.pt`` save.
 
     Raises:
         ValueError: ``config`` is not a valid guard configuration (checked here, before training).
@@ -49,7 +53,7 @@ def settings_json(events: str | None, config: dict[str, Any]) -> str:
     from lrguard.guard.config import GuardConfig
 
     GuardConfig.from_dict(config)
-    return json.dumps({"events": events, "config": config})
+    return json.dumps({"events": events, "config": config, "last_good": bool(last_good)})
 
 
 def child_env(environ: dict[str, str], settings: str) -> dict[str, str]:
@@ -85,7 +89,7 @@ def activate(environ: dict[str, str] | None = None) -> bool:
     except (ValueError, TypeError, AttributeError) as exc:
         print(f"lrguard: guard not injected: bad {SETTINGS_ENV}: {exc}", file=sys.stderr)
         return False
-    _state.update(config=config, events=settings.get("events"))
+    _state.update(config=config, events=settings.get("events"), last_good=settings.get("last_good", True) is not False)
     if "torch" in sys.modules and hasattr(sys.modules["torch"], "optim"):
         _install()
     else:
@@ -130,7 +134,9 @@ def _install() -> None:
 def _on_attach(hooks: Any) -> None:
     """Apply the zero-code additions of each registered trainer whose library is imported by now.
 
-    A trainer's additions are ``lrguard.trainers.<name>.guard_adapter.zero_code()``; its library is the
+    A trainer's additions are ``lrguard.trainers.<name>.guard_adapter.zero_code(hooks, last_good=...)``
+    (the EMA routed through the guard; for the training stepping ``hooks``, the trainer's step and
+    epoch in the events and the verified last-good copy of each ``last.pt``); its library is the
     top-level module of the registry name (``yolov5``, ``ultralytics``). Each is applied once.
     """
     from lrguard.trainers import REGISTRY
@@ -144,6 +150,6 @@ def _on_attach(hooks: Any) -> None:
         try:
             if importlib.util.find_spec(module_name) is None:
                 continue
-            importlib.import_module(module_name).zero_code()
+            importlib.import_module(module_name).zero_code(hooks, last_good=_state.get("last_good", True))
         except Exception as exc:
             print(f"lrguard: {name} guard additions not applied: {type(exc).__name__}: {exc}", file=sys.stderr)
