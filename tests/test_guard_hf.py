@@ -9,7 +9,7 @@ from _needs import needs
 torch = needs("torch")
 transformers = needs("transformers")
 
-from lrguard.guard.hf_adapter import HFGuard
+from lrguard.trainers.hf.guard_adapter import HFGuard
 
 pytestmark = pytest.mark.trainers
 

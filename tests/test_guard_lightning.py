@@ -9,7 +9,7 @@ from _needs import needs
 torch = needs("torch")
 L = needs("lightning")
 
-from lrguard.guard.lightning_adapter import LightningGuard
+from lrguard.trainers.lightning.guard_adapter import LightningGuard
 
 pytestmark = pytest.mark.trainers
 NAN_BATCH = 5  # of 8 per epoch
