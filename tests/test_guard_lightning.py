@@ -69,3 +69,89 @@ def test_nan_batch_is_skipped(tmp_path):
 def test_without_the_guard_the_nan_batch_poisons_the_weights(tmp_path):
     model, _ = _fit(tmp_path, [])
     assert not _finite(model)
+
+
+# -- manual optimization, two optimizers (a GAN-like toy) ---------------------------------------------
+BAD_BATCH = 3  # of 8: its discriminator loss is NaN (the generator's step of that batch is clean)
+
+
+class _Gan(L.LightningModule):
+    """Generator then discriminator, each with its own Adam, stepped by hand; noise drawn from torch every step."""
+
+    def __init__(self, inject=True, omit_bad_step=False):
+        super().__init__()
+        torch.manual_seed(0)
+        self.automatic_optimization = False
+        self.gen = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 4))
+        self.dis = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+        self.inject, self.omit_bad_step = inject, omit_bad_step
+
+    def training_step(self, batch, batch_idx):
+        (real,) = batch
+        opt_g, opt_d = self.optimizers()
+        bce = torch.nn.functional.binary_cross_entropy_with_logits
+        fake = self.gen(torch.randn(real.shape[0], 2))
+        loss_g = bce(self.dis(fake), torch.ones(real.shape[0], 1))
+        opt_g.zero_grad()
+        self.manual_backward(loss_g)
+        opt_g.step()
+        loss_d = bce(self.dis(real), torch.ones(real.shape[0], 1)) + bce(
+            self.dis(fake.detach()), torch.zeros(real.shape[0], 1)
+        )
+        if batch_idx == BAD_BATCH and self.inject:
+            loss_d = loss_d * float("nan")
+        if batch_idx == BAD_BATCH and self.omit_bad_step:
+            return  # the reference: that discriminator step never happens
+        opt_d.zero_grad()
+        self.manual_backward(loss_d)
+        opt_d.step()
+
+    def configure_optimizers(self):
+        return [torch.optim.Adam(self.gen.parameters(), lr=1e-2), torch.optim.Adam(self.dis.parameters(), lr=1e-2)]
+
+
+def _fit_gan(tmp_path, callbacks, **kw):
+    g = torch.Generator().manual_seed(2)
+    data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(32, 4, generator=g)), batch_size=4)
+    model = _Gan(**kw)
+    trainer = L.Trainer(
+        max_epochs=1,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+        callbacks=callbacks,
+    )
+    trainer.fit(model, data)
+    return model, trainer
+
+
+def test_manual_optimization_skips_the_bad_optimizers_step_only(tmp_path):
+    guard = LightningGuard(events=str(tmp_path / "events.jsonl"), console=None)
+    model, trainer = _fit_gan(tmp_path, [guard])
+    assert len(guard.guards) == 2
+    assert trainer.global_step == 16  # manual optimization counts every opt.step() of both optimizers
+    assert [g.global_step for g in guard.guards] == [8, 8]
+    assert guard.guards[0].skipped_steps == [] and guard.guards[1].skipped_steps == [BAD_BATCH]
+    assert guard.skipped_steps == [2 * BAD_BATCH + 1]  # the trainer's global step: G, D, G, D, ...
+    (event,) = guard.events
+    assert event.signal == "nonfinite" and event.message.startswith("optimizer 1: ")
+    assert '"step": 7' in (tmp_path / "events.jsonl").read_text()
+    assert _finite(model)
+    # bit-identical to a run in which that discriminator step never happened and the generator's step was taken
+    ref, _ = _fit_gan(tmp_path, [], inject=False, omit_bad_step=True)
+    for a, b in zip(model.state_dict().values(), ref.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    for a, b in zip(
+        model.optimizers()[1].optimizer.state_dict()["state"].values(),
+        ref.optimizers()[1].optimizer.state_dict()["state"].values(),
+        strict=True,
+    ):
+        assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_without_the_guard_the_manual_nan_poisons_the_discriminator(tmp_path):
+    model, _ = _fit_gan(tmp_path, [])
+    assert not all(bool(torch.isfinite(p).all()) for p in model.dis.parameters())

@@ -1,55 +1,183 @@
-"""The guard as a Lightning ``Callback`` (automatic optimization), over :class:`~lrguard.guard.torch_adapter.TorchGuard`.
+"""The guard as a Lightning ``Callback``, over :class:`~lrguard.guard.torch_adapter.TorchGuard` (Lightning 2.x).
 
-Usage: ``Trainer(callbacks=[LightningGuard()])``. Lightning calls ``on_before_optimizer_step``
-inside ``optimizer.step(closure)`` after the closure (forward, backward) and before the update:
-the guard takes the finite flag and copies the state there; ``on_train_batch_end`` (after the
-update) undoes a non-finite step on device. Lightning steps the scheduler itself, on skipped steps
-too (the guard's documented choice). One optimizer; manual optimization is not guarded yet.
+Usage: ``Trainer(callbacks=[LightningGuard()])``. One :class:`TorchGuard` per optimizer (each has
+its own parameters, optimizer state, spike statistics and skips: a NaN in one optimizer's step
+leaves the others' steps alone). Lightning calls ``on_before_optimizer_step(optimizer)`` inside
+every step of that optimizer, after its gradients exist and before the update: in automatic
+optimization inside ``optimizer.step(closure)`` after the closure (forward, backward), in manual
+optimization inside ``opt.step()`` of the ``LightningOptimizer`` (``precision.optimizer_step`` wraps
+a do-nothing closure the same way). The guard takes the finite flag and copies the state there;
+torch's step post-hook on the optimizer, right after the update, undoes a non-finite step on device.
+Lightning steps the schedulers itself in automatic optimization, the module's code in manual
+optimization, on skipped steps too (the guard's documented choice). The loss is not handed to the
+callback before the step: the flag is the gradient norm's (a NaN loss makes NaN gradients).
+
+Steps: each guard counts its own optimizer's steps; its events are written with
+``trainer.global_step`` of that step (automatic optimization: the optimizer steps; manual: every
+``opt.step()`` of every optimizer, so the steps of two alternating optimizers interleave). With
+more than one optimizer an event's message starts with ``optimizer <i>:`` (its index in
+``trainer.optimizers``).
+
+Rollback (a ``rollback`` action; one optimizer only): ``on_train_batch_start`` is the step boundary
+(after the previous batch's scheduler step; the batch is already drawn). The state is the
+LightningModule (``state_dict``), the optimizer, its schedulers, the precision plugin's GradScaler
+when it has one, and the random generators. A rollback restores it at the boundary after the host
+read that found the persistent spike; the batches of the undone steps were consumed and are not
+replayed. ``trainer.global_step`` keeps counting every step taken (undone ones included) and
+``max_steps`` counts it; the schedulers and the guard's step go back to the last-good state's.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+import torch
 from lightning.pytorch.callbacks import Callback
 
+from lrguard.guard.events import Event, EventLog
 from lrguard.guard.torch_adapter import CallbackSettings, TorchGuard
 
 
-class LightningGuard(CallbackSettings, Callback):
-    """Skips non-finite steps (on every rank), logs spikes and events; see :class:`TorchGuard` for the mechanics.
+class TrainerSteps(EventLog):
+    """The event log of one optimizer's guard: writes its events into a shared log at the trainer's global step.
 
     Args:
-        config: The guard configuration (validated here, at construction).
+        sink: The shared log (file and console).
+        now: The trainer's global step now (for an event of a step not begun yet: a restore).
+        label: Prefix of the messages (``optimizer 1: ``), or empty.
+    """
+
+    def __init__(self, sink: EventLog, now: Any, label: str = "") -> None:
+        """Nothing is written here itself; :attr:`events` keeps the guard's own (local) events."""
+        super().__init__(None, console=None)
+        self.sink, self.now, self.label = sink, now, label
+        #: The guard's step -> the trainer's global step, set as each step begins.
+        self.steps: dict[int, int] = {}
+
+    def write(self, event: Event) -> None:
+        """Keep the event and write it to the shared log with the trainer's global step."""
+        self.events.append(event)
+        step = self.steps.get(event.step)
+        if step is None:
+            step = int(self.now())
+        until = None if event.until is None else step + (event.until - event.step)
+        self.sink.write(dataclasses.replace(event, step=step, until=until, message=self.label + event.message))
+
+    def close(self) -> None:
+        """The shared log is closed by the callback."""
+
+
+class LightningGuard(CallbackSettings, Callback):
+    """Skips non-finite steps (on every rank) per optimizer, logs spikes and events, rolls back; see :class:`TorchGuard`.
+
+    Args:
+        config: The guard configuration (validated here, at construction). ``rollback_skip`` must
+            be 0 (the callback does not own the data loader).
         events: Path of the JSON-lines events file, or ``None``.
         previous: Where the previous session left off (resume pre-flight at the first step).
         console: Stream for the console lines (``None``: silent).
+
+    Raises:
+        ValueError: ``rollback_skip`` > 0.
+
+    Attributes:
+        guards: One guard per optimizer, in the order of ``trainer.optimizers``.
+        guard: The first optimizer's guard (the only one in automatic optimization).
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Keep the settings; the guards are built at ``on_train_start``."""
+        super().__init__(*args, **kwargs)
+        if self.config.rolls_back and self.config.rollback_skip:
+            raise ValueError("LightningGuard: rollback_skip must be 0 (the callback does not own the data loader)")
+        self.guards: list[TorchGuard] = []
+        self._by_optimizer: dict[int, tuple[TorchGuard, TrainerSteps]] = {}
+        self._hooks: list[Any] = []
+        self._log: EventLog | None = None
+
+    @property
+    def events(self) -> list[Event]:
+        """Every event of every optimizer's guard, at the trainer's global step, in the order written."""
+        return list(self._log.events) if self._log is not None else []
+
+    @property
+    def skipped_steps(self) -> list[int]:
+        """The trainer's global steps of the skipped optimizer steps (all optimizers)."""
+        return sorted(e.step for e in self.events if e.signal == "nonfinite" and e.action == "skip")
+
     def on_train_start(self, trainer: Any, pl_module: Any) -> None:
-        """Attach to the trainer's (single) optimizer at its current global step."""
-        if len(trainer.optimizers) != 1:
-            raise ValueError(f"LightningGuard guards one optimizer, the trainer has {len(trainer.optimizers)}")
-        self.guard = TorchGuard(
-            trainer.optimizers[0],
-            config=self.config,
-            previous=self._previous,
-            events=self._events,
-            console=self._console,
-            step=int(trainer.global_step),
-        )
+        """Build one guard per optimizer at the trainer's global step and hook each optimizer's step end."""
+        optimizers = list(trainer.optimizers)
+        rolls = self.config.rolls_back
+        if rolls and len(optimizers) != 1:
+            raise ValueError(f"LightningGuard: rollback guards one optimizer, the trainer has {len(optimizers)}")
+        self._log = EventLog(self._events, console=self._console)
+        for i, optimizer in enumerate(optimizers):
+            log = TrainerSteps(
+                self._log, lambda: trainer.global_step, f"optimizer {i}: " if len(optimizers) > 1 else ""
+            )
+            state: dict[str, Any] = {}
+            scheduler = None
+            if rolls:
+                mine = [
+                    c.scheduler
+                    for c in trainer.lr_scheduler_configs
+                    if getattr(c.scheduler, "optimizer", None) is optimizer
+                ]
+                scheduler = mine[0] if mine else None
+                state.update({f"scheduler{j}": s for j, s in enumerate(mine[1:], 1)})
+                scaler = getattr(trainer.precision_plugin, "scaler", None)
+                if scaler is not None:
+                    state["scaler"] = scaler  # state only: the precision plugin unscales and steps through it
+            guard = TorchGuard(
+                optimizer,
+                scheduler=scheduler,
+                config=self.config,
+                previous=self._previous,
+                events=log,
+                step=int(trainer.global_step),
+                model=pl_module if rolls else None,
+                stateful=state or None,
+            )
+            self.guards.append(guard)
+            self._by_optimizer[id(optimizer)] = (guard, log)
+            self._hooks.append(optimizer.register_step_post_hook(self._after(guard)))
+        self.guard = self.guards[0] if self.guards else None
+
+    @staticmethod
+    def _after(guard: TorchGuard) -> Any:
+        def hook(optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+            guard.after_step()  # without a before_step (a step Lightning did not announce) it does nothing
+
+        return hook
+
+    def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int) -> None:
+        """The step boundary: snapshots and a due rollback (only with a ``rollback`` action)."""
+        if self.config.rolls_back:
+            for guard in self.guards:
+                guard.boundary()
 
     def on_before_optimizer_step(self, trainer: Any, pl_module: Any, optimizer: Any) -> None:
-        """Take the finite flag and copy the state, before the update."""
-        if self.guard is not None:
-            self.guard.before_step()
-
-    def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
-        """Undo a non-finite update on device and count the step."""
-        if self.guard is not None:
-            self.guard.after_step()
+        """Take this optimizer's finite flag and copy its state, before its update."""
+        found = self._by_optimizer.get(id(getattr(optimizer, "optimizer", optimizer)))
+        if found is None:
+            return
+        guard, log = found
+        log.steps[guard.global_step] = int(trainer.global_step)
+        keep = 3 * self.config.check_every  # a window is read at most two windows after its steps (CUDA)
+        if len(log.steps) > 2 * keep:
+            log.steps = {k: v for k, v in log.steps.items() if k >= guard.global_step - keep}
+        guard.before_step()
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
-        """Read the last window and write its events."""
-        if self.guard is not None:
-            self.guard.close()
+        """Read the last windows and write their events; remove the step hooks."""
+        for hook in self._hooks:
+            hook.remove()
+        self._hooks.clear()
+        try:
+            for guard in self.guards:
+                guard.close()
+        finally:
+            if self._log is not None:
+                self._log.close()
