@@ -5,6 +5,8 @@ Tiny models built in the test (never downloaded), CPU, offline.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from _needs import needs
@@ -12,6 +14,9 @@ from _needs import needs
 torch = needs("torch")
 transformers = needs("transformers")
 
+from _state_snap import assert_equal, snapshot
+from lrguard.guard.config import GuardConfig
+from lrguard.guard.events import read_events
 from lrguard.trainers.hf.guard_adapter import HFGuard, output_loss
 
 pytestmark = pytest.mark.trainers
@@ -155,3 +160,81 @@ def test_output_loss_reads_what_the_trainer_takes():
     assert output_loss({"logits": torch.ones(3)}) is None
     assert output_loss(transformers.modeling_outputs.SequenceClassifierOutput(logits=torch.ones(3))) is None
     assert output_loss(torch.ones(3)) is None
+
+
+# -- rollback -------------------------------------------------------------------------------------------
+SPIKES = (10, 11)  # training forwards whose loss is scaled x1000: a persistent spike (patience 2)
+ROLLBACK = GuardConfig(actions={"loss-spike": "rollback", "grad-spike": "rollback"}, check_every=4, snapshot_every=4)
+
+
+class _Spiky(_Net):
+    """Dropout (torch RNG every step) and a loss scaled x1000 at the training forwards in SPIKES."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Dropout(0.2), torch.nn.Linear(8, 1)
+        )
+        self.calls = 0
+
+    def forward(self, x, y, c):
+        loss = torch.nn.functional.mse_loss(self.net(x), y) + c.mean()
+        if self.training:
+            self.calls += 1
+            if self.calls - 1 in SPIKES:
+                loss = loss * 1000.0
+        return {"loss": loss}
+
+
+class _Recorder(transformers.TrainerCallback):
+    """After the guard's boundary: the guard's step and a deep copy of the state, at each step begin."""
+
+    def __init__(self, guard):
+        self.guard, self.seen = guard, []
+
+    def on_step_begin(self, args, state, control, model=None, optimizer=None, lr_scheduler=None, **kwargs):
+        opt = getattr(optimizer, "optimizer", optimizer)
+        self.seen.append((self.guard.guard.global_step, snapshot(model=model, opt=opt, sched=lr_scheduler)))
+
+
+def test_a_persistent_loss_spike_rolls_back_bit_exactly(tmp_path):
+    guard = HFGuard(config=ROLLBACK, events=str(tmp_path / "events.jsonl"), console=None)
+    rec = _Recorder(guard)
+    args = transformers.TrainingArguments(
+        output_dir=str(tmp_path / "out"),
+        per_device_train_batch_size=4,
+        num_train_epochs=1,
+        learning_rate=1e-2,
+        report_to=[],
+        use_cpu=True,
+        save_strategy="no",
+        logging_steps=1,
+        disable_tqdm=True,
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        seed=0,
+        max_grad_norm=1.0,
+    )
+    model = _Spiky()
+    trainer = transformers.Trainer(model=model, args=args, train_dataset=_rows(n=64), callbacks=[guard, rec])
+    trainer.train()
+    g = guard.guard
+    assert g is not None
+    (window,) = g.skipped_windows
+    assert (window.from_step, window.to_step, window.trigger_step) == (8, 12, 11)  # steps 8-11 undone
+    actions = [(e.signal, e.action, e.step) for e in g.events]
+    # the loss (from the forward hook) finds it: HF's clipping flattens the gradient norm the guard sees
+    assert actions == [("loss-spike", "log", 10), ("loss-spike", "rollback", 11), ("rollback", "restore", 12)]
+    steps = [s for s, _ in rec.seen]
+    assert steps == [*range(12), 8, 9, 10, 11]  # the guard's step went back at step 12, the batches went on
+    assert_equal(rec.seen[12][1], rec.seen[8][1])  # the state restored at step 12 is the one of step 8, bit for bit
+    assert trainer.state.global_step == 16  # HF's own count keeps every step taken
+    assert trainer.lr_scheduler.last_epoch == 12  # the schedule went back with the state
+    assert _finite(model)
+    assert read_events(tmp_path / "events.jsonl")[-1]["action"] == "restore"
+
+
+def test_rollback_skip_is_refused():
+    """The callback does not own the data loader: it cannot drop batches beyond the undone steps'."""
+    with pytest.raises(ValueError, match="rollback_skip"):
+        HFGuard(config=dataclasses.replace(ROLLBACK, rollback_skip=1))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from _needs import needs
@@ -9,6 +11,8 @@ from _needs import needs
 torch = needs("torch")
 L = needs("lightning")
 
+from _state_snap import assert_equal, snapshot
+from lrguard.guard.config import GuardConfig
 from lrguard.trainers.lightning.guard_adapter import LightningGuard
 
 pytestmark = pytest.mark.trainers
@@ -64,6 +68,37 @@ def test_nan_batch_is_skipped(tmp_path):
     assert trainer.lr_scheduler_configs[0].scheduler.last_epoch == 16  # stepped on skipped steps too
     lines = (tmp_path / "events.jsonl").read_text().splitlines()
     assert len(lines) == 2 and '"action": "skip"' in lines[0]
+
+
+class _NanTerm(_Net):
+    """The loss plus a term without a gradient that is NaN at one batch: a NaN loss with finite gradients."""
+
+    def training_step(self, batch, batch_idx):
+        loss = super().training_step(batch, batch_idx)
+        return loss + torch.tensor(float("nan") if batch_idx == 2 else 0.0)
+
+
+def test_a_nan_loss_with_finite_gradients_is_skipped(tmp_path):
+    """The flag uses the loss Lightning backpropagates (on_before_backward), not only the gradient norm."""
+    guard = LightningGuard(console=None)
+    trainer = L.Trainer(
+        max_epochs=1,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+        callbacks=[guard],
+    )
+    g = torch.Generator().manual_seed(1)
+    data = torch.utils.data.TensorDataset(torch.randn(32, 4, generator=g), torch.randn(32, 1, generator=g))
+    model = _NanTerm()
+    trainer.fit(model, torch.utils.data.DataLoader(data, batch_size=4))
+    assert guard.skipped_steps == [2]
+    (event,) = guard.events
+    assert "loss nan" in event.message and "grad norm" not in event.message  # the gradients were finite
+    assert _finite(model)
 
 
 def test_without_the_guard_the_nan_batch_poisons_the_weights(tmp_path):
@@ -137,7 +172,7 @@ def test_manual_optimization_skips_the_bad_optimizers_step_only(tmp_path):
     assert guard.guards[0].skipped_steps == [] and guard.guards[1].skipped_steps == [BAD_BATCH]
     assert guard.skipped_steps == [2 * BAD_BATCH + 1]  # the trainer's global step: G, D, G, D, ...
     (event,) = guard.events
-    assert event.signal == "nonfinite" and event.message.startswith("optimizer 1: ")
+    assert event.signal == "nonfinite" and event.message.startswith("optimizer 1: loss nan")  # D's own loss
     assert '"step": 7' in (tmp_path / "events.jsonl").read_text()
     assert _finite(model)
     # bit-identical to a run in which that discriminator step never happened and the generator's step was taken
@@ -155,3 +190,87 @@ def test_manual_optimization_skips_the_bad_optimizers_step_only(tmp_path):
 def test_without_the_guard_the_manual_nan_poisons_the_discriminator(tmp_path):
     model, _ = _fit_gan(tmp_path, [])
     assert not all(bool(torch.isfinite(p).all()) for p in model.dis.parameters())
+
+
+# -- rollback -------------------------------------------------------------------------------------------
+SPIKES = (10, 11)  # training_step calls whose loss is scaled x1000: a persistent spike (patience 2)
+ROLLBACK = GuardConfig(actions={"loss-spike": "rollback", "grad-spike": "rollback"}, check_every=4, snapshot_every=4)
+
+
+class _Spiky(_Net):
+    """Dropout (torch RNG every step) and a loss scaled x1000 at the training_step calls in SPIKES."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Dropout(0.2), torch.nn.Linear(8, 1)
+        )
+        self.calls = 0
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        loss = torch.nn.functional.mse_loss(self.net(x), y)
+        self.calls += 1
+        return loss * 1000.0 if self.calls - 1 in SPIKES else loss
+
+
+class _Recorder(L.Callback):
+    """After the guard's boundary: the guard's step and a deep copy of the state, at each batch start."""
+
+    def __init__(self, guard):
+        self.guard, self.seen = guard, []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        g = self.guard.guard
+        sched = trainer.lr_scheduler_configs[0].scheduler
+        self.seen.append((g.global_step, snapshot(model=pl_module, opt=trainer.optimizers[0], sched=sched)))
+
+
+def _fit_spiky(tmp_path, callbacks):
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(64, 4, generator=g), torch.randn(64, 1, generator=g)
+    data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=4)
+    model = _Spiky()
+    trainer = L.Trainer(
+        max_epochs=1,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+        callbacks=callbacks,
+    )
+    trainer.fit(model, data)
+    return model, trainer
+
+
+def test_a_persistent_spike_rolls_back_bit_exactly(tmp_path):
+    guard = LightningGuard(config=ROLLBACK, events=str(tmp_path / "events.jsonl"), console=None)
+    rec = _Recorder(guard)
+    model, trainer = _fit_spiky(tmp_path, [guard, rec])
+    g = guard.guard
+    assert g is not None
+    (window,) = g.skipped_windows
+    assert (window.from_step, window.to_step, window.trigger_step) == (8, 12, 11)  # steps 8-11 undone
+    actions = [(e.signal, e.action, e.step) for e in guard.events]
+    assert actions == [
+        ("loss-spike", "log", 10),  # the loss, from on_before_backward
+        ("grad-spike", "log", 10),
+        ("loss-spike", "rollback", 11),
+        ("grad-spike", "rollback", 11),
+        ("rollback", "restore", 12),  # one restore, at the next boundary
+    ]
+    steps = [s for s, _ in rec.seen]
+    assert steps == [*range(12), 8, 9, 10, 11]  # the guard's step went back at batch 12, the batches went on
+    assert_equal(rec.seen[12][1], rec.seen[8][1])  # the state restored at batch 12 is the one of step 8, bit for bit
+    assert trainer.global_step == 16  # Lightning's own count keeps every step taken
+    assert trainer.lr_scheduler_configs[0].scheduler.last_epoch == 12  # the schedule went back with the state
+    assert all(bool(torch.isfinite(p).all()) for p in model.parameters())
+
+
+def test_rollback_is_refused_where_the_callback_cannot_do_it(tmp_path):
+    with pytest.raises(ValueError, match="rollback_skip"):
+        LightningGuard(config=dataclasses.replace(ROLLBACK, rollback_skip=2))
+    with pytest.raises(ValueError, match="one optimizer, the trainer has 2"):
+        _fit_gan(tmp_path, [LightningGuard(config=ROLLBACK, console=None)])

@@ -9,8 +9,16 @@ optimization inside ``opt.step()`` of the ``LightningOptimizer`` (``precision.op
 a do-nothing closure the same way). The guard takes the finite flag and copies the state there;
 torch's step post-hook on the optimizer, right after the update, undoes a non-finite step on device.
 Lightning steps the schedulers itself in automatic optimization, the module's code in manual
-optimization, on skipped steps too (the guard's documented choice). The loss is not handed to the
-callback before the step: the flag is the gradient norm's (a NaN loss makes NaN gradients).
+optimization, on skipped steps too (the guard's documented choice).
+
+The loss: ``on_before_backward(loss)`` hands the callback every loss Lightning backpropagates (the
+closure's loss in automatic optimization, already divided by ``accumulate_grad_batches``; each
+``manual_backward(loss)`` in manual optimization). The guard sums them on the device (no host
+read) and gives the sum to the next optimizer step's flag and spike statistics, then starts a new
+sum: with accumulation the step's loss is the mean of its micro-batches' losses; in manual
+optimization each optimizer gets the losses backpropagated since the previous optimizer step (the
+generator's loss for the generator's step, the discriminator's for its own). Under an enabled
+GradScaler the loss arrives scaled and is divided by the scaler's scale tensor on the device.
 
 Steps: each guard counts its own optimizer's steps; its events are written with
 ``trainer.global_step`` of that step (automatic optimization: the optimizer steps; manual: every
@@ -95,6 +103,7 @@ class LightningGuard(CallbackSettings, Callback):
         self._by_optimizer: dict[int, tuple[TorchGuard, TrainerSteps]] = {}
         self._hooks: list[Any] = []
         self._log: EventLog | None = None
+        self._loss_sum: torch.Tensor | None = None
 
     @property
     def events(self) -> list[Event]:
@@ -158,8 +167,20 @@ class LightningGuard(CallbackSettings, Callback):
             for guard in self.guards:
                 guard.boundary()
 
+    def on_before_backward(self, trainer: Any, pl_module: Any, loss: torch.Tensor) -> None:
+        """Add the loss about to be backpropagated to the next optimizer step's sum (on the device)."""
+        value = loss.detach().float()
+        scaler = getattr(trainer.precision_plugin, "scaler", None)
+        if scaler is not None and scaler.is_enabled():
+            scale = getattr(scaler, "_scale", None)  # the device tensor: get_scale() would read it on the host
+            if not isinstance(scale, torch.Tensor):
+                return
+            value = value / scale
+        self._loss_sum = value if self._loss_sum is None else self._loss_sum + value
+
     def on_before_optimizer_step(self, trainer: Any, pl_module: Any, optimizer: Any) -> None:
-        """Take this optimizer's finite flag and copy its state, before its update."""
+        """Take this optimizer's finite flag (loss and gradient norm) and copy its state, before its update."""
+        loss, self._loss_sum = self._loss_sum, None
         found = self._by_optimizer.get(id(getattr(optimizer, "optimizer", optimizer)))
         if found is None:
             return
@@ -168,7 +189,7 @@ class LightningGuard(CallbackSettings, Callback):
         keep = 3 * self.config.check_every  # a window is read at most two windows after its steps (CUDA)
         if len(log.steps) > 2 * keep:
             log.steps = {k: v for k, v in log.steps.items() if k >= guard.global_step - keep}
-        guard.before_step()
+        guard.before_step(loss)
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
         """Read the last windows and write their events; remove the step hooks."""
