@@ -222,7 +222,7 @@ def test_a_persistent_loss_spike_rolls_back_bit_exactly(tmp_path):
     assert g is not None
     (window,) = g.skipped_windows
     assert (window.from_step, window.to_step, window.trigger_step) == (8, 12, 11)  # steps 8-11 undone
-    actions = [(e.signal, e.action, e.step) for e in g.events]
+    actions = [(e.signal, e.action, e.step) for e in guard.events]
     # the loss (from the forward hook) finds it: HF's clipping flattens the gradient norm the guard sees
     assert actions == [("loss-spike", "log", 10), ("loss-spike", "rollback", 11), ("rollback", "restore", 12)]
     steps = [s for s, _ in rec.seen]

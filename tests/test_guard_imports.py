@@ -13,6 +13,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 def test_core_and_guard_core_import_no_torch():
     code = (
         "import sys; import lrguard, lrguard.guard, lrguard.guard.core, lrguard.guard.config, lrguard.guard.events; "
+        "import lrguard.guard.trainer_steps; "
         "import lrguard.cli.main, lrguard.diagnosis, lrguard.plan, lrguard.checkpoint; "
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'lightning', 'transformers')); "
         "print(bad); sys.exit(1 if bad else 0)"

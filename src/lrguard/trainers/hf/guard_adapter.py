@@ -26,7 +26,8 @@ previous step's scheduler step and ``zero_grad``; the step's batches are already
 is the model, the torch optimizer inside accelerate's wrapper, the scheduler, the GradScaler when
 accelerate has one, and the random generators. A rollback restores it at the boundary after the
 host read that found the persistent spike; the batches of the undone steps were consumed and are
-not replayed. ``state.global_step`` keeps counting every step taken (undone ones included); the
+not replayed. ``state.global_step`` keeps counting every step taken (undone ones included), and the
+events are written at it (the step axis of the Trainer's logs, :class:`~lrguard.guard.trainer_steps.TrainerSteps`); the
 scheduler and the guard's own step go back to the last-good state's step, so after a rollback the
 LR is ``state.global_step - undone`` steps into its schedule and the Trainer stops at
 ``max_steps`` of its own count (fewer scheduled steps).
@@ -40,7 +41,9 @@ from typing import Any
 import torch
 from transformers import TrainerCallback
 
+from lrguard.guard.events import Event, EventLog
 from lrguard.guard.torch_adapter import CallbackSettings, TorchGuard
+from lrguard.guard.trainer_steps import TrainerSteps
 
 
 def output_loss(output: Any) -> torch.Tensor | None:
@@ -80,8 +83,15 @@ class HFGuard(CallbackSettings, TrainerCallback):  # type: ignore[misc]
         if self.config.rolls_back and self.config.rollback_skip:
             raise ValueError("HFGuard: rollback_skip must be 0 (the callback does not own the data loader)")
         self._hook: Any = None
+        self._log: EventLog | None = None
+        self._steps: TrainerSteps | None = None
         self._loss_sum: torch.Tensor | None = None
         self._loss_n = 0
+
+    @property
+    def events(self) -> list[Event]:
+        """Every event, at the Trainer's ``state.global_step`` (after a rollback the guard's own step is behind it)."""
+        return list(self._log.events) if self._log is not None else []
 
     # -- the loss ----------------------------------------------------------------------------------
     def _keep_loss(self, module: torch.nn.Module, args: Any, output: Any) -> None:
@@ -106,13 +116,14 @@ class HFGuard(CallbackSettings, TrainerCallback):  # type: ignore[misc]
             return
         inner = getattr(optimizer, "optimizer", optimizer)  # accelerate's wrapper holds the torch optimizer
         rolls = self.config.rolls_back
+        self._log = EventLog(self._events, console=self._console)
+        self._steps = TrainerSteps(self._log, lambda: int(state.global_step))
         self.guard = TorchGuard(
             inner,
             scheduler=kwargs.get("lr_scheduler") if rolls else None,  # the Trainer steps it; kept for the state
             config=self.config,
             previous=self._previous,
-            events=self._events,
-            console=self._console,
+            events=self._steps,
             step=int(state.global_step),
             model=kwargs.get("model") if rolls else None,
             # state only: accelerate unscales (in its clip) and steps through the scaler itself
@@ -138,6 +149,8 @@ class HFGuard(CallbackSettings, TrainerCallback):  # type: ignore[misc]
             self._build(state, kwargs)
             if self.guard is None:
                 return
+        if self._steps is not None:
+            self._steps.begin(self.guard.global_step, int(state.global_step), keep=3 * self.config.check_every)
         self.guard.before_step(self._take_loss())
 
     def on_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
@@ -150,5 +163,9 @@ class HFGuard(CallbackSettings, TrainerCallback):  # type: ignore[misc]
         if self._hook is not None:
             self._hook.remove()
             self._hook = None
-        if self.guard is not None:
-            self.guard.close()
+        try:
+            if self.guard is not None:
+                self.guard.close()
+        finally:
+            if self._log is not None:
+                self._log.close()

@@ -37,7 +37,6 @@ replayed. ``trainer.global_step`` keeps counting every step taken (undone ones i
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import torch
@@ -45,35 +44,7 @@ from lightning.pytorch.callbacks import Callback
 
 from lrguard.guard.events import Event, EventLog
 from lrguard.guard.torch_adapter import CallbackSettings, TorchGuard
-
-
-class TrainerSteps(EventLog):
-    """The event log of one optimizer's guard: writes its events into a shared log at the trainer's global step.
-
-    Args:
-        sink: The shared log (file and console).
-        now: The trainer's global step now (for an event of a step not begun yet: a restore).
-        label: Prefix of the messages (``optimizer 1: ``), or empty.
-    """
-
-    def __init__(self, sink: EventLog, now: Any, label: str = "") -> None:
-        """Nothing is written here itself; :attr:`events` keeps the guard's own (local) events."""
-        super().__init__(None, console=None)
-        self.sink, self.now, self.label = sink, now, label
-        #: The guard's step -> the trainer's global step, set as each step begins.
-        self.steps: dict[int, int] = {}
-
-    def write(self, event: Event) -> None:
-        """Keep the event and write it to the shared log with the trainer's global step."""
-        self.events.append(event)
-        step = self.steps.get(event.step)
-        if step is None:
-            step = int(self.now())
-        until = None if event.until is None else step + (event.until - event.step)
-        self.sink.write(dataclasses.replace(event, step=step, until=until, message=self.label + event.message))
-
-    def close(self) -> None:
-        """The shared log is closed by the callback."""
+from lrguard.guard.trainer_steps import TrainerSteps
 
 
 class LightningGuard(CallbackSettings, Callback):
@@ -185,10 +156,7 @@ class LightningGuard(CallbackSettings, Callback):
         if found is None:
             return
         guard, log = found
-        log.steps[guard.global_step] = int(trainer.global_step)
-        keep = 3 * self.config.check_every  # a window is read at most two windows after its steps (CUDA)
-        if len(log.steps) > 2 * keep:
-            log.steps = {k: v for k, v in log.steps.items() if k >= guard.global_step - keep}
+        log.begin(guard.global_step, int(trainer.global_step), keep=3 * self.config.check_every)
         guard.before_step(loss)
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
