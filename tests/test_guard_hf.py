@@ -164,6 +164,7 @@ def test_output_loss_reads_what_the_trainer_takes():
 
 # -- rollback -------------------------------------------------------------------------------------------
 SPIKES = (10, 11)  # training forwards whose loss is scaled x1000: a persistent spike (patience 2)
+LATE_NAN = 14  # and a NaN loss after the rollback: its event is at the Trainer's step, not the guard's
 ROLLBACK = GuardConfig(actions={"loss-spike": "rollback", "grad-spike": "rollback"}, check_every=4, snapshot_every=4)
 
 
@@ -183,6 +184,8 @@ class _Spiky(_Net):
             self.calls += 1
             if self.calls - 1 in SPIKES:
                 loss = loss * 1000.0
+            if self.calls - 1 == LATE_NAN:
+                loss = loss * float("nan")
         return {"loss": loss}
 
 
@@ -224,14 +227,20 @@ def test_a_persistent_loss_spike_rolls_back_bit_exactly(tmp_path):
     assert (window.from_step, window.to_step, window.trigger_step) == (8, 12, 11)  # steps 8-11 undone
     actions = [(e.signal, e.action, e.step) for e in guard.events]
     # the loss (from the forward hook) finds it: HF's clipping flattens the gradient norm the guard sees
-    assert actions == [("loss-spike", "log", 10), ("loss-spike", "rollback", 11), ("rollback", "restore", 12)]
+    assert actions == [
+        ("loss-spike", "log", 10),
+        ("loss-spike", "rollback", 11),
+        ("rollback", "restore", 12),
+        ("nonfinite", "skip", LATE_NAN),  # the Trainer's step 14 is the guard's step 10
+    ]
+    assert g.skipped_steps == [LATE_NAN - 4]
     steps = [s for s, _ in rec.seen]
     assert steps == [*range(12), 8, 9, 10, 11]  # the guard's step went back at step 12, the batches went on
     assert_equal(rec.seen[12][1], rec.seen[8][1])  # the state restored at step 12 is the one of step 8, bit for bit
     assert trainer.state.global_step == 16  # HF's own count keeps every step taken
     assert trainer.lr_scheduler.last_epoch == 12  # the schedule went back with the state
     assert _finite(model)
-    assert read_events(tmp_path / "events.jsonl")[-1]["action"] == "restore"
+    assert [r["step"] for r in read_events(tmp_path / "events.jsonl")] == [10, 11, 12, LATE_NAN]
 
 
 def test_rollback_skip_is_refused():

@@ -194,6 +194,7 @@ def test_without_the_guard_the_manual_nan_poisons_the_discriminator(tmp_path):
 
 # -- rollback -------------------------------------------------------------------------------------------
 SPIKES = (10, 11)  # training_step calls whose loss is scaled x1000: a persistent spike (patience 2)
+LATE_NAN = 14  # and a NaN loss after the rollback: its event is at the trainer's step, not the guard's
 ROLLBACK = GuardConfig(actions={"loss-spike": "rollback", "grad-spike": "rollback"}, check_every=4, snapshot_every=4)
 
 
@@ -207,11 +208,31 @@ class _Spiky(_Net):
         )
         self.calls = 0
 
-    def training_step(self, batch, batch_idx):
+    def _loss(self, batch):
         x, y = batch
         loss = torch.nn.functional.mse_loss(self.net(x), y)
         self.calls += 1
+        if self.calls - 1 == LATE_NAN:
+            return loss * float("nan")
         return loss * 1000.0 if self.calls - 1 in SPIKES else loss
+
+    def training_step(self, batch, batch_idx):
+        return self._loss(batch)
+
+
+class _SpikyManual(_Spiky):
+    """The same in manual optimization: backward, step and the scheduler step by hand."""
+
+    def __init__(self):
+        super().__init__()
+        self.automatic_optimization = False
+
+    def training_step(self, batch, batch_idx):
+        opt = self.optimizers()
+        opt.zero_grad()
+        self.manual_backward(self._loss(batch))
+        opt.step()
+        self.lr_schedulers().step()
 
 
 class _Recorder(L.Callback):
@@ -226,11 +247,11 @@ class _Recorder(L.Callback):
         self.seen.append((g.global_step, snapshot(model=pl_module, opt=trainer.optimizers[0], sched=sched)))
 
 
-def _fit_spiky(tmp_path, callbacks):
+def _fit_spiky(tmp_path, callbacks, manual=False):
     g = torch.Generator().manual_seed(1)
     x, y = torch.randn(64, 4, generator=g), torch.randn(64, 1, generator=g)
     data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=4)
-    model = _Spiky()
+    model = _SpikyManual() if manual else _Spiky()
     trainer = L.Trainer(
         max_epochs=1,
         accelerator="cpu",
@@ -245,10 +266,11 @@ def _fit_spiky(tmp_path, callbacks):
     return model, trainer
 
 
-def test_a_persistent_spike_rolls_back_bit_exactly(tmp_path):
+@pytest.mark.parametrize("manual", [False, True], ids=["automatic", "manual"])
+def test_a_persistent_spike_rolls_back_bit_exactly(tmp_path, manual):
     guard = LightningGuard(config=ROLLBACK, events=str(tmp_path / "events.jsonl"), console=None)
     rec = _Recorder(guard)
-    model, trainer = _fit_spiky(tmp_path, [guard, rec])
+    model, trainer = _fit_spiky(tmp_path, [guard, rec], manual=manual)
     g = guard.guard
     assert g is not None
     (window,) = g.skipped_windows
@@ -260,7 +282,9 @@ def test_a_persistent_spike_rolls_back_bit_exactly(tmp_path):
         ("loss-spike", "rollback", 11),
         ("grad-spike", "rollback", 11),
         ("rollback", "restore", 12),  # one restore, at the next boundary
+        ("nonfinite", "skip", LATE_NAN),  # the trainer's step 14 is the guard's step 10
     ]
+    assert g.skipped_steps == [LATE_NAN - 4]
     steps = [s for s, _ in rec.seen]
     assert steps == [*range(12), 8, 9, 10, 11]  # the guard's step went back at batch 12, the batches went on
     assert_equal(rec.seen[12][1], rec.seen[8][1])  # the state restored at batch 12 is the one of step 8, bit for bit
