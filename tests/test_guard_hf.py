@@ -92,6 +92,16 @@ def test_nan_step_is_skipped(tmp_path):
     assert logged.index(next(v for v in logged if v != v)) == guard.guard.skipped_steps[0]  # the NaN step's grad_norm
 
 
+def test_a_second_train_with_the_same_callback_starts_afresh(tmp_path):
+    guard = HFGuard(events=str(tmp_path / "events.jsonl"), console=None)
+    _train(tmp_path, [guard], _rows(nan_x=13))
+    first = guard.guard
+    _train(tmp_path, [guard], _rows(nan_x=13))
+    assert guard.guard is not first and guard.guard is not None and guard.guard.global_step == 8
+    assert len(guard.events) == 1  # the second run's skip, once
+    assert len(read_events(tmp_path / "events.jsonl")) == 2  # both runs' events, appended
+
+
 def test_without_the_guard_the_nan_step_poisons_the_weights(tmp_path):
     model, _ = _train(tmp_path, [], _rows(nan_x=13))
     assert not _finite(model)

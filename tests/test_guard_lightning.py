@@ -101,6 +101,16 @@ def test_a_nan_loss_with_finite_gradients_is_skipped(tmp_path):
     assert _finite(model)
 
 
+def test_a_second_fit_with_the_same_callback_starts_afresh(tmp_path):
+    guard = LightningGuard(events=str(tmp_path / "events.jsonl"), console=None)
+    _fit(tmp_path, [guard])
+    first = guard.guard
+    _fit(tmp_path, [guard])  # a new Trainer and model, the same callback
+    assert len(guard.guards) == 1 and guard.guard is not first
+    assert guard.skipped_steps == [NAN_BATCH, 8 + NAN_BATCH]  # the second fit's own, once each
+    assert len((tmp_path / "events.jsonl").read_text().splitlines()) == 4  # both fits' events, appended
+
+
 def test_without_the_guard_the_nan_batch_poisons_the_weights(tmp_path):
     model, _ = _fit(tmp_path, [])
     assert not _finite(model)

@@ -135,8 +135,12 @@ class HFGuard(CallbackSettings, TrainerCallback):  # type: ignore[misc]
         model = kwargs.get("model")
         if isinstance(model, torch.nn.Module) and self._hook is None:
             self._hook = model.register_forward_hook(self._keep_loss)
-        if self.guard is None:
-            self._build(state, kwargs)
+        self.guard, self._loss_sum, self._loss_n = (
+            None,
+            None,
+            0,
+        )  # a second train() with the same callback starts afresh
+        self._build(state, kwargs)
 
     def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         """The step boundary: snapshots and a due rollback (only with a ``rollback`` action)."""

@@ -90,6 +90,9 @@ class LightningGuard(CallbackSettings, Callback):
         """Build one guard per optimizer at the trainer's global step and hook each optimizer's step end."""
         optimizers = list(trainer.optimizers)
         rolls = self.config.rolls_back
+        for hook in self._hooks:  # a second fit with the same callback starts afresh
+            hook.remove()
+        self.guards, self._by_optimizer, self._hooks, self._loss_sum = [], {}, [], None
         if rolls and len(optimizers) != 1:
             raise ValueError(f"LightningGuard: rollback guards one optimizer, the trainer has {len(optimizers)}")
         self._log = EventLog(self._events, console=self._console)
