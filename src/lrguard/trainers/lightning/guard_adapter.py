@@ -54,11 +54,12 @@ class LightningGuard(CallbackSettings, Callback):
         config: The guard configuration (validated here, at construction). ``rollback_skip`` must
             be 0 (the callback does not own the data loader).
         events: Path of the JSON-lines events file, or ``None``.
-        previous: Where the previous session left off (resume pre-flight at the first step).
+        previous: Where the previous session left off (resume pre-flight at the first step), compared
+            with the first optimizer's param groups.
         console: Stream for the console lines (``None``: silent).
 
     Raises:
-        ValueError: ``rollback_skip`` > 0.
+        ValueError: ``rollback_skip`` > 0; at ``on_train_start``, a rollback with several optimizers.
 
     Attributes:
         guards: One guard per optimizer, in the order of ``trainer.optimizers``.
@@ -117,7 +118,7 @@ class LightningGuard(CallbackSettings, Callback):
                 optimizer,
                 scheduler=scheduler,
                 config=self.config,
-                previous=self._previous,
+                previous=self._previous if i == 0 else None,  # one LR vector: the first optimizer's
                 events=log,
                 step=int(trainer.global_step),
                 model=pl_module if rolls else None,
