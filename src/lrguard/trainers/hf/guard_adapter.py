@@ -13,7 +13,9 @@ Trainer itself takes as the loss) in training mode only (evaluation forwards run
 mode and are ignored). The losses of a step's micro-batches are summed on the device and divided
 by their number when the step is taken: the guard's loss is the mean of the model's own losses
 over the accumulated micro-batches (no host read; the Trainer's division by
-``gradient_accumulation_steps`` happens after the forward and is not in it). A loss the Trainer
+``gradient_accumulation_steps`` happens after the forward and is not in it; a model that takes
+``num_items_in_batch`` divides by the whole step's item count itself, so its mean is the step's loss
+over the accumulation steps, a constant factor the spike ratios do not see). A loss the Trainer
 computes outside the model (``compute_loss_func``, label smoothing: the labels are popped before
 the forward) is not seen; the flag then uses the gradient norm alone, as it does when the model's
 output has no loss.
