@@ -34,7 +34,7 @@ class Net(torch.nn.Module):
 
 
 def main(out: str, guarded: bool) -> None:
-    from lrguard.guard.hf_adapter import HFGuard
+    from lrguard.trainers.hf.guard_adapter import HFGuard
 
     rank = int(os.environ.get("RANK", "0"))
     g = torch.Generator().manual_seed(1)

@@ -36,7 +36,7 @@ class Net(L.LightningModule):
 
 
 def main(out: str, guarded: bool) -> None:
-    from lrguard.guard.lightning_adapter import LightningGuard
+    from lrguard.trainers.lightning.guard_adapter import LightningGuard
 
     rank = int(os.environ.get("RANK", "0"))
     g = torch.Generator().manual_seed(1)

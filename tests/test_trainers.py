@@ -7,7 +7,8 @@ a module, function-level ones included), so a lazy import cannot slip past them:
    it reaches trainers only through the registry (``lrguard.trainers``);
 2. a trainer package never imports another trainer package;
 3. nothing in ``src/`` imports torch or a trainer library, except the live guard's framework adapters
-   (``lrguard/guard/*_adapter.py``), which are imported only when a guard is attached.
+   (``lrguard/guard/*_adapter.py`` and ``lrguard/trainers/<name>/guard_adapter.py``), which are
+   imported only when a guard is attached.
 """
 
 from __future__ import annotations
