@@ -37,7 +37,8 @@ def test_every_rank_skips_the_nan_step_and_ends_identical(tmp_path):
     assert w0.keys() == w1.keys() and all(torch.equal(w0[k], w1[k]) for k in w0)
     for rank in (0, 1):
         (event,) = [json.loads(line) for line in (out / f"events-{rank}.jsonl").read_text().splitlines()]
-        assert (event["action"], event["signal"], event["step"], event["rank"]) == ("skip", "nonfinite", NAN_STEP, rank)
+        got = (event["action"], event["signal"], event["step"], event["epoch"], event["rank"])
+        assert got == ("skip", "nonfinite", NAN_STEP, 0, rank)
 
 
 def test_without_the_guard_both_ranks_end_with_nan_weights(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -66,8 +67,11 @@ def test_nan_batch_is_skipped(tmp_path):
     assert guard.guard is not None and guard.guard.skipped_steps == [NAN_BATCH, 8 + NAN_BATCH]
     assert trainer.global_step == 16 and guard.guard.global_step == 16
     assert trainer.lr_scheduler_configs[0].scheduler.last_epoch == 16  # stepped on skipped steps too
-    lines = (tmp_path / "events.jsonl").read_text().splitlines()
-    assert len(lines) == 2 and '"action": "skip"' in lines[0]
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    assert [(e["action"], e["step"], e["epoch"]) for e in events] == [
+        ("skip", NAN_BATCH, 0),
+        ("skip", 8 + NAN_BATCH, 1),
+    ]
 
 
 class _NanTerm(_Net):

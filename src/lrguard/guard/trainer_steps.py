@@ -32,6 +32,8 @@ class TrainerSteps(EventLog):
         self.sink, self.now, self.label = sink, now, label
         #: The guard's step -> the trainer's global step, set as each step begins.
         self.steps: dict[int, int] = {}
+        #: The guard's step -> the trainer's epoch at that step (when the callback gave one).
+        self.epochs: dict[int, int] = {}
 
     def write(self, event: Event) -> None:
         """Keep the event and write it to the shared log with the trainer's global step."""
@@ -40,13 +42,22 @@ class TrainerSteps(EventLog):
         if step is None:
             step = int(self.now())
         until = None if event.until is None else step + (event.until - event.step)  # exact for one optimizer
-        self.sink.write(dataclasses.replace(event, step=step, until=until, message=self.label + event.message))
+        epoch = event.epoch if event.epoch is not None else self.epochs.get(event.step)
+        self.sink.write(
+            dataclasses.replace(event, step=step, until=until, epoch=epoch, message=self.label + event.message)
+        )
 
-    def begin(self, guard_step: int, trainer_step: int, keep: int) -> None:
-        """Record that the guard's step ``guard_step`` is the trainer's ``trainer_step``; forget steps ``keep`` before it."""
+    def begin(self, guard_step: int, trainer_step: int, keep: int, epoch: int | None = None) -> None:
+        """Record that the guard's step ``guard_step`` is the trainer's ``trainer_step`` (in ``epoch``).
+
+        Steps more than ``keep`` before it are forgotten.
+        """
         self.steps[guard_step] = trainer_step
+        if epoch is not None:
+            self.epochs[guard_step] = epoch
         if len(self.steps) > 2 * keep:
             self.steps = {k: v for k, v in self.steps.items() if k >= guard_step - keep}
+            self.epochs = {k: v for k, v in self.epochs.items() if k >= guard_step - keep}
 
     def close(self) -> None:
         """The shared log is closed by the callback."""

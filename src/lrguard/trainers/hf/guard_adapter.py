@@ -156,7 +156,8 @@ class HFGuard(CallbackSettings, TrainerCallback):  # type: ignore[misc]
             if self.guard is None:
                 return
         if self._steps is not None:
-            self._steps.begin(self.guard.global_step, int(state.global_step), keep=3 * self.config.check_every)
+            epoch = None if state.epoch is None else int(state.epoch)  # 0-based: the epoch this step is in
+            self._steps.begin(self.guard.global_step, int(state.global_step), 3 * self.config.check_every, epoch)
         self.guard.before_step(self._take_loss())
 
     def on_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:

@@ -160,7 +160,7 @@ class LightningGuard(CallbackSettings, Callback):
         if found is None:
             return
         guard, log = found
-        log.begin(guard.global_step, int(trainer.global_step), keep=3 * self.config.check_every)
+        log.begin(guard.global_step, int(trainer.global_step), 3 * self.config.check_every, trainer.current_epoch)
         guard.before_step(loss)
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
