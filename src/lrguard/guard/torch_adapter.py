@@ -47,6 +47,7 @@ from typing import Any, TypeVar
 
 import torch
 
+from lrguard.guard import clipnorm_adapter
 from lrguard.guard.config import GuardConfig
 from lrguard.guard.core import Decision, GuardCore, GuardStop, PreviousSession
 from lrguard.guard.events import EventLog
@@ -118,6 +119,7 @@ class TorchGuard:
         """
         self.optimizer = optimizer
         _GUARDED.add(optimizer)
+        clipnorm_adapter.install()  # the norm of a clip_grad_norm_ just before the step is not taken twice
         self.scheduler = scheduler
         self.scaler = scaler
         self.config = config or GuardConfig()
@@ -524,7 +526,10 @@ class TorchGuard:
         params = self._params()
         grads = [p.grad for p in params if p.grad is not None]
         device = grads[0].device if grads else (loss.device if loss is not None else torch.device("cpu"))
-        if grads:
+        known = clipnorm_adapter.take(grads)  # the trainer's clip_grad_norm_ of exactly these gradients, if any
+        if known is not None:
+            gnorm = known
+        elif grads:
             # one norm per tensor (one foreach call: 0.36 ms for YOLOv5n's 177 gradients on one CPU thread,
             # 0.45 ms as a loop of norms), then the norm of those
             gnorm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2, dtype=torch.float32)))
