@@ -27,6 +27,7 @@ guard then computes the norm itself.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -49,11 +50,19 @@ _LAST: list[_Record] = []  # the last call's record, at most one
 _INSTALLED: list[tuple[Any, Any]] = []  # (original function, optimizer post-hook handle)
 
 
+def _kept(parameters: Any, into: list[torch.Tensor]) -> Iterator[torch.Tensor]:
+    """Yield ``parameters`` and append each one to ``into`` (the original lists its argument once)."""
+    for p in parameters:
+        into.append(p)
+        yield p
+
+
 def install() -> None:
     """Wrap ``torch.nn.utils.clip_grad_norm_`` to record each call (idempotent, process-wide).
 
-    The wrapper returns the original's result unchanged; ``parameters`` given as an iterator is
-    materialised once and passed on as a list.
+    The wrapper returns the original's result unchanged. A tensor, list or tuple is passed on as
+    it is; any other iterable (a module's ``parameters()`` generator) as a generator that keeps what
+    the original walks (the original lists it once).
     """
     if _INSTALLED:
         return
@@ -61,9 +70,13 @@ def install() -> None:
 
     @functools.wraps(original)
     def clip_grad_norm_(parameters: Any, max_norm: Any, norm_type: Any = 2.0, *args: Any, **kwargs: Any) -> Any:
-        params = [parameters] if isinstance(parameters, torch.Tensor) else list(parameters)
         _LAST.clear()
-        total = original(params, max_norm, norm_type, *args, **kwargs)
+        if isinstance(parameters, torch.Tensor | list | tuple):
+            params = [parameters] if isinstance(parameters, torch.Tensor) else list(parameters)
+            total = original(parameters, max_norm, norm_type, *args, **kwargs)
+        else:  # the original walks the iterable once (a module's parameters()); keep what it walks
+            params = []
+            total = original(_kept(parameters, params), max_norm, norm_type, *args, **kwargs)
         if isinstance(norm_type, int | float) and float(norm_type) == 2.0 and isinstance(total, torch.Tensor):
             _LAST.append(_Record([p.grad for p in params if p.grad is not None], total, max_norm))
         return total
