@@ -69,6 +69,19 @@ def test_take_refuses_changed_or_different_gradients():
     assert clipnorm_adapter.take(fresh) is None
 
 
+def test_the_matched_order_is_checked_again_at_every_take():
+    model = _model()
+    grads = _backward(model)
+    for order in (grads, grads[::-1], grads[::-1], grads):  # a cached order that no longer fits is matched again
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+        assert clipnorm_adapter.take(list(order)) is not None
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+    other = [*grads[:-1], grads[-1].clone()]  # the same length and order, one tensor not the clipped one
+    assert clipnorm_adapter.take(other) is None
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+    assert clipnorm_adapter.take([*grads[:-1], grads[0]]) is None  # a duplicate in place of one
+
+
 def test_a_nonfinite_gradient_gives_a_nonfinite_norm():
     model = _model()
     grads = _backward(model)

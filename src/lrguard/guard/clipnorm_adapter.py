@@ -27,7 +27,8 @@ guard then computes the norm itself.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+import operator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -41,12 +42,16 @@ class _Record:
 
     def __init__(self, grads: list[torch.Tensor], total: torch.Tensor, max_norm: Any) -> None:
         self.grads = grads
-        self.versions = [g._version for g in grads]
+        self.versions = list(map(_VERSION, grads))
         self.total = total
         self.max_norm = max_norm
 
 
+_VERSION = operator.attrgetter("_version")  # C-level loops: this runs on every step
+_GRAD = operator.attrgetter("grad")
 _LAST: list[_Record] = []  # the last call's record, at most one
+_ORDER: list[tuple[int, Callable[[list[torch.Tensor]], tuple[torch.Tensor, ...]]]] = []
+"""The last match: how many gradients, and a getter putting the guard's list in the clip's order."""
 _INSTALLED: list[tuple[Any, Any]] = []  # (original function, optimizer post-hook handle)
 
 
@@ -78,7 +83,7 @@ def install() -> None:
             params = []
             total = original(_kept(parameters, params), max_norm, norm_type, *args, **kwargs)
         if isinstance(norm_type, int | float) and float(norm_type) == 2.0 and isinstance(total, torch.Tensor):
-            _LAST.append(_Record([p.grad for p in params if p.grad is not None], total, max_norm))
+            _LAST.append(_Record([g for g in map(_GRAD, params) if g is not None], total, max_norm))
         return total
 
     clip_grad_norm_._lrguard_original = original  # type: ignore[attr-defined]
@@ -112,11 +117,18 @@ def take(grads: list[torch.Tensor]) -> torch.Tensor | None:
     if not _LAST:
         return None
     rec = _LAST.pop()
-    if len(rec.grads) != len(grads) or not grads:
+    n = len(grads)
+    if len(rec.grads) != n or not n:
         return None
-    seen = {id(g): v for g, v in zip(rec.grads, rec.versions, strict=True)}
-    for g in grads:
-        if seen.get(id(g)) != g._version:
+    getter = _ORDER[0][1] if _ORDER and _ORDER[0][0] == n else None
+    if getter is None or not all(map(operator.is_, getter(grads), rec.grads)):  # the order changed: match again
+        where = {id(g): i for i, g in enumerate(grads)}
+        found = [where.get(id(g), -1) for g in rec.grads]
+        if -1 in found or len(set(found)) != n:
             return None
+        getter = operator.itemgetter(*found) if n > 1 else (lambda gs, i=found[0]: (gs[i],))
+        _ORDER[:] = [(n, getter)]
+    if list(map(_VERSION, rec.grads)) != rec.versions:  # the same tensors: changed in place since the clip?
+        return None
     total = rec.total.to(torch.float32)
     return total * torch.clamp(rec.max_norm / (total + 1e-6), max=1.0)
