@@ -14,9 +14,10 @@ trainer's clip for the guard (less the clip itself).
 
 The trainings are the tests' tiny offline setups scaled up (synthetic images, yolov5n / yolov8n,
 64 px, one CPU thread; validation runs but is not timed; YOLOv5 7.0.14 pip cannot run ``--noval``:
-its epoch end reads ``map50s``, which only validation sets). This measures the guard's extra tensor
-work on CPU (a norm over the gradients, one copy of parameters, optimizer state and EMA, a
-``torch.where`` back), not GPU stream stalls.
+its epoch end reads ``map50s``, which only validation sets). This measures the guard's extra work on
+CPU (on the CPU path: the finite flag from the norm of the trainer's own clip, reused when it
+clipped exactly the optimizer's gradients, and a read of that CPU flag; on the device path also one
+copy of parameters, optimizer state and EMA and a ``torch.where`` back), not GPU stream stalls.
 
 ``--device-path`` measures the snapshot-and-``torch.where`` path the guard takes on a GPU (copy every
 step, no read between checks) on CPU too; the default is the CPU path (the flag, a CPU tensor, read at

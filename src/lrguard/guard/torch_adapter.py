@@ -19,7 +19,9 @@ to before a skipped step. Optimizer state created by the skipped step itself (th
 lazily initialised optimizer) is put back to zeros (Adam's and SGD-momentum's initial values).
 The flags, losses and gradient norms of the window go into device buffers that the host copies
 every ``check_every`` steps (``non_blocking`` on CUDA, read one window later) to write events and
-feed the spike statistics.
+feed the spike statistics. When the trainer's own ``torch.nn.utils.clip_grad_norm_`` clipped exactly
+these gradients just before the step (YOLOv5, Ultralytics, many loops), the guard takes the norm of
+the clipped gradients from that call instead of a second pass over them (:mod:`.clipnorm_adapter`).
 
 Rollback (a signal's action ``rollback``; needs ``model=`` and ``guard.data(loader)`` or
 ``guard.boundary()`` at the top of each step): snapshots of the whole training state
