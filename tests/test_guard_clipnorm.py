@@ -82,6 +82,20 @@ def test_the_matched_order_is_checked_again_at_every_take():
     assert clipnorm_adapter.take([*grads[:-1], grads[0]]) is None  # a duplicate in place of one
 
 
+def test_the_record_does_not_keep_freed_gradients_alive():
+    import gc
+    import weakref
+
+    model = _model()
+    _backward(model)
+    ref = weakref.ref(model[0].weight.grad)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)  # then no step (a skipped AMP step)
+    model.zero_grad(set_to_none=True)
+    gc.collect()
+    assert ref() is None
+    assert clipnorm_adapter.take(_backward(model)) is None
+
+
 def test_a_nonfinite_gradient_gives_a_nonfinite_norm():
     model = _model()
     grads = _backward(model)

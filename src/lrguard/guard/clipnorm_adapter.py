@@ -18,8 +18,9 @@ guard's recomputed norm of the clipped gradients in the last bits (float roundin
 relative). A non-finite total gives a non-finite
 clipped norm (``inf * 0`` is NaN), so the step is skipped as before.
 
-The record holds the gradient tensors only until the next optimizer step of the process (a global
-step post-hook drops it) or until :func:`take` reads it. Code that imported the function by name
+The record holds weak references to the gradients (a ``zero_grad`` that sets them to ``None`` still
+frees them, also after a step a GradScaler skipped) and lasts until :func:`take` reads it, the next
+clip replaces it, or the next optimizer step of the process ends (a global step post-hook drops it). Code that imported the function by name
 before :func:`install` (``from torch.nn.utils import clip_grad_norm_``) keeps the original: the
 guard then computes the norm itself.
 """
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -38,10 +40,10 @@ from torch.optim.optimizer import register_optimizer_step_post_hook
 class _Record:
     """The gradients one ``clip_grad_norm_`` call saw, their versions after it, its total and max norm."""
 
-    __slots__ = ("grads", "max_norm", "total", "versions")
+    __slots__ = ("max_norm", "refs", "total", "versions")
 
     def __init__(self, grads: list[torch.Tensor], total: torch.Tensor, max_norm: Any) -> None:
-        self.grads = grads
+        self.refs = list(map(weakref.ref, grads))  # weak: a zero_grad(set_to_none) still frees them
         self.versions = list(map(_VERSION, grads))
         self.total = total
         self.max_norm = max_norm
@@ -118,17 +120,18 @@ def take(grads: list[torch.Tensor]) -> torch.Tensor | None:
         return None
     rec = _LAST.pop()
     n = len(grads)
-    if len(rec.grads) != n or not n:
+    if len(rec.refs) != n or not n:
         return None
+    clipped = list(map(operator.call, rec.refs))  # None for a gradient freed since: no match below
     getter = _ORDER[0][1] if _ORDER and _ORDER[0][0] == n else None
-    if getter is None or not all(map(operator.is_, getter(grads), rec.grads)):  # the order changed: match again
+    if getter is None or not all(map(operator.is_, getter(grads), clipped)):  # the order changed: match again
         where = {id(g): i for i, g in enumerate(grads)}
-        found = [where.get(id(g), -1) for g in rec.grads]
+        found = [where.get(id(g), -1) for g in clipped]
         if -1 in found or len(set(found)) != n:
             return None
         getter = operator.itemgetter(*found) if n > 1 else (lambda gs, i=found[0]: (gs[i],))
         _ORDER[:] = [(n, getter)]
-    if list(map(_VERSION, rec.grads)) != rec.versions:  # the same tensors: changed in place since the clip?
+    if list(map(_VERSION, clipped)) != rec.versions:  # the same tensors: changed in place since the clip?
         return None
     total = rec.total.to(torch.float32)
     return total * torch.clamp(rec.max_norm / (total + 1e-6), max=1.0)
