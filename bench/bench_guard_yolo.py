@@ -8,13 +8,16 @@ an optimizer step are kept. The report is the median batch time of each side, th
 guard's host reads per step (``Tensor.item``, ``.cpu``, ``.tolist``, ``.numpy``, ``bool()``,
 ``float()``, ``int()`` called from the guard's own source files during guarded steps). The ratio of
 whole batches is at the mercy of a shared machine's noise (a few %), so the guard's own work is also
-timed directly: the median time spent in ``before_step`` + ``after_step`` per guarded step.
+timed directly: the median time per guarded step spent in ``before_step`` + ``after_step``, in the
+EMA wrapper (less the EMA's own update) and in the ``clip_grad_norm_`` wrapper that records the
+trainer's clip for the guard (less the clip itself).
 
 The trainings are the tests' tiny offline setups scaled up (synthetic images, yolov5n / yolov8n,
 64 px, one CPU thread; validation runs but is not timed; YOLOv5 7.0.14 pip cannot run ``--noval``:
-its epoch end reads ``map50s``, which only validation sets). This measures the guard's extra tensor
-work on CPU (a norm over the gradients, one copy of parameters, optimizer state and EMA, a
-``torch.where`` back), not GPU stream stalls.
+its epoch end reads ``map50s``, which only validation sets). This measures the guard's extra work on
+CPU (on the CPU path: the finite flag from the norm of the trainer's own clip, reused when it
+clipped exactly the optimizer's gradients, and a read of that CPU flag; on the device path also one
+copy of parameters, optimizer state and EMA and a ``torch.where`` back), not GPU stream stalls.
 
 ``--device-path`` measures the snapshot-and-``torch.where`` path the guard takes on a GPU (copy every
 step, no read between checks) on CPU too; the default is the CPU path (the flag, a CPU tensor, read at
@@ -62,6 +65,16 @@ class _Recorder:
         self.hooks: Any = None
         self.guard_seconds = 0.0
         self._guard0 = 0.0
+        self.clip_inner = 0.0
+        self.reused = 0
+        self._reused0 = 0
+        self.parts: dict[str, float] = {}
+        self._parts0: dict[str, float] = {}
+
+    def add(self, part: str, seconds: float) -> None:
+        """Count ``seconds`` of the guard's own work, in ``part``."""
+        self.guard_seconds += seconds
+        self.parts[part] = self.parts.get(part, 0.0) + seconds
 
     @property
     def guarded(self) -> bool:
@@ -78,6 +91,8 @@ class _Recorder:
     def batch_start(self, *args: Any, **kwargs: Any) -> None:
         self._set()
         self._steps0, self._syncs0, self._guard0 = self.steps, self.syncs, self.guard_seconds
+        self._reused0 = self.reused
+        self._parts0 = dict(self.parts)
         self._t0 = time.perf_counter()
 
     def batch_end(self, *args: Any, **kwargs: Any) -> None:
@@ -90,6 +105,8 @@ class _Recorder:
                 "stepped": self.steps > self._steps0,
                 "syncs": self.syncs - self._syncs0,
                 "guard_seconds": self.guard_seconds - self._guard0,
+                "reused": self.reused - self._reused0,
+                "parts": {k: v - self._parts0.get(k, 0.0) for k, v in self.parts.items()},
             }
         )
 
@@ -113,19 +130,86 @@ class _Recorder:
         return wrapped
 
 
+def _time_clip_inner(rec: _Recorder) -> None:
+    """Time the trainer's ``clip_grad_norm_`` itself (called inside the guard's recording wrapper, once installed)."""
+    import torch
+
+    original = torch.nn.utils.clip_grad_norm_
+
+    def inner(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            rec.clip_inner += time.perf_counter() - t0
+
+    torch.nn.utils.clip_grad_norm_ = inner
+
+
+def _time_clip_wrapper(rec: _Recorder) -> None:
+    """Count the guard's ``clip_grad_norm_`` wrapper (the call minus the original inside it) as the guard's work."""
+    import torch
+
+    wrapper = torch.nn.utils.clip_grad_norm_
+    if getattr(wrapper, "_lrguard_original", None) is None or getattr(wrapper, "_bench_timed", False):
+        return
+
+    def outer(*args: Any, **kwargs: Any) -> Any:
+        inner0, t0 = rec.clip_inner, time.perf_counter()
+        try:
+            return wrapper(*args, **kwargs)
+        finally:
+            rec.add("clip wrapper", time.perf_counter() - t0 - (rec.clip_inner - inner0))
+
+    outer._bench_timed = True  # type: ignore[attr-defined]
+    torch.nn.utils.clip_grad_norm_ = outer
+
+
 def _set_path(hooks: Any, rec: _Recorder) -> None:
-    """Choose the path and time the guard's own work (before_step + after_step) on the instance."""
+    """Choose the path and time the guard's own work (before_step + after_step + its clip wrapper) on the instance."""
     guard = hooks.guard
+    _time_clip_wrapper(rec)
+    from lrguard.guard import clipnorm_adapter
+
+    if not getattr(clipnorm_adapter.take, "_bench_counted", False):
+        take = clipnorm_adapter.take
+
+        def counted(grads: Any) -> Any:
+            known = take(grads)
+            rec.reused += known is not None
+            return known
+
+        counted._bench_counted = True  # type: ignore[attr-defined]
+        clipnorm_adapter.take = counted
+    ema_update = hooks._ema_update
+
+    def timed_ema(ema: Any, original: Any, args: Any, kwargs: Any) -> Any:
+        inner = [0.0]
+
+        def timed_original(*a: Any, **k: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return original(*a, **k)
+            finally:
+                inner[0] += time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        try:
+            return ema_update(ema, timed_original, args, kwargs)
+        finally:
+            rec.add("EMA wrapper", time.perf_counter() - t0 - inner[0])
+
+    hooks._ema_update = timed_ema
     guard.read_cpu_flag = os.environ.get("BENCH_DEVICE_PATH") != "1"
     for name in ("before_step", "after_step"):
         original = getattr(guard, name)
 
-        def timed(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+        def timed(*args: Any, _original: Any = original, _name: str = name, **kwargs: Any) -> Any:
             t0 = time.perf_counter()
             try:
                 return _original(*args, **kwargs)
             finally:
-                rec.guard_seconds += time.perf_counter() - t0
+                rec.add(_name, time.perf_counter() - t0)
 
         setattr(guard, name, timed)
 
@@ -220,6 +304,7 @@ def child(trainer: str, out: Path, data: Path, epochs: int) -> None:
     install_network_guard()
     rec = _Recorder()
     rec.install()
+    _time_clip_inner(rec)
     (_child_yolov5 if trainer == "yolov5" else _child_ultralytics)(out, data, epochs, rec)
     (out / "bench.json").write_text(json.dumps({"batches": rec.batches}), encoding="utf-8")
 
@@ -241,6 +326,11 @@ def summarize(trainer: str, batches: list[dict[str, Any]]) -> dict[str, Any]:
         "guard_ms_per_step": 1e3 * statistics.median(b["guard_seconds"] for b in guarded_steps),
         "host_reads_per_step": syncs / max(1, len(guarded_steps)),
         "steps_with_a_host_read": sum(1 for b in guarded_steps if b["syncs"]),
+        "clip_norm_reused": sum(b["reused"] for b in guarded_steps),
+        "parts_ms": {
+            part: 1e3 * statistics.median(b["parts"].get(part, 0.0) for b in guarded_steps)
+            for part in sorted({p for b in guarded_steps for p in b["parts"]})
+        },
     }
 
 
@@ -284,7 +374,9 @@ def main() -> None:
                 f"median {result['median_ms_with']:.1f} ms vs {result['median_ms_without']:.1f} ms, "
                 f"ratio {result['ratio']:.3f}; the guard's own work {result['guard_ms_per_step']:.2f} ms per step "
                 f"({result['guard_ms_per_step'] / result['median_ms_without']:.1%}); host reads per guarded step {result['host_reads_per_step']:.3f} "
-                f"({result['steps_with_a_host_read']} steps with one)"
+                f"({result['steps_with_a_host_read']} steps with one); the trainer's clip norm reused at "
+                f"{result['clip_norm_reused']} of {result['steps_with']} steps; medians per step (ms): "
+                + ", ".join(f"{k} {v:.3f}" for k, v in result["parts_ms"].items())
             )
 
 
