@@ -1,0 +1,137 @@
+"""``lrguard run --action/--guard-config``: the action ladder in the injected guard of real trainings.
+
+A plain torch script (tests/_zero_code_script.py, a NaN input at one step) under ``--action
+nonfinite=stop`` ends with exit code 3 and the stop event, whether the guard reads the step during
+the run or at its exit; a rollback it cannot do is refused at its first step (exit code 2). A real
+Ultralytics training rolls back a persistent loss spike under ``lrguard run --action
+loss-spike=rollback`` with the same events and states as its adapter does (tests/test_guard_ultralytics.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from _needs import needs
+
+needs("torch")
+
+from lrguard.guard.events import read_events
+
+TESTS = Path(__file__).resolve().parent
+SRC = TESTS.parent / "src"
+SCRIPT = TESTS / "_zero_code_script.py"
+
+
+def _lrguard_run(tmp_path: Path, *options: str, cmd: list[str]) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SRC), env.get("PYTHONPATH", "")) if p)
+    argv = [sys.executable, "-m", "lrguard", "run", *options, "--", *cmd]
+    return subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+
+
+@pytest.mark.parametrize("check_every", ["2", "50"])  # read during the run (after step 5) / at its exit
+def test_a_nonfinite_stop_ends_a_plain_script_with_exit_code_3(tmp_path, check_every):
+    proc = _lrguard_run(
+        tmp_path,
+        "--action",
+        "nonfinite=stop",
+        "--check-every",
+        check_every,
+        cmd=[sys.executable, str(SCRIPT), ".", "4"],
+    )
+    assert proc.returncode == 3, proc.stderr
+    (event,) = read_events(tmp_path / "lrguard-events.jsonl")
+    assert (event["step"], event["signal"], event["action"]) == (4, "nonfinite", "stop")
+    assert "step skipped" in event["message"]
+    assert [line for line in proc.stderr.splitlines() if line.startswith("lrguard: stopped:")] != []
+    assert "Traceback" not in proc.stderr
+    # stopped at the read after step 5: the script never reached its end; at exit: it had
+    assert (tmp_path / "rank0.json").exists() == (check_every == "50")
+
+
+def test_the_guard_config_file_sets_the_ladder_and_the_command_line_overrides_it(tmp_path):
+    (tmp_path / "guard.yaml").write_text("actions: {nonfinite: stop}\ncheck_every: 2\n", encoding="utf-8")
+    stopped = _lrguard_run(tmp_path, "--guard-config", "guard.yaml", cmd=[sys.executable, str(SCRIPT), ".", "4"])
+    assert stopped.returncode == 3, stopped.stderr
+    (tmp_path / "lrguard-events.jsonl").unlink()
+    skipped = _lrguard_run(
+        tmp_path,
+        "--guard-config",
+        "guard.yaml",
+        "--action",
+        "nonfinite=skip",
+        cmd=[sys.executable, str(SCRIPT), ".", "4"],
+    )
+    assert skipped.returncode == 0, skipped.stderr
+    (event,) = read_events(tmp_path / "lrguard-events.jsonl")
+    assert (event["step"], event["action"]) == (4, "skip")
+    assert json.loads((tmp_path / "rank0.json").read_text())["finite"] is True
+
+
+def test_a_rollback_in_a_plain_script_is_refused_at_its_first_step(tmp_path):
+    proc = _lrguard_run(tmp_path, "--action", "loss-spike=rollback", cmd=[sys.executable, str(SCRIPT), ".", "-1"])
+    assert proc.returncode == 2, proc.stderr
+    (line,) = [x for x in proc.stderr.splitlines() if x.startswith("lrguard: refused:")]
+    assert "TorchGuard(optimizer, model=model)" in line and "guard.data(loader)" in line
+    assert "Traceback" not in proc.stderr and not (tmp_path / "rank0.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        (["--action", "loss-spike=skip", "--check-every", "1"], "'skip' for loss-spike is not implemented"),
+        (["--action", "lr-off-plan=stop"], "no LR plan"),
+        (["--action", "nonfinite=lower-lr"], "does not apply to nonfinite"),
+        (["--guard-config", "missing.yaml"], "missing.yaml: file not found"),
+    ],
+)
+def test_a_bad_guard_option_fails_before_the_command_runs(tmp_path, options, problem):
+    marker = tmp_path / "ran"
+    proc = _lrguard_run(tmp_path, *options, cmd=[sys.executable, "-c", f"open({str(marker)!r}, 'w')"])
+    assert proc.returncode == 2 and not marker.exists()
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("lrguard: ") and problem in line, line
+
+
+@pytest.mark.trainers
+def test_a_persistent_loss_spike_rolls_back_an_ultralytics_training_under_lrguard_run(tmp_path, realruns_cache):
+    """The adapter's rollback scenario (4 epochs of 4 batches, the loss of batches 9-11 x1000), zero-code."""
+    needs("ultralytics")
+    import _guard_yolo
+
+    (tmp_path / "guard.yaml").write_text("check_every: 2\nsnapshot_every: 4\nrollback_patience: 2\n")
+    options = ["--guard-config", str(tmp_path / "guard.yaml"), "--action", "loss-spike=rollback"]
+    options += ["--events", str(tmp_path / "events.jsonl")]
+    result, output = _guard_yolo.run_child(
+        "ultralytics",
+        tmp_path,
+        realruns_cache,
+        -1,
+        "env",
+        lrguard_run=options,
+        extra=["--epochs", "4", "--rollback", "--spike-batches", "9,10,11"],
+        n_train=32,
+    )
+    assert result["outcome"] == "finished" and result["model"] == {"params": True, "buffers": True}
+    events = read_events(tmp_path / "events.jsonl")
+    assert [(e["signal"], e["action"], e["step"], e["epoch"]) for e in events] == [
+        ("loss-spike", "log", 9, 3),
+        ("loss-spike", "rollback", 10, 3),
+        ("checkpoint", "log", 12, 3),
+        ("rollback", "restore", 12, 4),
+    ], events
+    assert "steps 8-11 undone, data batches 8-11 skipped" in events[-1]["message"]
+    digests = result["digests"]  # per batch start, after the guard's boundary
+    assert digests[12][:2] == digests[8][:2] and digests[12][2] == 3
+    assert len({d[0] for d in digests}) == 15
+    # the injection's save callback is registered at the first step, after the test's own: the test reads
+    # each manifest one save behind the adapter's [0, 1, 1, 3] (epoch 2's save held spiked steps: withheld)
+    assert result["last_good_epochs"] == [None, 0, 1, 1]
+    assert result["last_good"]["verifies"] and result["last_good"]["manifest"]["epoch"] == 3
+    assert "rollback -> restore" in output
