@@ -135,3 +135,36 @@ def test_a_persistent_loss_spike_rolls_back_an_ultralytics_training_under_lrguar
     assert result["last_good_epochs"] == [None, 0, 1, 1]
     assert result["last_good"]["verifies"] and result["last_good"]["manifest"]["epoch"] == 3
     assert "rollback -> restore" in output
+
+
+@pytest.mark.trainers
+def test_a_persistent_loss_spike_rolls_back_a_yolov5_training_under_lrguard_run(tmp_path, realruns_cache):
+    """The YOLOv5 adapter's rollback scenario (4 epochs of 4 batches, the loss of batches 4 and 5 x1000), zero-code."""
+    needs("yolov5")
+    import _guard_yolo
+
+    (tmp_path / "guard.yaml").write_text("check_every: 2\nsnapshot_every: 4\nrollback_patience: 2\n")
+    options = ["--guard-config", str(tmp_path / "guard.yaml"), "--action", "loss-spike=rollback"]
+    options += ["--events", str(tmp_path / "events.jsonl")]
+    result, output = _guard_yolo.run_child(
+        "yolov5",
+        tmp_path,
+        realruns_cache,
+        -1,
+        "env",
+        lrguard_run=options,
+        extra=["--epochs", "4", "--rollback", "--spike-batches", "4,5"],
+        n_train=32,
+    )
+    assert result["outcome"] == "finished" and result["model"] == {"params": True, "buffers": True}
+    events = read_events(tmp_path / "events.jsonl")
+    assert [(e["signal"], e["action"], e["step"], e["epoch"]) for e in events] == [
+        ("loss-spike", "log", 4, 1),
+        ("loss-spike", "rollback", 5, 1),
+        ("rollback", "restore", 6, 1),
+    ], events
+    assert "steps 4-5 undone, data batches 4-5 skipped" in events[-1]["message"]
+    digests = result["digests"]
+    assert digests[6] == digests[4]  # bit-identical to the last-good state of step 4, EMA update count included
+    assert len({d[0] for d in digests}) == 15
+    assert "rollback -> restore" in output
