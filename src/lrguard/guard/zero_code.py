@@ -263,13 +263,17 @@ def _on_attach(hooks: Any) -> None:
     A trainer's additions are ``lrguard.trainers.<name>.guard_adapter.zero_code(hooks, last_good=...)``
     (the EMA routed through the guard; for the training stepping ``hooks``, the trainer's step and
     epoch in the events and the verified last-good copy of each ``last.pt``); its library is the
-    top-level module of the registry name (``yolov5``, ``ultralytics``). Each is applied once.
+    top-level module of the registry name (``yolov5``, ``ultralytics``). Each is applied once,
+    except to a guard built with a trainer's model for a rollback (a second training in the same
+    process): that one needs its trainer's batch boundary.
     """
     from lrguard.trainers import REGISTRY
 
     done: set[str] = _state.setdefault("trainers", set())
+    guard = getattr(hooks, "guard", None)
+    rolls_back = guard is not None and guard.config.rolls_back and guard.model is not None
     for name, package in REGISTRY.items():
-        if name in done or name not in sys.modules:
+        if (name in done and not rolls_back) or name not in sys.modules:
             continue  # not imported (yet): looked at again at the next new guard
         done.add(name)
         module_name = f"{package}.guard_adapter"
