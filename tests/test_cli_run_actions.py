@@ -168,3 +168,23 @@ def test_a_persistent_loss_spike_rolls_back_a_yolov5_training_under_lrguard_run(
     assert digests[6] == digests[4]  # bit-identical to the last-good state of step 4, EMA update count included
     assert len({d[0] for d in digests}) == 15
     assert "rollback -> restore" in output
+
+
+@pytest.mark.trainers
+def test_a_nonfinite_stop_ends_an_ultralytics_training_with_exit_code_3(tmp_path, realruns_cache):
+    """A NaN loss at batch 3 of 3 epochs x 2 batches; the guard reads every 2 steps: GuardStop leaves the trainer."""
+    needs("ultralytics")
+    import _guard_yolo
+
+    options = ["--action", "nonfinite=stop", "--check-every", "2", "--events", str(tmp_path / "events.jsonl")]
+    result, output = _guard_yolo.run_child(
+        "ultralytics", tmp_path, realruns_cache, 3, "env", lrguard_run=options, extra=["--reraise"], returncode=3
+    )
+    assert result["outcome"].startswith("raised GuardStop: loss nan")
+    # stopped at the read in step 3's post-hook (of 6 steps): the test's own global post-hook, which runs
+    # after the guard's, counted steps 0-2 only
+    assert result["optimizer_steps"] == 3
+    assert result["model"] == {"params": True, "buffers": True}  # the NaN step itself was skipped
+    (event,) = read_events(tmp_path / "events.jsonl")
+    assert (event["signal"], event["action"], event["step"]) == ("nonfinite", "stop", 3)
+    assert "lrguard: stopped: loss nan" in output
