@@ -109,3 +109,10 @@ def test_a_bad_option_is_exit_code_2_before_the_command_runs(tmp_path, capsys):
     assert code == 2 and not marker.exists()
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("lrguard: run: --action 'nonfinite=halt': unknown action")
+
+
+def test_the_training_process_stops_with_lrguard_runs_stop_code():
+    from lrguard.cli.run import EXIT_STOPPED
+    from lrguard.guard import zero_code
+
+    assert zero_code.EXIT_STOPPED == EXIT_STOPPED == 3 and zero_code.EXIT_REFUSED == 2

@@ -14,7 +14,9 @@ from lrguard import constants as C
 from lrguard.cli.main import EXIT_BAD_INPUT
 from lrguard.errors import LrguardError
 
-#: Exit code when the guard stopped the command before it started (the trainer's own codes pass through).
+#: Exit code when the guard stopped the command: before it started (``--policy stop``), or in the training
+#: process (a ``stop`` action: :data:`lrguard.guard.zero_code.EXIT_STOPPED`, passed through). The
+#: trainer's own codes pass through.
 EXIT_STOPPED = 3
 
 DESCRIPTION = """\
