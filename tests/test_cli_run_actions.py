@@ -188,3 +188,23 @@ def test_a_nonfinite_stop_ends_an_ultralytics_training_with_exit_code_3(tmp_path
     (event,) = read_events(tmp_path / "events.jsonl")
     assert (event["signal"], event["action"], event["step"]) == ("nonfinite", "stop", 3)
     assert "lrguard: stopped: loss nan" in output
+
+
+def test_a_grad_spike_lowers_the_lr_of_the_next_steps_of_a_plain_script(tmp_path):
+    """``--action grad-spike=lower-lr``, read every step: the steps after the spike's read apply 0.1 x the LR."""
+    (tmp_path / "guard.json").write_text(json.dumps({"check_every": 1, "lower_lr_steps": 3, "lower_lr_factor": 0.1}))
+    proc = _lrguard_run(
+        tmp_path,
+        "--guard-config",
+        "guard.json",
+        "--action",
+        "grad-spike=lower-lr",
+        cmd=[sys.executable, str(TESTS / "_zero_code_spike.py"), ".", "20"],
+    )
+    assert proc.returncode == 0, proc.stderr
+    events = [e for e in read_events(tmp_path / "lrguard-events.jsonl") if e["signal"] == "grad-spike"]
+    assert [(e["step"], e["action"]) for e in events] == [(20, "lower-lr")], events
+    applied = json.loads((tmp_path / "lr.json").read_text())
+    lowered = [step for step, lr in enumerate(applied) if lr == pytest.approx(0.01, rel=1e-3)]
+    assert lowered == [21, 22, 23]  # the 3 steps after the read at step 20; the others at the scheduled 0.1
+    assert all(lr == pytest.approx(0.1, rel=1e-3) for step, lr in enumerate(applied) if step not in lowered)
