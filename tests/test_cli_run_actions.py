@@ -208,3 +208,10 @@ def test_a_grad_spike_lowers_the_lr_of_the_next_steps_of_a_plain_script(tmp_path
     lowered = [step for step, lr in enumerate(applied) if lr == pytest.approx(0.01, rel=1e-3)]
     assert lowered == [21, 22, 23]  # the 3 steps after the read at step 20; the others at the scheduled 0.1
     assert all(lr == pytest.approx(0.1, rel=1e-3) for step, lr in enumerate(applied) if step not in lowered)
+
+
+def test_a_loss_spike_action_in_a_plain_script_says_it_cannot_fire(tmp_path):
+    proc = _lrguard_run(tmp_path, "--action", "loss-spike=stop", cmd=[sys.executable, str(SCRIPT), ".", "-1"])
+    assert proc.returncode == 0, proc.stderr
+    (line,) = [x for x in proc.stderr.splitlines() if "cannot fire" in x]
+    assert line.startswith("lrguard: loss-spike -> stop cannot fire for this optimizer")

@@ -283,3 +283,10 @@ def _on_attach(hooks: Any) -> None:
             importlib.import_module(module_name).zero_code(hooks, last_good=_state.get("last_good", True))
         except Exception as exc:
             print(f"lrguard: {name} guard additions not applied: {type(exc).__name__}: {exc}", file=sys.stderr)
+    action = guard.config.action("loss-spike") if guard is not None else "log"
+    if action != "log" and getattr(hooks, "session", None) is None:
+        print(
+            f"lrguard: loss-spike -> {action} cannot fire for this optimizer: no trainer hands its loss to the "
+            "injected guard (a plain script); nonfinite and grad-spike are judged",
+            file=sys.stderr,
+        )
