@@ -23,6 +23,8 @@ from typing import Any
 
 from harness.offline import install_network_guard
 
+_RAISED: list[BaseException] = []  # what the training raised (--reraise: raised again after result.json)
+
 
 def _finite_module(module: Any) -> dict[str, bool]:
     import torch
@@ -236,6 +238,7 @@ def train_yolov5(
         yolov5_train.main(opt, callbacks)
     except (Exception, KeyboardInterrupt) as exc:
         outcome = f"raised {type(exc).__name__}: {exc}"
+        _RAISED.append(exc)
         traceback.print_exc()
     run_dir = out / "runs" / "exp"
     model = model_ref.get("model")
@@ -315,6 +318,7 @@ def train_ultralytics(
         yolo.train(**settings)
     except (Exception, KeyboardInterrupt) as exc:
         outcome = f"raised {type(exc).__name__}: {exc}"
+        _RAISED.append(exc)
         traceback.print_exc()
     trainer = trainer_ref.get("t")
     run_dir = Path(trainer.save_dir) if trainer is not None else out / "runs" / "exp"
@@ -354,11 +358,13 @@ def run_child(
     lrguard_run: list[str] | None = None,
     extra: list[str] | None = None,
     n_train: int = 16,
+    returncode: int = 0,
 ) -> tuple[dict[str, Any], str]:
     """Train in a subprocess (offline, one thread); return its result.json and its output.
 
     ``lrguard_run``: the training command goes through ``lrguard run [options] --`` (zero-code).
     ``extra``: more options of the child (``--epochs``, ``--resume``, ``--truncate-epoch``, ...).
+    ``returncode``: the exit code the command must end with.
     """
     import os
     import subprocess
@@ -378,7 +384,7 @@ def run_child(
         cmd = [sys.executable, "-m", "lrguard", "run", *lrguard_run, "--", *cmd]
     proc = subprocess.run(cmd, cwd=out, env=env, capture_output=True, text=True, timeout=600)
     output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-3000:]
+    assert proc.returncode == returncode, output[-3000:]
     return json.loads((out / "result.json").read_text(encoding="utf-8")), output
 
 
@@ -396,6 +402,7 @@ def main() -> None:
     parser.add_argument("--stop-after-epoch", type=int, help="interrupt the run after this epoch's save")
     parser.add_argument("--spike-batches", type=lambda v: [int(x) for x in v.split(",")], default=[])
     parser.add_argument("--rollback", action="store_true", help="the adapter rolls back on a persistent loss spike")
+    parser.add_argument("--reraise", action="store_true", help="raise what the training raised, after result.json")
     args = parser.parse_args()
     install_network_guard()
     args.out = args.out.resolve()  # Ultralytics puts a relative project under its own runs_dir
@@ -404,6 +411,8 @@ def main() -> None:
     run = train_yolov5 if args.trainer == "yolov5" else train_ultralytics
     result = run(args.out, args.data.resolve(), args.nan_batch, args.guard, events, args)
     (args.out / "result.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    if args.reraise and _RAISED:
+        raise _RAISED[0]
 
 
 if __name__ == "__main__":

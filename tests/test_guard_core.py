@@ -73,3 +73,12 @@ def test_event_log_json_lines_and_console(tmp_path):
     assert row["value"] == "inf" and row["rank"] == 1 and row["step"] == 7
     json.dumps(row)
     assert out.getvalue().count("\n") == 1 and "step 7 (rank 1): nonfinite -> skip" in out.getvalue()
+
+
+@pytest.mark.parametrize(("configured", "expected"), [("skip", "skip"), ("stop", "stop")])
+def test_a_step_the_adapter_skipped_is_reported_skipped_and_a_nonfinite_stop_still_stops(configured, expected):
+    core = GuardCore(GuardConfig(actions={"nonfinite": configured}), EventLog(None, console=None))
+    (decision,) = core.observe(7, math.nan, 3.0, skipped=True)
+    assert decision.action == expected and decision.event.step == 7
+    assert decision.event.message.startswith("loss nan: step skipped (weights, optimizer state unchanged)")
+    assert decision.event.message.endswith("run stopped") == (configured == "stop")

@@ -14,7 +14,9 @@ from lrguard import constants as C
 from lrguard.cli.main import EXIT_BAD_INPUT
 from lrguard.errors import LrguardError
 
-#: Exit code when the guard stopped the command before it started (the trainer's own codes pass through).
+#: Exit code when the guard stopped the command: before it started (``--policy stop``), or in the training
+#: process (a ``stop`` action: :data:`lrguard.guard.zero_code.EXIT_STOPPED`, passed through). The
+#: trainer's own codes pass through.
 EXIT_STOPPED = 3
 
 DESCRIPTION = """\
@@ -37,15 +39,27 @@ when the guard stopped it, 2 when the checkpoint or run cannot be read (nothing 
 
 Then the per-step guard is injected into the training process(es) without editing their code: a
 folder holding a sitecustomize.py goes first on the command's PYTHONPATH, and the guard settings
-(events file, check_every) travel in $LRGUARD_GUARD. Every Python process of the command (each
-torchrun rank too) guards every torch optimizer from its first step: a step whose gradient norm is
-NaN/inf is skipped on the device (weights and optimizer state unchanged; YOLOv5's and Ultralytics'
-EMA too), spikes are logged, and each event (with its rank) goes to --events (default: the run
+(events file, guard configuration) travel in $LRGUARD_GUARD. Every Python process of the command
+(each torchrun rank too) guards every torch optimizer from its first step: by default a step whose
+gradient norm (or YOLO loss) is NaN/inf is skipped on the device (weights and optimizer state
+unchanged; YOLOv5's and Ultralytics' EMA too), spikes are logged, and each event (with its rank)
+goes to --events (default: the run
 directory's lrguard-events.jsonl for a resume, else ./lrguard-events.jsonl). For YOLOv5 and
 Ultralytics the events carry the trainer's global optimizer step and epoch, and each last.pt save
 is verified and copied to weights/lrguard-last-good.pt with a manifest (the trainer's own files are
 never written; --no-last-good: no copy). --no-guard runs the pre-flight only. A site's own
 sitecustomize is still run.
+
+The action ladder: --action SIGNAL=ACTION (repeatable) sets what the guard does on a signal,
+--guard-config FILE reads a YAML or JSON mapping of guard settings (actions, check_every,
+clip_norm, lower_lr_factor, lower_lr_steps, snapshot_every, rollback_patience, max_rollbacks,
+spike, ...; docs/guard.md); --action and --check-every override the file. Signals: nonfinite
+(log, skip, stop), loss-spike and grad-spike (log, clip, lower-lr, rollback, stop; clip needs
+--check-every 1), lr-off-plan (log only here: the pre-flight checks a resume's LR). stop ends the
+training with exit code 3 once the guard reads the step (every --check-every steps, and at exit).
+rollback works in YOLOv5's and Ultralytics' trainers (it restores the last good model, optimizer
+and EMA state); in any other command the first optimizer step is refused (exit code 2). A bad
+option or file is one line and exit code 2 before anything runs.
 """
 
 
@@ -63,7 +77,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "  lrguard run --policy continue-curve -- python train.py --resume\n"
             "  lrguard run -- yolo train data=data.yaml model=yolov8n.yaml\n"
             "  lrguard run --check-every 100 -- torchrun --nproc-per-node 4 train.py\n"
-            "exit codes: the command's own; 3 stopped by the guard; 2 unreadable checkpoint or run."
+            "  lrguard run --action nonfinite=stop --action loss-spike=lower-lr -- python train.py\n"
+            "  lrguard run --guard-config guard.yaml -- yolo train data=data.yaml model=yolov8n.yaml\n"
+            "      (guard.yaml:  actions: {loss-spike: rollback}\n"
+            "                    snapshot_every: 100)\n"
+            "exit codes: the command's own; 3 stopped by the guard; 2 unreadable checkpoint or run, a bad\n"
+            "guard option or file, or a rollback the command's trainer cannot do (refused at its first step)."
         ),
     )
     p.add_argument(
@@ -84,9 +103,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--check-every",
         type=int,
-        default=50,
+        default=None,
         metavar="N",
-        help="the injected guard reads its window of losses, norms and flags every N optimizer steps (default 50)",
+        help="the injected guard reads its window of losses, norms and flags every N optimizer steps "
+        "(default: the --guard-config file's, else 50)",
+    )
+    p.add_argument(
+        "--action",
+        action="append",
+        metavar="SIGNAL=ACTION",
+        help="what the injected guard does on SIGNAL (repeatable), e.g. nonfinite=stop, loss-spike=rollback",
+    )
+    p.add_argument(
+        "--guard-config",
+        metavar="FILE",
+        help="YAML or JSON mapping of guard settings (actions, check_every, clip_norm, snapshot_every, ...)",
     )
     p.add_argument("command", nargs=argparse.REMAINDER, help="the training command, after --")
     p.set_defaults(handler=run)
@@ -115,6 +146,16 @@ def run(args: argparse.Namespace) -> int:
     if not argv:
         print("lrguard: run: no command given (usage: lrguard run [--policy P] -- <training command>)", file=sys.stderr)
         return EXIT_BAD_INPUT
+    guard_config: dict[str, object] | None = None
+    if not args.no_guard:
+        from lrguard.cli.guard_options import guard_settings
+        from lrguard.guard.zero_code import check_injectable
+
+        guard_config, config = guard_settings(args.guard_config, args.action, args.check_every)
+        try:
+            check_injectable(config)
+        except ValueError as exc:
+            raise LrguardError(None, f"run: {exc}") from None
     pf = preflight(argv, Path.cwd(), args.policy)
     events = Path(args.events) if args.events else (pf.run_dir / C.GUARD_EVENTS_JSONL if pf.run_dir else None)
     if pf.trainer is None:
@@ -138,9 +179,6 @@ def run(args: argparse.Namespace) -> int:
             verdict=pf.verdict,
             command=pf.argv,
         )
-    if not args.no_guard and args.check_every < 1:
-        print(f"lrguard: run: --check-every {args.check_every}: expected a whole number >= 1", file=sys.stderr)
-        return EXIT_BAD_INPUT
     if pf.action == "stop":
         print("lrguard: stopped before training (--policy stop)", file=sys.stderr)
         return EXIT_STOPPED
@@ -148,8 +186,8 @@ def run(args: argparse.Namespace) -> int:
         print(" ".join(pf.argv))
         return 0
     env = os.environ.copy()
-    if not args.no_guard:
-        env = _guarded_env(env, args, events)
+    if guard_config is not None:
+        env = _guarded_env(env, args, events, guard_config)
     sys.stderr.flush()
     try:
         return subprocess.run(pf.argv, env=env).returncode
@@ -159,11 +197,13 @@ def run(args: argparse.Namespace) -> int:
         return 130
 
 
-def _guarded_env(env: dict[str, str], args: argparse.Namespace, events: Path | None) -> dict[str, str]:
+def _guarded_env(
+    env: dict[str, str], args: argparse.Namespace, events: Path | None, config: dict[str, object]
+) -> dict[str, str]:
     """The command's environment with the per-step guard injected (see :mod:`lrguard.guard.zero_code`)."""
     from lrguard.guard.zero_code import child_env, settings_json
 
-    path = (events or Path("lrguard-events.jsonl")).resolve()
-    settings = settings_json(str(path), {"check_every": args.check_every}, last_good=not args.no_last_good)
+    path = (events or Path(C.GUARD_EVENTS_JSONL)).resolve()
+    settings = settings_json(str(path), config, last_good=not args.no_last_good)
     print(f"lrguard: per-step guard injected (events: {path})", file=sys.stderr)
     return child_env(env, settings)

@@ -167,12 +167,14 @@ class GuardCore:
         out: list[Decision] = []
         bad = [(n, v) for n, v in (("loss", loss), ("grad norm", grad_norm)) if v is not None and not math.isfinite(v)]
         if bad or skipped:
-            action = "skip" if skipped else self.config.action("nonfinite")
+            configured = self.config.action("nonfinite")
+            # a step the adapter skipped already is reported as such; a ``stop`` still stops the run after it
+            action = ("stop" if configured == "stop" else "skip") if skipped else configured
             what = ", ".join(f"{n} {v}" for n, v in bad) or "non-finite value on another rank"
             verb = {
                 "skip": "step skipped (weights, optimizer state unchanged)",
                 "log": "step taken",
-                "stop": "run stopped",
+                "stop": "step skipped (weights, optimizer state unchanged), run stopped" if skipped else "run stopped",
             }
             out.append(
                 self._decide(

@@ -297,12 +297,16 @@ def install_global(
     events: str | None = None,
     console: Any = sys.stderr,
     on_attach: Callable[[StepHooks], None] | None = None,
+    prepare: Callable[[Any], Mapping[str, Any]] | None = None,
 ) -> None:
     """Guard every optimizer of the process at its first ``step`` (torch's global step hooks).
 
     An optimizer already guarded (an adapter's :class:`TorchGuard` or :class:`StepHooks`) is left
     alone. Each new guard gets ``config`` and ``events``; ``on_attach`` runs once per new guard (the
-    trainer adapters use it to guard their EMA). Idempotent.
+    trainer adapters use it to guard their EMA). ``prepare(optimizer)``, called before each new
+    guard is built, returns more :class:`StepHooks` arguments for it (``model`` and ``stateful`` for
+    a rollback); an exception it raises propagates out of that first ``optimizer.step()``, before
+    the step. Idempotent.
     """
     if _GLOBAL:
         return
@@ -311,7 +315,8 @@ def install_global(
         # instance hooks registered here still fire for this step: torch runs them after the global ones
         if optimizer in _ATTACHED or _guarded_elsewhere(optimizer):
             return
-        hooks = StepHooks(optimizer, config=config, events=events, console=console)
+        extra = dict(prepare(optimizer)) if prepare is not None else {}
+        hooks = StepHooks(optimizer, config=config, events=events, console=console, **extra)
         if on_attach is not None:
             on_attach(hooks)
 

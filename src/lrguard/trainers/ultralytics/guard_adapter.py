@@ -91,12 +91,44 @@ def _trainer_on_stack(depth: int = 40) -> Any:
     return None
 
 
+def _batch_index(trainer: Any, depth: int = 40) -> int | None:
+    """The index in its epoch of the batch the trainer's loop is at (``i`` of the frame running its epoch loop)."""
+    f = sys._getframe(1)
+    for _ in range(depth):
+        if f is None:
+            return None
+        if f.f_locals.get("self") is trainer and isinstance(f.f_locals.get("i"), int):
+            return int(f.f_locals["i"])
+        f = f.f_back  # type: ignore[assignment]
+    return None
+
+
+def rollback_kwargs(optimizer: Any) -> dict[str, Any] | None:
+    """The :class:`StepHooks` arguments a rollback needs, when ``optimizer`` is an Ultralytics trainer's on the stack.
+
+    For ``lrguard run``'s injection at the first step (:func:`lrguard.guard.zero_code`): the model
+    and the state :func:`~lrguard.guard.session_adapter.rollback_state` names; ``None`` when no
+    trainer on the stack owns ``optimizer``.
+    """
+    trainer = _trainer_on_stack()
+    if trainer is None or getattr(trainer, "optimizer", None) is not optimizer:
+        return None
+    return {
+        "model": trainer.model,
+        "stateful": rollback_state(optimizer, lambda: trainer.ema, getattr(trainer, "scaler", None)),
+    }
+
+
 def zero_code(hooks: StepHooks | None = None, last_good: bool = True) -> Callable[[], None]:
     """What ``lrguard run`` adds for Ultralytics at the first guarded step; returns the undo.
 
     The EMA class is routed through the guard. When ``hooks`` (the guard just attached) is the
     optimizer of an Ultralytics trainer on the stack, that trainer gets the session's callbacks
-    (positions in the events, the verified last-good copy) too.
+    (positions in the events, the verified last-good copy) too. When the guard rolls back (its
+    hooks were built with :func:`rollback_kwargs`), the start of each batch becomes the step
+    boundary (a callback run before the trainer's other ``on_train_batch_start`` callbacks), and
+    this first step's batch is one already: the initial last-good state is taken now, before the
+    step, and the data position counts the batches the trainer fetched before it.
     """
     undo = patch_ema_class(ModelEMA)
     if hooks is not None and getattr(hooks, "session", None) is None:
@@ -107,9 +139,15 @@ def zero_code(hooks: StepHooks | None = None, last_good: bool = True) -> Callabl
             session = TrainerSession(last_good=last_good, console=console, epoch_base=1)
             session.bind(hooks, _steps_done(trainer))
             session.feed_loss(lambda: trainer.loss)
+            if getattr(trainer, "loss", None) is not None:  # this first step's: its pre-hooks run already
+                hooks.set_loss(trainer.loss)
             if _epoch(trainer) is not None:
                 session.epoch_start(trainer.epoch)
             _register(trainer, session)
+            if hooks.guard.config.rolls_back and hooks.guard.model is not None:
+                trainer.callbacks.setdefault("on_train_batch_start", []).insert(0, lambda t: session.boundary())
+                hooks.guard.batches = _batch_index(trainer) or 0  # the batches before this step's (accumulation)
+                session.boundary()
     return undo
 
 

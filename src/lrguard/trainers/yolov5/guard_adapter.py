@@ -121,12 +121,39 @@ def _register(callbacks: Any, session: TrainerSession, ema: Any) -> None:
     callbacks.register_action("on_model_save", name="lrguard", callback=model_save)
 
 
+def rollback_kwargs(optimizer: Any) -> dict[str, Any] | None:
+    """The :class:`StepHooks` arguments a rollback needs, when ``optimizer`` is stepped from YOLOv5's ``train()``.
+
+    For ``lrguard run``'s injection at the first step (:func:`lrguard.guard.zero_code`): ``train()``'s
+    ``model`` and the state :func:`~lrguard.guard.session_adapter.rollback_state` names (its locals
+    read, never written); ``None`` when that frame or optimizer is not found.
+    """
+    local = train_locals(sys._getframe(1))
+    if local is None or local.get("optimizer") is not optimizer or local.get("model") is None:
+        return None
+    ema = local.get("ema")
+    state = rollback_state(optimizer, (lambda: ema) if ema is not None else None, local.get("scaler"))
+    return {"model": local["model"], "stateful": state}
+
+
+def _batches_before(local: dict[str, Any]) -> int:
+    """The batches this session fetched before the one ``train()`` is at (its epochs since ``start_epoch``)."""
+    i, epoch, start, nb = (local.get(k) for k in ("i", "epoch", "start_epoch", "nb"))
+    if not all(isinstance(v, int) for v in (i, epoch, start, nb)):
+        return 0
+    return (epoch - start) * nb + i  # type: ignore[operator]
+
+
 def zero_code(hooks: StepHooks | None = None, last_good: bool = True) -> Callable[[], None]:
     """What ``lrguard run`` adds for YOLOv5 at the first guarded step; returns the undo.
 
     YOLOv5's ``ModelEMA`` is routed through the guard. When ``hooks`` (the guard just attached, at
     the first optimizer step) is stepped from YOLOv5's ``train()``, the session's positions and
-    last-good publication are registered on that training's ``callbacks`` too.
+    last-good publication are registered on that training's ``callbacks`` too. When the guard rolls
+    back (its hooks were built with :func:`rollback_kwargs`), the start of each batch becomes the
+    step boundary (a callback run before the training's other ``on_train_batch_start`` callbacks),
+    and this first step's batch is one already: the initial last-good state is taken now, before
+    the step, and the data position counts the batches fetched before it (gradient accumulation).
     """
     undo = patch_ema_class(ModelEMA)
     if hooks is not None and getattr(hooks, "session", None) is None:
@@ -137,9 +164,16 @@ def zero_code(hooks: StepHooks | None = None, last_good: bool = True) -> Callabl
             session = TrainerSession(last_good=last_good, console=log.console if log is not None else None)
             session.bind(hooks, _steps_done(local))
             session.feed_loss(_loss_of(frame))
+            if hasattr(local.get("loss"), "detach"):  # this first step's: its pre-hooks run already
+                hooks.set_loss(local["loss"])
             if isinstance(local.get("epoch"), int):
                 session.epoch_start(local["epoch"])
             _register(local["callbacks"], session, local.get("ema"))
+            if hooks.guard.config.rolls_back and hooks.guard.model is not None:
+                actions = local["callbacks"].get_registered_actions("on_train_batch_start")
+                actions.insert(0, {"name": "lrguard", "callback": lambda *a, **k: session.boundary()})
+                hooks.guard.batches = _batches_before(local)
+                session.boundary()
     return undo
 
 
