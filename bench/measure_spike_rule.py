@@ -2,7 +2,7 @@
 
 Usage::
 
-    python bench/measure_spike_rule.py [--wild DIR] [--steps 2000] [--json OUT]
+    python bench/measure_spike_rule.py [--wild DIR] [--steps 2000] [--json OUT] [--yolo [--yolo-cache DIR]]
 
 Series (every value positive):
 
@@ -12,7 +12,14 @@ Series (every value positive):
   lrguard's own docs). Mini-batch noise, warmup and decay are real; the models are small;
 - per-step loss and grad norm of the bundled Hugging Face Trainer examples (``examples/hf``);
 - the per-epoch train-loss columns of real users' YOLOv5 / Ultralytics ``results.csv`` files whose
-  LR is clean (``--wild``: a folder of run folders with ``expected.json``; read in place).
+  LR is clean (``--wild``: a folder of run folders with ``expected.json``; read in place);
+- ``--yolo``: the per-step total training loss of real YOLOv5 and Ultralytics CPU trainings (tiny
+  synthetic images, 64 px, yolov5n / yolov8n from their yaml, the tests' offline setup), exactly as the
+  guard judges it: each value is what the trainer's guard adapter hands to the guard's judge at that
+  optimizer step (``GuardCore.observe``), so warmup, accumulation and the trainer's own loss scaling
+  are the trainer's. Trained once in child processes and kept in a JSON file under ``--yolo-cache``
+  (default: the user's cache folder), so a rerun only measures. Reported with the warmup steps (what
+  the guard judges: every step) and without them (the trainer's warmup iterations left out).
 
 False alarms: every call on an unmodified series, per 1000 values judged. Detection: at sampled
 positions (after 32 values of history), the value is multiplied by ``k`` and the detector, in the
@@ -27,11 +34,15 @@ import copy
 import csv
 import json
 import math
+import os
 import random
+import subprocess
 import sys
+import tempfile
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -260,6 +271,137 @@ def wild_series(folder: Path) -> dict[str, list[float]]:
     return out
 
 
+# -- per-step YOLO losses (--yolo) ----------------------------------------------------------------------
+#: (trainer, seed) pairs, images, batch, epochs: YOLOv5 at batch 64 (its nominal batch: no accumulation),
+#: Ultralytics at batch 16 with ``nbs=16`` (an optimizer step every batch).
+YOLO_RUNS = {
+    "yolov5": {"images": 256, "batch": 64, "epochs": 100},
+    "ultralytics": {"images": 128, "batch": 16, "epochs": 50},
+}
+YOLO_SEEDS = (0, 1)
+YOLO_IMGSZ = 64
+
+
+def _yolo_child(trainer: str, out: Path, data: Path, seed: int) -> None:
+    """Train in this process; write ``out/series.json``: the guard's judged loss and grad norm per step, the batch of each step."""
+    import torch
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from harness.offline import install_network_guard
+    from lrguard.guard.core import GuardCore
+
+    install_network_guard()
+    torch.set_num_threads(1)
+    cfg = YOLO_RUNS[trainer]
+    rec: dict[str, list[Any]] = {"loss": [], "grad": [], "step": [], "batch_of_step": []}
+    batch = [-1]
+    observe = GuardCore.observe
+
+    def recording(self: GuardCore, step: int, loss: Any = None, grad_norm: Any = None, **kw: Any) -> Any:
+        rec["step"].append(step)
+        rec["loss"].append(loss)
+        rec["grad"].append(grad_norm)
+        return observe(self, step, loss, grad_norm, **kw)
+
+    GuardCore.observe = recording  # type: ignore[method-assign]
+    register_optimizer_step_post_hook(lambda *a: rec["batch_of_step"].append(batch[0]))
+
+    def batch_start(*args: Any, **kwargs: Any) -> None:
+        batch[0] += 1
+
+    nb = math.ceil(cfg["images"] / cfg["batch"])
+    if trainer == "yolov5":
+        sys.argv = sys.argv[:1]
+        from yolov5 import train
+        from yolov5.utils.callbacks import Callbacks
+
+        from lrguard.trainers.yolov5.guard_adapter import YOLOv5Guard
+
+        callbacks = YOLOv5Guard(events=str(out / "events.jsonl"), console=None).register(Callbacks())
+        callbacks.register_action("on_train_batch_start", name="bench", callback=batch_start)
+        opt = train.parse_opt(True)
+        settings = {
+            "data": str(data), "cfg": "yolov5n.yaml", "weights": "", "imgsz": YOLO_IMGSZ,
+            "batch_size": cfg["batch"], "epochs": cfg["epochs"], "workers": 0, "device": "cpu", "seed": seed,
+            "noplots": True, "noautoanchor": True, "project": str(out / "runs"), "name": "exp",
+        }  # fmt: skip
+        for key, value in settings.items():
+            setattr(opt, key, value)
+        train.main(opt, callbacks)
+        warmup = max(round(3.0 * nb), 100)  # hyp.scratch-low warmup_epochs 3, at least 100 iterations
+    else:
+        from ultralytics import YOLO
+
+        from lrguard.trainers.ultralytics.guard_adapter import UltralyticsGuard
+
+        yolo = YOLO("yolov8n.yaml")
+        UltralyticsGuard(events=str(out / "events.jsonl"), console=None).register(yolo)
+        yolo.add_callback("on_train_batch_start", batch_start)
+        yolo.train(
+            data=str(data), imgsz=YOLO_IMGSZ, batch=cfg["batch"], nbs=cfg["batch"], epochs=cfg["epochs"],
+            workers=0, device="cpu", seed=seed, deterministic=True, pretrained=False, optimizer="SGD",
+            lr0=0.01, plots=False, amp=False, verbose=False, val=False, project=str(out / "runs"), name="exp",
+        )  # fmt: skip
+        warmup = round(3.0 * nb)  # warmup_epochs 3 (default)
+    rec["warmup_batches"] = [warmup]
+    (out / "series.json").write_text(json.dumps(rec), encoding="utf-8")
+
+
+def yolo_cache_file(cache_dir: Path) -> Path:
+    """The cache file of the YOLO series, named after everything that changes them."""
+    key = "-".join(f"{t}{c['images']}x{c['batch']}e{c['epochs']}" for t, c in YOLO_RUNS.items())
+    return cache_dir / f"yolo-loss-{YOLO_IMGSZ}px-{key}-s{''.join(map(str, YOLO_SEEDS))}.json"
+
+
+def yolo_series(cache_dir: Path) -> dict[str, Any]:
+    """Train (or read from the cache) every YOLO run; ``{name: {"loss": [...], "grad": [...], "warmup_steps": n}}``."""
+    path = yolo_cache_file(cache_dir)
+    if path.is_file():
+        cached: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return cached
+    sys.path.insert(0, str(ROOT / "tests"))
+    from harness.offline import prepare_offline
+    from harness.synthetic_data import make_dataset
+
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="lrguard-spikes-") as tmp:
+        root = Path(tmp)
+        env = {**os.environ, **prepare_offline(root / "cache"), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        env["WANDB_MODE"] = "disabled"
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(ROOT / "src"), str(ROOT / "tests"), env.get("PYTHONPATH", "")) if p
+        )
+        jobs = []
+        for trainer, cfg in YOLO_RUNS.items():
+            for seed in YOLO_SEEDS:
+                run = root / f"{trainer}-s{seed}"
+                data = make_dataset(run / "data", n_train=cfg["images"], n_val=4, seed=seed)
+                cmd = [sys.executable, __file__, "--yolo-child", trainer, str(run), str(data), str(seed)]
+                log = (run / "log.txt").open("w")
+                jobs.append((trainer, seed, run, log, subprocess.Popen(cmd, env=env, cwd=run, stdout=log, stderr=log)))
+                print(f"training {trainer} seed {seed} ...", file=sys.stderr)
+        for trainer, seed, run, log, proc in jobs:
+            code = proc.wait()
+            log.close()
+            if code:
+                sys.exit(f"{trainer} seed {seed} failed:\n{(run / 'log.txt').read_text()[-4000:]}")
+            rec = json.loads((run / "series.json").read_text())
+            if len(rec["step"]) != len(rec["batch_of_step"]) or rec["step"] != sorted(rec["step"]):
+                sys.exit(
+                    f"{trainer} seed {seed}: {len(rec['step'])} judged steps, {len(rec['batch_of_step'])} optimizer steps"
+                )
+            warm = sum(1 for b in rec["batch_of_step"] if b < rec["warmup_batches"][0])
+            out[f"{trainer}/s{seed}"] = {"loss": rec["loss"], "grad": rec["grad"], "warmup_steps": warm}
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out), encoding="utf-8")
+    return out
+
+
+def _default_cache() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lrguard-bench"
+
+
 # -- measurement --------------------------------------------------------------------------------------
 def measure(make: Callable[[], object], series: dict[str, list[float]], rng: random.Random) -> dict[str, float]:
     calls = judged = 0
@@ -293,7 +435,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path)
     ap.add_argument("--series-cache", type=Path, help="keep the trained per-step series in this JSON file")
     ap.add_argument("--by-series", action="store_true", help="also print the default rule's calls per series")
+    ap.add_argument("--yolo", action="store_true", help="add per-step losses of real YOLOv5 / Ultralytics trainings")
+    ap.add_argument("--yolo-cache", type=Path, default=_default_cache(), help="folder of the YOLO series' JSON cache")
+    ap.add_argument("--yolo-child", nargs=4, metavar=("TRAINER", "OUT", "DATA", "SEED"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.yolo_child:
+        trainer, out, data, seed = args.yolo_child
+        _yolo_child(trainer, Path(out), Path(data), int(seed))
+        return 0
     cache = args.series_cache
     if cache is not None and cache.is_file():
         steps, saturated = json.loads(cache.read_text())
@@ -304,6 +453,16 @@ def main(argv: list[str] | None = None) -> int:
     groups = {"per-step": steps, "per-step, saturated loss (stress)": saturated}
     if args.wild.is_dir():
         groups["per-epoch (wild)"] = wild_series(args.wild)
+    if args.yolo:
+        yolo = yolo_series(args.yolo_cache)
+        for which in ("loss", "grad"):
+            label = "loss" if which == "loss" else "grad norm (after the trainer's clip to 10)"
+            groups[f"YOLO per-step {label}, warmup included"] = {f"{k}/{which}": v[which] for k, v in yolo.items()}
+            groups[f"YOLO per-step {label}, warmup excluded"] = {
+                f"{k}/{which}": v[which][v["warmup_steps"] :] for k, v in yolo.items()
+            }
+        for k, v in yolo.items():
+            print(f"{k}: {len(v['loss'])} steps, {v['warmup_steps']} in warmup", file=sys.stderr)
     for g, s in groups.items():
         print(f"{g}: {len(s)} series, {sum(len(v) for v in s.values())} values", file=sys.stderr)
     if args.by_series:
