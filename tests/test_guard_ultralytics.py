@@ -165,10 +165,6 @@ def test_a_resumed_run_numbers_global_steps_and_epochs_and_keeps_a_verified_last
         timeout=300,
     )
     placed = json.loads(proc.stdout)["guard"]["events"]
-    # the grad-spike statistic judges the norm before the trainer's clip to 10, which varies on this tiny model
-    # (one log event, the step after the first skip, at 729 vs a median of 3 steps); the rest is placed as before
-    assert {e["action"] for e in events if e["signal"] == "grad-spike"} <= {"log"}
-    placed = [ev for ev in placed if ev["signal"] != "grad-spike"]
     csv_epochs = [int(float(r["epoch"])) for r in second["rows"]]  # results.csv's data rows start at line 2
     assert [csv_epochs[ev["row_line"] - 2] for ev in placed] == [ev["epoch"] for ev in placed] == [2, 3, 4]
     # the first session's NaN batch was the first of a 2-batch step: trainer.loss (the step's last batch) was
@@ -194,11 +190,6 @@ def test_a_persistent_loss_spike_rolls_back_model_ema_and_optimizer_and_skips_it
     )
     assert result["outcome"] == "finished" and result["model"] == {"params": True, "buffers": True}
     events = read_events(tmp_path / "events.jsonl")
-    # the trainer clips the gradient norm to 10; the norm before its clip shows the same steps (log: the default)
-    grads = [e for e in events if e["signal"] == "grad-spike"]
-    assert {e["step"] for e in grads} == {9, 10} and {e["action"] for e in grads} == {"log"}
-    assert all("before the trainer's clip" in e["message"] and float(e["value"]) > 10.0 for e in grads)
-    events = [e for e in events if e["signal"] != "grad-spike"]
     assert [(e["signal"], e["action"], e["step"], e["epoch"]) for e in events] == [
         ("loss-spike", "log", 9, 3),  # spike 1 of 2, in results.csv's epoch 3 (trainer.epoch 2)
         ("loss-spike", "rollback", 10, 3),

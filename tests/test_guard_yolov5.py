@@ -156,11 +156,6 @@ def test_a_persistent_loss_spike_rolls_back_model_ema_and_optimizer_and_skips_it
     )
     assert result["outcome"] == "finished" and result["model"] == {"params": True, "buffers": True}
     events = read_events(tmp_path / "events.jsonl")
-    # the trainer clips the gradient norm to 10; the norm before its clip shows the same steps (log: the default)
-    grads = [e for e in events if e["signal"] == "grad-spike"]
-    assert {e["step"] for e in grads} == {4, 5} and {e["action"] for e in grads} == {"log"}
-    assert all("before the trainer's clip" in e["message"] and float(e["value"]) > 10.0 for e in grads)
-    events = [e for e in events if e["signal"] != "grad-spike"]
     assert [(e["signal"], e["action"], e["step"], e["epoch"]) for e in events] == [
         ("loss-spike", "log", 4, 1),
         ("loss-spike", "rollback", 5, 1),

@@ -5,10 +5,9 @@ YOLOv5, Ultralytics, the Hugging Face Trainer and many plain loops call
 L2 norm of the gradients, which is the same pass the guard would make a moment later (on one CPU
 thread, about 0.35 ms of YOLOv5n's step, half of the guard's cost at 64 px). :func:`install` wraps the
 function: the wrapper calls the original unchanged and records the gradients it saw with their
-in-place version counters (``Tensor._version``). :func:`take` then gives the guard the call's total
-(the norm *before* the clip, the one the trainer logs and the one that shows exploding gradients)
-and the norm of the *clipped* gradients, ``total * clamp(max_norm / (total + 1e-6), max=1)`` (the
-factor the original multiplied them by), on the condition that the guard's gradients are exactly the recorded tensors
+in-place version counters (``Tensor._version``). :func:`take` then gives the guard the norm of the
+*clipped* gradients, ``total * clamp(max_norm / (total + 1e-6), max=1)`` (the factor the original
+multiplied them by), on the condition that the guard's gradients are exactly the recorded tensors
 and that none was changed in place since: a different set, a replaced ``.grad``, an ``unscale_``,
 another clip or an accumulation in between makes it return ``None`` and the guard takes the norm
 itself. Only an L2 clip (``norm_type`` 2) is recorded.
@@ -108,17 +107,14 @@ def uninstall() -> None:
     _INSTALLED.clear()
 
 
-def take(grads: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """The total L2 norm of ``grads`` before and after the last ``clip_grad_norm_`` call, or ``None``.
+def take(grads: list[torch.Tensor]) -> torch.Tensor | None:
+    """The total L2 norm of ``grads`` as clipped by the last ``clip_grad_norm_`` call, or ``None``.
 
     The record is consumed. ``None`` unless ``grads`` are exactly the tensors that call clipped (in
     any order) and none has been modified in place since.
 
     Returns:
-        ``(before, clipped)``: the call's own total (the norm the trainer computed and logs, before
-        its clip) and the norm of the gradients as it left them, ``before * clamp(max_norm /
-        (before + 1e-6), max=1)``; float32 scalars on the gradients' device (no host read). A
-        non-finite ``before`` gives a non-finite ``clipped`` (``inf * 0`` is NaN). Or ``None``.
+        A float32 scalar on the gradients' device (no host read), or ``None``.
     """
     if not _LAST:
         return None
@@ -138,4 +134,4 @@ def take(grads: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor] | None:
     if list(map(_VERSION, clipped)) != rec.versions:  # the same tensors: changed in place since the clip?
         return None
     total = rec.total.to(torch.float32)
-    return total, total * torch.clamp(rec.max_norm / (total + 1e-6), max=1.0)
+    return total * torch.clamp(rec.max_norm / (total + 1e-6), max=1.0)

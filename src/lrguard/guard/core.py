@@ -149,7 +149,6 @@ class GuardCore:
         *,
         skipped: bool | None = None,
         epoch: int | None = None,
-        grad_before_clip: bool = False,
     ) -> list[Decision]:
         """Judge one step's loss and gradient norm.
 
@@ -160,10 +159,6 @@ class GuardCore:
             skipped: Whether the adapter already skipped the step on device (the torch adapter
                 decides there and reports here); ``None`` when the adapter acts on the decision.
             epoch: Epoch, for the event.
-            grad_before_clip: ``grad_norm`` is the total the trainer's own clip computed, before
-                it clipped (a ``grad-spike`` message then says "grad norm before the trainer's
-                clip"); ``False``: the norm of the gradients being stepped. A ``nonfinite`` message
-                says "grad norm" either way (both are finite or neither).
 
         Returns:
             The decisions (empty when the step is clean). A non-finite value is judged by the
@@ -202,10 +197,7 @@ class GuardCore:
             if action == "lower-lr":
                 self.lower_until = until = step + self.config.lower_lr_steps
             kind = "explosion" if verdict.explosion else "spike"
-            what = f"{signal.split('-')[0]} {kind}"
-            if signal == "grad-spike" and grad_before_clip:
-                what += " (grad norm before the trainer's clip)"
-            msg = f"{what}: {_fmt(value)} is {verdict.ratio:.3g}x {verdict.describe()}"
+            msg = f"{signal.split('-')[0]} {kind}: {_fmt(value)} is {verdict.ratio:.3g}x {verdict.describe()}"
             if action == "rollback":
                 action, msg = self._rollback_verdict(step, msg)
             extra = {"until": until} if until is not None else {}

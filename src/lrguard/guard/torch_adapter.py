@@ -23,12 +23,8 @@ feed the spike statistics. Under ``torch.distributed`` the window is first reduc
 (:func:`agree_across_ranks`, one ``all_reduce`` per host read), so every rank takes every decision
 at the same global step.
 When the trainer's own ``torch.nn.utils.clip_grad_norm_`` clipped exactly
-these gradients just before the step (YOLOv5, Ultralytics, many loops), the guard takes that call's
-norms instead of a second pass over the gradients (:mod:`.clipnorm_adapter`): the flag (and the
-guard's own ``clip``) uses the norm of the clipped gradients being stepped, the window and the
-grad-spike statistic the total before the trainer's clip (the clipped norm sits at ``max_norm``
-on every step that was clipped, which hides an exploding gradient). Without such a call the
-window holds the guard's own norm of the gradients being stepped.
+these gradients just before the step (YOLOv5, Ultralytics, many loops), the guard takes the norm of
+the clipped gradients from that call instead of a second pass over them (:mod:`.clipnorm_adapter`).
 
 Rollback (a signal's action ``rollback``; needs ``model=`` and ``guard.data(loader)`` or
 ``guard.boundary()`` at the top of each step): snapshots of the whole training state
@@ -222,7 +218,6 @@ class TorchGuard:
         self._boundaries = False
         self.read_cpu_flag = read_cpu_flag
         self.host_ok: bool | None = None  # this step's flag when read on the host (a CPU flag), else None
-        self._preclip_steps: set[int] = set()  # steps not yet judged whose grad norm is the trainer's pre-clip total
 
     # -- public --------------------------------------------------------------------------------------
     @property
@@ -445,7 +440,6 @@ class TorchGuard:
         self.global_step = self._window_start = self._judged_until = state.step
         self._values = None
         self._pending = None
-        self._preclip_steps.clear()
 
     def _rollback(self) -> None:
         """Go back to the last-good state; the batches since it are skipped (plus ``rollback_skip``)."""
@@ -591,19 +585,13 @@ class TorchGuard:
         device = grads[0].device if grads else (loss.device if loss is not None else torch.device("cpu"))
         known = clipnorm_adapter.take(grads)  # the trainer's clip_grad_norm_ of exactly these gradients, if any
         if known is not None:
-            # the window gets the norm before the trainer's clip (a clip at max_norm flattens the clipped
-            # norms, so an exploding gradient shows only there); the flag and the guard's own clip use the
-            # norm of the gradients being stepped (finite iff the pre-clip total is: inf * 0 is NaN)
-            seen, gnorm = known
-            self._preclip_steps.add(self.global_step)
+            gnorm = known
         elif grads:
             # one norm per tensor (one foreach call: 0.36 ms for YOLOv5n's 177 gradients on one CPU thread,
             # 0.45 ms as a loop of norms), then the norm of those
             gnorm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2, dtype=torch.float32)))
         else:
             gnorm = torch.zeros((), device=device)
-        if known is None:
-            seen = gnorm
         if loss is not None:
             lval = loss.detach().to(device=device, dtype=torch.float32).reshape(())
             ok = torch.isfinite(gnorm) & torch.isfinite(lval)
@@ -624,7 +612,7 @@ class TorchGuard:
         self.host_ok = bool(ok) if self.read_cpu_flag and ok.device.type == "cpu" else None
         if self.host_ok is not True:
             self._snapshot()
-        return ok, torch.stack([lval, seen, ok.to(torch.float32)])
+        return ok, torch.stack([lval, gnorm, ok.to(torch.float32)])
 
     def _snapshot(self) -> None:
         tensors = self._state_tensors()
@@ -700,11 +688,7 @@ class TorchGuard:
             if skipped:
                 self.skipped_steps.append(step)
                 self._fix_cpu_counters()
-            preclip = step in self._preclip_steps
-            self._preclip_steps.discard(step)
-            decisions: list[Decision] = self.core.observe(
-                step, loss, gnorm, skipped=skipped or None, grad_before_clip=preclip
-            )
+            decisions: list[Decision] = self.core.observe(step, loss, gnorm, skipped=skipped or None)
             for d in decisions:
                 if d.action == "stop":
                     raise GuardStop(d.event.message)
