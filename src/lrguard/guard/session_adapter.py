@@ -43,6 +43,7 @@ from lrguard import constants as C
 from lrguard.checkpoint.last_good import LastGood
 
 if TYPE_CHECKING:
+    from lrguard.guard.config import GuardConfig
     from lrguard.guard.hooks_adapter import StepHooks
 
 
@@ -122,6 +123,34 @@ def steps_after_resume(weights_dir: str | Path, epoch: int, updates: int) -> int
         return updates
     step = manifest.get("step")
     return step if isinstance(step, int) and step >= updates else updates
+
+
+class SessionAdapterSettings:
+    """What a YOLO trainer adapter keeps from its construction until training starts.
+
+    Args:
+        config: The guard configuration (validated here).
+        events: Path of the JSON-lines events file, or ``None``.
+        console: Stream for the console lines (``None``: silent).
+        last_good: Publish a verified copy of each ``last.pt`` save as ``weights/lrguard-last-good.pt``.
+    """
+
+    def __init__(
+        self,
+        config: GuardConfig | None = None,
+        events: str | None = None,
+        console: Any = sys.stderr,
+        last_good: bool = True,
+    ) -> None:
+        """Keep the settings; the guard attaches when training starts."""
+        from lrguard.guard.config import GuardConfig
+
+        self.config = config or GuardConfig()
+        self.events = events
+        self.console = console
+        self.last_good = last_good
+        self.hooks: StepHooks | None = None
+        self.session: TrainerSession | None = None
 
 
 class TrainerSession:

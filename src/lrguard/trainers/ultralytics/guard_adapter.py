@@ -49,7 +49,7 @@ from ultralytics.utils.torch_utils import ModelEMA
 
 from lrguard.guard.config import GuardConfig
 from lrguard.guard.hooks_adapter import StepHooks, attached, patch_ema_class
-from lrguard.guard.session_adapter import TrainerSession, rollback_state, steps_after_resume
+from lrguard.guard.session_adapter import SessionAdapterSettings, TrainerSession, rollback_state, steps_after_resume
 
 
 def _updates(trainer: Any) -> int | None:
@@ -151,7 +151,7 @@ def zero_code(hooks: StepHooks | None = None, last_good: bool = True) -> Callabl
     return undo
 
 
-class UltralyticsGuard:
+class UltralyticsGuard(SessionAdapterSettings):
     """Skips non-finite steps in an Ultralytics training, writes the guard's events, keeps a verified last-good copy.
 
     Args:
@@ -169,12 +169,7 @@ class UltralyticsGuard:
         last_good: bool = True,
     ) -> None:
         """Keep the settings; the guard attaches when training starts."""
-        self.config = config or GuardConfig()
-        self.events = events
-        self.console = console
-        self.last_good = last_good
-        self.hooks: StepHooks | None = None
-        self.session: TrainerSession | None = None
+        super().__init__(config, events, console, last_good)
         self._undo: Callable[[], None] | None = None
 
     def register(self, model: Any) -> Any:

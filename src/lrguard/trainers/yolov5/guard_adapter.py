@@ -58,7 +58,7 @@ from yolov5.utils.torch_utils import ModelEMA
 
 from lrguard.guard.config import GuardConfig
 from lrguard.guard.hooks_adapter import StepHooks, attach_next, attached, patch_ema_class
-from lrguard.guard.session_adapter import TrainerSession, rollback_state, steps_after_resume
+from lrguard.guard.session_adapter import SessionAdapterSettings, TrainerSession, rollback_state, steps_after_resume
 
 _TRAIN_LOCALS = ("callbacks", "optimizer", "start_epoch", "nb")
 
@@ -177,7 +177,7 @@ def zero_code(hooks: StepHooks | None = None, last_good: bool = True) -> Callabl
     return undo
 
 
-class YOLOv5Guard:
+class YOLOv5Guard(SessionAdapterSettings):
     """Skips non-finite steps in a YOLOv5 training, writes the guard's events, keeps a verified last-good copy.
 
     Args:
@@ -195,12 +195,7 @@ class YOLOv5Guard:
         last_good: bool = True,
     ) -> None:
         """Keep the settings; the guard attaches when training starts."""
-        self.config = config or GuardConfig()
-        self.events = events
-        self.console = console
-        self.last_good = last_good
-        self.hooks: StepHooks | None = None
-        self.session: TrainerSession | None = None
+        super().__init__(config, events, console, last_good)
         self._ema: Any = None
         self._undo: list[Callable[[], None]] = []
 
